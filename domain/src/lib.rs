@@ -1,0 +1,15 @@
+//! The pure domain of *expedientes*: procedures as [`esrs::Aggregate`]s, the value types they are
+//! made of, and the legal calendar used to compute deadlines.
+//!
+//! Nothing here touches a database, the network or the clock: everything a decision needs from
+//! outside is resolved by the caller and carried in the command. This crate is the bottom of the
+//! dependency chain `api -> projections -> eventlog -> domain`.
+
+pub mod calendar;
+pub mod general_application;
+pub mod procedure;
+pub mod testing;
+pub mod values;
+
+pub use procedure::{CaseEffect, CaseParty, PartyRole, Procedure};
+pub use values::{CaseNumber, DocumentNumber, MunicipalityCode, ParseError, SiaCode};

@@ -1,0 +1,107 @@
+//! What every procedure tells the rest of the system about its case files.
+//!
+//! The event log stores any procedure's events without knowing them; the generic case view (one row
+//! per file, used by caseworkers, Mi Carpeta and the Carpeta Ciudadana answers) needs to know what an
+//! event means for the file. Each procedure translates its own events into [`CaseEffect`]s here, in
+//! pure code, and the projection applies them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::values::{CaseNumber, DocumentNumber, SiaCode};
+
+/// How a person takes part in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    /// The person the file concerns (interesado).
+    Interested,
+    /// Someone acting for an interested party (representante, with a power of attorney; a parent
+    /// or guardian for a minor).
+    Representative,
+}
+
+/// An interested party or representative of a file, identified by document number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseParty {
+    /// Their identification number; a citizen's token subject is matched against it.
+    pub document: DocumentNumber,
+    /// Their name as recorded on the file.
+    pub name: String,
+    /// How they take part.
+    pub role: PartyRole,
+}
+
+/// Something the citizen must do on a file, and by when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitizenAction {
+    /// What they must do, in plain words.
+    pub what: String,
+    /// The last day to do it (already computed with the legal calendar).
+    pub due: NaiveDate,
+}
+
+/// What one event means for the generic view of its case file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum CaseEffect {
+    /// The file was opened.
+    Opened {
+        /// The human-readable number.
+        case_number: CaseNumber,
+        /// The procedure's SIA code.
+        sia_code: SiaCode,
+        /// A one-line subject.
+        subject: String,
+        /// Its parties at opening.
+        parties: Vec<CaseParty>,
+        /// When it was opened (the registry entry's time).
+        at: DateTime<Utc>,
+    },
+    /// A party joined the file.
+    PartyAdded(CaseParty),
+    /// The file moved to a new state.
+    StateChanged {
+        /// The new state's code (`snake_case`), e.g. `awaiting_rectification`.
+        state: String,
+        /// A short description for people.
+        description: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The citizen now has something to do (or nothing, when `None`).
+    CitizenMustAct(Option<CitizenAction>),
+    /// The date by which the council must resolve (maximum time), or `None` when no longer running.
+    ResolutionDue(Option<NaiveDate>),
+    /// The file was closed in the given state.
+    Closed {
+        /// Its final state code.
+        state: String,
+        /// A short description for people.
+        description: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// An event that knows its own stable name and schema version, as stored in the event log.
+pub trait DomainEvent: Serialize + DeserializeOwned {
+    /// The stable name of this event's variant, stored in the log's `event_type` column.
+    fn event_type(&self) -> &'static str;
+    /// The version of this event's payload schema; bumped when its shape changes, with an
+    /// upcaster for older versions registered where events are read.
+    const SCHEMA_VERSION: i32 = 1;
+}
+
+/// A procedure: an aggregate whose streams are case files.
+pub trait Procedure: esrs::Aggregate
+where
+    Self::Event: DomainEvent,
+{
+    /// The procedure's name for people. (Its machine name, [`esrs::Aggregate::NAME`], is the
+    /// stream type in the event log.)
+    const TITLE: &'static str;
+
+    /// What an event means for the generic case view.
+    fn case_effects(event: &Self::Event) -> Vec<CaseEffect>;
+}
