@@ -1,1 +1,128 @@
-//! (being written)
+//! The append-only event log on PostgreSQL: one `events` table for every stream of every tenant.
+//!
+//! It sits between the pure domain (whose events it stores as JSON without knowing them) and the
+//! projections (which read it in order). What it guarantees, and how, is described in
+//! `docs/ARCHITECTURE.md`; in short:
+//! - appends are one statement, hence one transaction, for any number of events and streams;
+//! - a stale expected version gets [`AppendError::Conflict`], never an overwrite;
+//! - a command id is used once per tenant: a retry returns the first result;
+//! - readers use a [`Cursor`] of (transaction id, position) below the snapshot's xmin, so no event
+//!   committed late is ever skipped;
+//! - every event is hash-chained within its stream and ranges of the log are sealed; [`verify`]
+//!   recomputes all of it.
+
+mod append;
+mod read;
+mod seal;
+mod verify;
+
+pub use append::{AppendError, AppendRequest, Appended, AppendedEvent, NewEvent, StreamAppend};
+pub use read::{Cursor, StoredEvent, Until, Upcasters};
+pub use seal::Seal;
+pub use verify::{VerificationFailure, VerificationReport};
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The migrations that define the whole schema (the only place it is defined).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The name of the database role the service runs as; it may only read and append to the log.
+pub const RUNTIME_ROLE: &str = "expedientes_runtime";
+
+/// Who did something, for whom, through which channel, and why: stored with every event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Metadata {
+    /// The acting user's id (a document number or an employee id), or `system`.
+    pub actor_id: String,
+    /// Their role (citizen, caseworker, auditor, admin, system).
+    pub actor_role: String,
+    /// The person the actor acted for, when acting as a representative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// The channel (api, in_person, phone, scheduler…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Groups every event caused by one user request.
+    pub correlation_id: Uuid,
+    /// The event or request that caused this command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// The command's idempotency id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<Uuid>,
+}
+
+/// A handle on the event log.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    pool: PgPool,
+    upcasters: std::sync::Arc<Upcasters>,
+}
+
+impl EventLog {
+    /// A log over this pool, with no upcasters.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            upcasters: Default::default(),
+        }
+    }
+
+    /// A log that upcasts old event payloads on read.
+    pub fn with_upcasters(pool: PgPool, upcasters: Upcasters) -> Self {
+        Self {
+            pool,
+            upcasters: std::sync::Arc::new(upcasters),
+        }
+    }
+
+    /// The pool it uses.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Appends events (see [`AppendRequest`]).
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        append::append(&self.pool, request).await
+    }
+
+    /// The events of one stream in version order, up to `max_version` if given.
+    pub async fn load_stream(
+        &self,
+        tenant: &str,
+        stream_id: Uuid,
+        until: Until,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        read::load_stream(&self.pool, &self.upcasters, tenant, stream_id, until).await
+    }
+
+    /// Up to `limit` events after `cursor` in reading order (commit-safe; see [`Cursor`]),
+    /// optionally only one tenant's and only some stream types.
+    pub async fn read_after(
+        &self,
+        cursor: Cursor,
+        limit: i64,
+        tenant: Option<&str>,
+        stream_types: Option<&[String]>,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        read::read_after(&self.pool, &self.upcasters, cursor, limit, tenant, stream_types).await
+    }
+
+    /// The cursor of the event at `position` (for paging by position), `None` if there is none.
+    pub async fn cursor_at(&self, position: i64) -> Result<Option<Cursor>, sqlx::Error> {
+        read::cursor_at(&self.pool, position).await
+    }
+
+    /// Seals the next range of the log (at most `max_events` events), if there is anything new
+    /// below the watermark.
+    pub async fn seal(&self, max_events: i64) -> Result<Option<Seal>, sqlx::Error> {
+        seal::seal(&self.pool, max_events).await
+    }
+
+    /// Recomputes every hash, chain link and seal; names the first event that does not match.
+    pub async fn verify(&self) -> Result<VerificationReport, sqlx::Error> {
+        verify::verify(&self.pool).await
+    }
+}

@@ -1,0 +1,381 @@
+//! The event log against a real PostgreSQL: one private database per test.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use expedientes_eventlog::{
+    AppendError, AppendRequest, Cursor, EventLog, Metadata, NewEvent, StreamAppend, Until, MIGRATOR,
+};
+use expedientes_tests::TestDatabase;
+use serde_json::json;
+use sqlx::{Executor, PgPool};
+use uuid::Uuid;
+
+async fn log() -> (EventLog, PgPool) {
+    let db = TestDatabase::create(&MIGRATOR).await;
+    let pool = db.pool(24).await;
+    (EventLog::new(pool.clone()), pool)
+}
+
+fn metadata(command_id: Option<Uuid>) -> Metadata {
+    Metadata {
+        actor_id: "E0001".into(),
+        actor_role: "caseworker".into(),
+        on_behalf_of: None,
+        channel: Some("test".into()),
+        correlation_id: Uuid::new_v4(),
+        causation_id: None,
+        command_id,
+    }
+}
+
+fn event(n: usize) -> NewEvent {
+    NewEvent {
+        event_type: "something_happened".into(),
+        schema_version: 1,
+        payload: json!({ "n": n, "text": "x".repeat(200) }),
+    }
+}
+
+fn request(stream_id: Uuid, expected_version: i32, events: Vec<NewEvent>, command_id: Option<Uuid>) -> AppendRequest {
+    AppendRequest {
+        tenant: "28079".parse().unwrap(),
+        metadata: metadata(command_id),
+        request_hash: command_id.map(|c| c.as_bytes().to_vec()),
+        streams: vec![StreamAppend {
+            stream_type: "test_case".into(),
+            stream_id,
+            expected_version,
+            events,
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tailing_reader_sees_every_event_once_under_16_concurrent_writers() {
+    let (log, _pool) = log().await;
+    for round in 0..4 {
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let log = log.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let mut cursor = Cursor::START;
+                let mut seen = Vec::new();
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let batch = log.read_after(cursor, 97, None, None).await.unwrap();
+                    for e in &batch {
+                        assert!(e.cursor() > cursor, "reading order goes forward");
+                        cursor = e.cursor();
+                        seen.push((e.position, e.stream_id, e.version));
+                    }
+                    if batch.is_empty() {
+                        if finished {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                }
+                seen
+            })
+        };
+        let mut writers = Vec::new();
+        for w in 0..16 {
+            let log = log.clone();
+            writers.push(tokio::spawn(async move {
+                let streams: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+                let mut versions = vec![0; streams.len()];
+                let mut written = Vec::new();
+                for i in 0..40 {
+                    let s = (i + w) % streams.len();
+                    let count = 1 + i % 3;
+                    let events = (0..count).map(event).collect();
+                    let appended = log
+                        .append(request(streams[s], versions[s], events, Some(Uuid::new_v4())))
+                        .await
+                        .unwrap();
+                    versions[s] += count as i32;
+                    written.extend(appended.events.iter().map(|e| (e.position, e.stream_id, e.version)));
+                }
+                written
+            }));
+        }
+        let mut written = HashSet::new();
+        for w in writers {
+            written.extend(w.await.unwrap());
+        }
+        // The reader stops after one empty read taken after every writer finished.
+        done.store(true, Ordering::SeqCst);
+        let seen = reader.await.unwrap();
+        let unique: HashSet<_> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "round {round}: an event was read twice");
+        let missing: Vec<_> = written.difference(&unique).collect();
+        assert!(missing.is_empty(), "round {round}: the reader skipped {missing:?}");
+        // Every stream is seen in version order.
+        let mut last: HashMap<Uuid, i32> = HashMap::new();
+        for (_, stream, version) in &seen {
+            let previous = last.insert(*stream, *version).unwrap_or(0);
+            assert_eq!(*version, previous + 1, "round {round}: stream {stream} read out of order");
+        }
+    }
+    let report = log.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_with_the_same_expected_version_one_wins_nothing_half_written() {
+    let (log, pool) = log().await;
+    for _ in 0..20 {
+        let stream = Uuid::new_v4();
+        log.append(request(stream, 0, vec![event(0)], None)).await.unwrap();
+        let a = log.append(request(stream, 1, vec![event(1), event(2), event(3)], None));
+        let b = log.append(request(stream, 1, vec![event(4), event(5)], None));
+        let (a, b) = tokio::join!(a, b);
+        let (winner, loser) = match (a, b) {
+            (Ok(w), Err(l)) => (w, l),
+            (Err(l), Ok(w)) => (w, l),
+            other => panic!("exactly one writer must win: {other:?}"),
+        };
+        assert!(
+            matches!(loser, AppendError::Conflict { stream_id, expected_version: 1 } if stream_id == stream),
+            "{loser:?}"
+        );
+        let stored = log.load_stream("28079", stream, Until::End).await.unwrap();
+        assert_eq!(stored.len(), 1 + winner.events.len(), "only the winner's events are stored");
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_id = $1")
+            .bind(stream)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count as usize, stored.len());
+    }
+}
+
+#[tokio::test]
+async fn stale_and_future_expected_versions_conflict() {
+    let (log, _) = log().await;
+    let stream = Uuid::new_v4();
+    log.append(request(stream, 0, vec![event(0), event(1)], None)).await.unwrap();
+    for expected in [0, 1, 3, 7] {
+        let err = log.append(request(stream, expected, vec![event(9)], None)).await.unwrap_err();
+        assert!(matches!(err, AppendError::Conflict { .. }), "expected {expected}: {err:?}");
+    }
+    let ok = log.append(request(stream, 2, vec![event(2)], None)).await.unwrap();
+    assert_eq!(ok.version_of(stream), Some(3));
+}
+
+#[tokio::test]
+async fn a_stream_cannot_change_tenant_or_type() {
+    let (log, _) = log().await;
+    let stream = Uuid::new_v4();
+    log.append(request(stream, 0, vec![event(0)], None)).await.unwrap();
+    let mut other_tenant = request(stream, 1, vec![event(1)], None);
+    other_tenant.tenant = "28074".parse().unwrap();
+    assert!(matches!(
+        log.append(other_tenant).await.unwrap_err(),
+        AppendError::WrongStream { .. }
+    ));
+    let mut other_type = request(stream, 1, vec![event(1)], None);
+    other_type.streams[0].stream_type = "another".into();
+    assert!(matches!(
+        log.append(other_type).await.unwrap_err(),
+        AppendError::WrongStream { .. }
+    ));
+}
+
+#[tokio::test]
+async fn the_same_command_id_appends_once_and_returns_the_same_result() {
+    let (log, pool) = log().await;
+    let stream = Uuid::new_v4();
+    let command = Uuid::new_v4();
+    let first = log
+        .append(request(stream, 0, vec![event(0), event(1)], Some(command)))
+        .await
+        .unwrap();
+    assert!(!first.replayed);
+    let second = log
+        .append(request(stream, 0, vec![event(0), event(1)], Some(command)))
+        .await
+        .unwrap();
+    assert!(second.replayed);
+    assert_eq!(first.events, second.events);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+
+    // Reused for another request: refused, nothing written.
+    let mut other = request(stream, 2, vec![event(5)], Some(command));
+    other.request_hash = Some(vec![1, 2, 3]);
+    assert!(matches!(
+        log.append(other).await.unwrap_err(),
+        AppendError::CommandIdReused { .. }
+    ));
+
+    // Sent concurrently: still once.
+    let stream = Uuid::new_v4();
+    let command = Uuid::new_v4();
+    let results = futures::future::join_all(
+        (0..8).map(|_| log.append(request(stream, 0, vec![event(0)], Some(command)))),
+    )
+    .await;
+    let results: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
+    assert!(results.iter().all(|r| r.events == results[0].events));
+}
+
+#[tokio::test]
+async fn appending_to_two_streams_is_atomic() {
+    let (log, _) = log().await;
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    log.append(request(b, 0, vec![event(0)], None)).await.unwrap();
+    let mut both = request(a, 0, vec![event(1)], None);
+    both.streams.push(StreamAppend {
+        stream_type: "test_case".into(),
+        stream_id: b,
+        expected_version: 0, // stale: b is at 1
+        events: vec![event(2)],
+    });
+    let err = log.append(both.clone()).await.unwrap_err();
+    assert!(matches!(err, AppendError::Conflict { stream_id, .. } if stream_id == b), "{err:?}");
+    assert!(log.load_stream("28079", a, Until::End).await.unwrap().is_empty());
+    both.streams[1].expected_version = 1;
+    let ok = log.append(both).await.unwrap();
+    assert_eq!((ok.version_of(a), ok.version_of(b)), (Some(1), Some(2)));
+}
+
+#[tokio::test]
+async fn metadata_and_database_time_are_recorded() {
+    let (log, _) = log().await;
+    let stream = Uuid::new_v4();
+    let command = Uuid::new_v4();
+    let mut req = request(stream, 0, vec![event(0)], Some(command));
+    req.metadata.on_behalf_of = Some("12345678Z".into());
+    req.metadata.causation_id = Some(Uuid::new_v4());
+    log.append(req.clone()).await.unwrap();
+    let stored = log.load_stream("28079", stream, Until::End).await.unwrap();
+    let m: Metadata = serde_json::from_value(stored[0].metadata.clone()).unwrap();
+    assert_eq!(m, req.metadata);
+    let age = chrono::Utc::now() - stored[0].recorded_at;
+    assert!(age.num_seconds().abs() < 60);
+    // The stream can be loaded as it was at a version or a moment.
+    log.append(request(stream, 1, vec![event(1)], None)).await.unwrap();
+    assert_eq!(log.load_stream("28079", stream, Until::Version(1)).await.unwrap().len(), 1);
+    let before = log
+        .load_stream("28079", stream, Until::Time(stored[0].recorded_at - chrono::Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert!(before.is_empty());
+    // Another tenant sees nothing of it.
+    assert!(log.load_stream("28074", stream, Until::End).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn update_delete_and_truncate_fail_even_for_the_owner() {
+    let (log, pool) = log().await;
+    let stream = Uuid::new_v4();
+    log.append(request(stream, 0, vec![event(0)], Some(Uuid::new_v4()))).await.unwrap();
+    log.seal(1000).await.unwrap().unwrap();
+    for table in ["events", "commands", "seals"] {
+        for statement in [
+            format!("UPDATE {table} SET recorded_at = now()"),
+            format!("DELETE FROM {table}"),
+            format!("DELETE FROM {table} WHERE false"),
+            format!("TRUNCATE {table}"),
+        ] {
+            let statement = statement.replace("seals SET recorded_at", "seals SET sealed_at");
+            let err = pool.execute(statement.as_str()).await.unwrap_err();
+            let code = err.as_database_error().and_then(|e| e.code()).unwrap();
+            assert_eq!(code, "EL000", "{statement}: {err}");
+        }
+    }
+    // The runtime role cannot even try: no privilege.
+    let mut conn = pool.acquire().await.unwrap();
+    conn.execute("SET ROLE expedientes_runtime").await.unwrap();
+    let err = conn.execute("UPDATE events SET payload = '{}'").await.unwrap_err();
+    assert_eq!(err.as_database_error().and_then(|e| e.code()).unwrap(), "42501");
+    let err = conn.execute("DROP TABLE events").await.unwrap_err();
+    assert_eq!(err.as_database_error().and_then(|e| e.code()).unwrap(), "42501");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn verify_names_an_event_altered_with_the_triggers_disabled() {
+    let (log, pool) = log().await;
+    let mut positions = Vec::new();
+    for _ in 0..5 {
+        let appended = log
+            .append(request(Uuid::new_v4(), 0, vec![event(0), event(1), event(2)], None))
+            .await
+            .unwrap();
+        positions.extend(appended.events.iter().map(|e| e.position));
+    }
+    log.seal(1000).await.unwrap();
+    assert!(log.verify().await.unwrap().ok);
+    let target = positions[7];
+    pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only").await.unwrap();
+    sqlx::query("UPDATE events SET payload = jsonb_set(payload, '{n}', '99') WHERE position = $1")
+        .bind(target)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.execute("ALTER TABLE events ENABLE TRIGGER events_append_only").await.unwrap();
+    let report = log.verify().await.unwrap();
+    assert!(!report.ok);
+    let first = report.first_failure.unwrap();
+    assert_eq!(first.position, Some(target), "{first:?}");
+    assert!(first.reason.contains("altered"), "{first:?}");
+}
+
+#[tokio::test]
+async fn verify_reports_a_removed_event_through_the_chain_or_the_seal() {
+    let (log, pool) = log().await;
+    let stream = Uuid::new_v4();
+    let appended = log
+        .append(request(stream, 0, vec![event(0), event(1), event(2)], None))
+        .await
+        .unwrap();
+    log.seal(1000).await.unwrap().unwrap();
+    pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only").await.unwrap();
+    // The middle event: the next one's chain breaks.
+    sqlx::query("DELETE FROM events WHERE position = $1")
+        .bind(appended.events[1].position)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = log.verify().await.unwrap();
+    assert_eq!(report.first_failure.unwrap().position, Some(appended.events[2].position));
+    // The last event: only the seal shows it.
+    sqlx::query("DELETE FROM events WHERE position = $1")
+        .bind(appended.events[2].position)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = log.verify().await.unwrap();
+    assert!(!report.ok);
+    let first = report.first_failure.unwrap();
+    assert_eq!(first.seal_id, Some(1), "{first:?}");
+}
+
+#[tokio::test]
+async fn seals_chain_and_cover_everything_once() {
+    let (log, _) = log().await;
+    for _ in 0..10 {
+        log.append(request(Uuid::new_v4(), 0, vec![event(0)], None)).await.unwrap();
+    }
+    let first = log.seal(4).await.unwrap().unwrap();
+    let second = log.seal(100).await.unwrap().unwrap();
+    assert_eq!(first.event_count + second.event_count, 10);
+    assert_eq!(second.from, first.to);
+    assert!(log.seal(100).await.unwrap().is_none(), "nothing new to seal");
+    let report = log.verify().await.unwrap();
+    assert!(report.ok && report.seals_checked == 2 && report.events_checked == 10, "{report:?}");
+    assert_eq!(report.latest_seal_digest.as_deref(), Some(second.digest.as_str()));
+}
