@@ -12,10 +12,12 @@
 //!   recomputes all of it.
 
 mod append;
+mod command;
 mod read;
 mod seal;
 mod verify;
 
+pub use command::{CommandError, CommandOutcome, CommandRequest, Loaded};
 pub use append::{AppendError, AppendRequest, Appended, AppendedEvent, NewEvent, StreamAppend};
 pub use read::{Cursor, StoredEvent, Until, Upcasters};
 pub use seal::Seal;

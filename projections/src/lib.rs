@@ -1,1 +1,15 @@
-//! (being written)
+//! Read models built from the event log, and the runner that keeps them up to date.
+//!
+//! A read model declares which stream types it handles and which tables it owns; the [`Runner`]
+//! feeds it batches of events in the log's commit-safe reading order and commits its rows together
+//! with its checkpoint, so each event takes effect exactly once even across restarts and several
+//! service instances. A model can be rebuilt from position 0 into fresh tables that are swapped in
+//! when they have caught up, so readers never see an empty model.
+//!
+//! Sits between `eventlog` (what it reads) and `api` (which queries the tables).
+
+pub mod case_view;
+mod runner;
+
+pub use case_view::{CaseRow, CaseView};
+pub use runner::{Lag, ProjectionError, ReadModel, Runner, Tables};

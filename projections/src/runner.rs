@@ -1,0 +1,311 @@
+//! The catch-up runner, rebuild and lag.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use expedientes_eventlog::{Cursor, EventLog, StoredEvent};
+use sqlx::{Acquire, PgConnection, Postgres, Transaction};
+
+/// Why a projection could not advance.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// An event could not be understood (a bug, or a missing upcaster): the model stops at it
+    /// rather than skip it.
+    #[error("read model {model} cannot apply event {position}: {reason}")]
+    Undecodable {
+        /// The model.
+        model: &'static str,
+        /// The event's position.
+        position: i64,
+        /// Why.
+        reason: String,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The physical names of a model's tables: the live ones, or the copies being rebuilt.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    names: HashMap<&'static str, String>,
+}
+
+impl Tables {
+    fn live(model: &dyn ReadModel) -> Self {
+        Self {
+            names: model.tables().iter().map(|t| (*t, (*t).to_owned())).collect(),
+        }
+    }
+
+    fn rebuild(model: &dyn ReadModel) -> Self {
+        Self {
+            names: model
+                .tables()
+                .iter()
+                .map(|t| (*t, format!("{t}__rebuild")))
+                .collect(),
+        }
+    }
+
+    /// The physical name of a logical table.
+    pub fn get(&self, logical: &str) -> &str {
+        self.names
+            .get(logical)
+            .unwrap_or_else(|| panic!("read model uses undeclared table {logical}"))
+    }
+}
+
+/// A read model.
+#[async_trait]
+pub trait ReadModel: Send + Sync {
+    /// Its name (the checkpoint's key, and the name `rebuild` takes).
+    fn name(&self) -> &'static str;
+    /// The stream types it handles; events of other streams are not read.
+    fn stream_types(&self) -> Vec<String>;
+    /// The tables it owns (all rebuilt together).
+    fn tables(&self) -> &'static [&'static str];
+    /// Applies a batch of events, in order, inside the transaction that will also store the
+    /// checkpoint.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError>;
+}
+
+/// How far behind a model is.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Lag {
+    /// Events of its stream types not yet applied.
+    pub events_behind: i64,
+    /// Age of the oldest of them, in seconds (0 when up to date).
+    pub seconds_behind: f64,
+}
+
+/// Runs read models forward.
+#[derive(Clone)]
+pub struct Runner {
+    log: EventLog,
+    models: Vec<Arc<dyn ReadModel>>,
+    batch_size: i64,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("models", &self.models.iter().map(|m| m.name()).collect::<Vec<_>>())
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
+}
+
+impl Runner {
+    /// A runner over these models.
+    pub fn new(log: EventLog, models: Vec<Arc<dyn ReadModel>>) -> Self {
+        Self {
+            log,
+            models,
+            batch_size: 500,
+        }
+    }
+
+    /// Changes how many events are applied per transaction.
+    pub fn with_batch_size(mut self, batch_size: i64) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The models.
+    pub fn models(&self) -> &[Arc<dyn ReadModel>] {
+        &self.models
+    }
+
+    /// A model by name.
+    pub fn model(&self, name: &str) -> Option<Arc<dyn ReadModel>> {
+        self.models.iter().find(|m| m.name() == name).cloned()
+    }
+
+    /// Brings every model up to the log's watermark; returns how many events were applied.
+    pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut applied = 0;
+        for model in &self.models {
+            let tables = Tables::live(model.as_ref());
+            applied += self
+                .catch_up_model(model.as_ref(), model.name(), &tables, &mut |_| {})
+                .await?;
+        }
+        Ok(applied)
+    }
+
+    async fn catch_up_model(
+        &self,
+        model: &dyn ReadModel,
+        checkpoint: &str,
+        tables: &Tables,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64, ProjectionError> {
+        let mut applied = 0;
+        loop {
+            let mut tx = self.log.pool().begin().await?;
+            let n = self.step(&mut tx, model, checkpoint, tables).await?;
+            tx.commit().await?;
+            if n == 0 {
+                return Ok(applied);
+            }
+            applied += n;
+            metrics::counter!("projection_events_applied_total", "model" => model.name()).increment(n);
+            progress(applied);
+        }
+    }
+
+    /// One batch inside `tx`: lock the checkpoint (one runner per model at a time), read the next
+    /// events after it, apply them, move it.
+    async fn step(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        model: &dyn ReadModel,
+        checkpoint: &str,
+        tables: &Tables,
+    ) -> Result<u64, ProjectionError> {
+        sqlx::query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(checkpoint)
+            .execute(&mut **tx)
+            .await?;
+        let (transaction_id, position): (i64, i64) = sqlx::query_as(
+            "SELECT transaction_id::text::bigint, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+        )
+        .bind(checkpoint)
+        .fetch_one(&mut **tx)
+        .await?;
+        let cursor = Cursor {
+            transaction_id,
+            position,
+        };
+        let types = model.stream_types();
+        let events = self
+            .log
+            .read_after(cursor, self.batch_size, None, Some(&types))
+            .await?;
+        let Some(last) = events.last() else {
+            return Ok(0);
+        };
+        let conn = tx.acquire().await?;
+        model.apply(conn, tables, &events).await?;
+        sqlx::query(
+            "UPDATE projection_checkpoints SET transaction_id = $2::bigint::text::xid8, position = $3, updated_at = now()
+             WHERE name = $1",
+        )
+        .bind(checkpoint)
+        .bind(last.transaction_id)
+        .bind(last.position)
+        .execute(&mut **tx)
+        .await?;
+        Ok(events.len() as u64)
+    }
+
+    /// How far behind a model is.
+    pub async fn lag(&self, model: &dyn ReadModel) -> Result<Lag, ProjectionError> {
+        let (behind, age): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), extract(epoch FROM now() - min(e.recorded_at))::float8
+             FROM events e
+             LEFT JOIN projection_checkpoints c ON c.name = $1
+             WHERE (e.transaction_id, e.position) >
+                   (coalesce(c.transaction_id, '0'::xid8), coalesce(c.position, 0))
+               AND e.stream_type = ANY($2)",
+        )
+        .bind(model.name())
+        .bind(model.stream_types())
+        .fetch_one(self.log.pool())
+        .await?;
+        Ok(Lag {
+            events_behind: behind,
+            seconds_behind: age.unwrap_or(0.0).max(0.0),
+        })
+    }
+
+    /// Rebuilds a model from position 0 into fresh tables, then swaps them in atomically and moves
+    /// the live checkpoint to where the rebuild stopped. Readers see the old tables until the swap.
+    /// Needs the owner's privileges (it creates and drops tables): the command line runs it.
+    /// `progress` is called with the number of events applied so far.
+    pub async fn rebuild(
+        &self,
+        model: &dyn ReadModel,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<u64, ProjectionError> {
+        let fresh = Tables::rebuild(model);
+        let checkpoint = format!("{}__rebuild", model.name());
+        {
+            let mut tx = self.log.pool().begin().await?;
+            for table in model.tables() {
+                let copy = fresh.get(table);
+                sqlx::query(&format!("DROP TABLE IF EXISTS {copy}"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&format!("CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
+                .bind(&checkpoint)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        let mut applied = self.catch_up_model(model, &checkpoint, &fresh, progress).await?;
+
+        // The swap: stop the live runner (checkpoint lock), apply what arrived meanwhile, switch.
+        let mut tx = self.log.pool().begin().await?;
+        sqlx::query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(model.name())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
+            .bind(model.name())
+            .execute(&mut *tx)
+            .await?;
+        loop {
+            let n = self.step(&mut tx, model, &checkpoint, &fresh).await?;
+            if n == 0 {
+                break;
+            }
+            applied += n;
+            progress(applied);
+        }
+        for table in model.tables() {
+            let copy = fresh.get(table);
+            sqlx::query(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!("DROP TABLE {table}"))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!("ALTER TABLE {copy} RENAME TO {table}"))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {}",
+                expedientes_eventlog::RUNTIME_ROLE
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE projection_checkpoints live
+             SET transaction_id = r.transaction_id, position = r.position, updated_at = now()
+             FROM projection_checkpoints r WHERE live.name = $1 AND r.name = $2",
+        )
+        .bind(model.name())
+        .bind(&checkpoint)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
+            .bind(&checkpoint)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+}
