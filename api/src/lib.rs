@@ -1,1 +1,91 @@
-//! (being written)
+//! The composition root of *expedientes*: the JSON API (axum) and the `expedientes` command line.
+//! Configuration, authentication and wiring live here; it is the only crate that knows HTTP, and
+//! the only place where domain refusals and infrastructure failures become statuses.
+
+pub mod auth;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod deadlines;
+pub mod extract;
+pub mod problem;
+pub mod routes;
+pub mod state;
+
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use expedientes_domain::calendar::HolidayCalendar;
+use expedientes_domain::general_application::GeneralApplication;
+use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
+use expedientes_projections::{CaseView, Clock, ReadModel, Runner};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor, PgPool};
+
+pub use routes::router;
+pub use state::AppState;
+
+/// Connects to the database. With `runtime_role`, every connection switches to the role that may
+/// only read and append to the log (the service); without, it keeps the owner's rights
+/// (migrations, rebuilds).
+pub async fn connect(
+    url: &str,
+    runtime_role: bool,
+    max_connections: u32,
+) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("expedientes")
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1))
+        .log_statements(tracing::log::LevelFilter::Trace);
+    let mut pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10));
+    if runtime_role {
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(format!("SET ROLE {RUNTIME_ROLE}").as_str())
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    pool.connect_with(options).await
+}
+
+/// The case view with every procedure plugged in.
+pub fn case_view() -> CaseView {
+    CaseView::new().with_procedure::<GeneralApplication>()
+}
+
+/// The process-wide Prometheus recorder (installed once).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .expect("the metrics recorder is installed once")
+        })
+        .clone()
+}
+
+/// Wires the application over a pool that uses the runtime role.
+pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) -> AppState {
+    let log = EventLog::new(pool.clone());
+    let case_view = Arc::new(case_view());
+    let models: Vec<Arc<dyn ReadModel>> = vec![case_view.clone()];
+    let runner = Runner::new(log.clone(), models);
+    AppState {
+        keys: auth::Keys::from_secret(&config.signing_key),
+        log,
+        pool,
+        runner,
+        case_view,
+        calendar: Arc::new(RwLock::new(HolidayCalendar::bundled())),
+        clock,
+        config: Arc::new(config),
+        metrics: Some(metrics_handle()),
+    }
+}

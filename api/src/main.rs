@@ -1,1 +1,5 @@
-fn main() {}
+//! The `expedientes` binary: see `expedientes --help`.
+
+fn main() -> std::process::ExitCode {
+    expedientes_api::cli::main()
+}

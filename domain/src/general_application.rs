@@ -343,7 +343,14 @@ impl esrs::Aggregate for GeneralApplication {
             (S::AwaitingRectification, Command::Resolve { .. }) => Err(Refusal::AwaitingApplicant(
                 state.rectification_due.unwrap_or_default(),
             )),
-            (S::Submitted, Command::Resolve { decision, grounds, at }) => {
+            (
+                S::Submitted,
+                Command::Resolve {
+                    decision,
+                    grounds,
+                    at,
+                },
+            ) => {
                 if grounds.trim().is_empty() {
                     return Err(Refusal::Incomplete("a resolution states its grounds"));
                 }
@@ -401,11 +408,12 @@ impl Procedure for GeneralApplication {
     const TITLE: &'static str = "Instancia general (general application)";
 
     fn case_effects(event: &Event) -> Vec<CaseEffect> {
-        let changed = |stage: Stage, description: &str, at: DateTime<Utc>| CaseEffect::StateChanged {
-            state: stage.code().to_owned(),
-            description: description.to_owned(),
-            at,
-        };
+        let changed =
+            |stage: Stage, description: &str, at: DateTime<Utc>| CaseEffect::StateChanged {
+                state: stage.code().to_owned(),
+                description: description.to_owned(),
+                at,
+            };
         let closed = |stage: Stage, description: &str, at: DateTime<Utc>| CaseEffect::Closed {
             state: stage.code().to_owned(),
             description: description.to_owned(),

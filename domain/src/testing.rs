@@ -22,7 +22,9 @@ pub struct Given<A: Aggregate> {
 pub fn given<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> Given<A> {
     let state = events
         .into_iter()
-        .fold(A::State::default(), |state, event| A::apply_event(state, event));
+        .fold(A::State::default(), |state, event| {
+            A::apply_event(state, event)
+        });
     Given { state }
 }
 
@@ -61,10 +63,15 @@ where
         let expected: Vec<_> = expected.into_iter().collect();
         match self.outcome {
             Ok(events) => {
-                assert_eq!(events, expected, "the command emitted other events than expected");
+                assert_eq!(
+                    events, expected,
+                    "the command emitted other events than expected"
+                );
                 events.into_iter().fold(self.state, A::apply_event)
             }
-            Err(error) => panic!("expected events {expected:?}, but the command was refused: {error:?}"),
+            Err(error) => {
+                panic!("expected events {expected:?}, but the command was refused: {error:?}")
+            }
         }
     }
 
@@ -73,7 +80,10 @@ where
     pub fn then_refused(self, check: impl FnOnce(&A::Error) -> bool) {
         match self.outcome {
             Ok(events) => panic!("expected a refusal, but the command emitted {events:?}"),
-            Err(error) => assert!(check(&error), "the command was refused, but not as expected: {error:?}"),
+            Err(error) => assert!(
+                check(&error),
+                "the command was refused, but not as expected: {error:?}"
+            ),
         }
     }
 

@@ -160,21 +160,35 @@ impl FromStr for DocumentNumber {
         };
         match b[0] {
             b'0'..=b'9' => {
-                let n = digits(0..8).ok_or_else(|| ParseError::new(WHAT, s, "a DNI has 8 digits"))?;
+                let n =
+                    digits(0..8).ok_or_else(|| ParseError::new(WHAT, s, "a DNI has 8 digits"))?;
                 if dni_letter(n) != b[8] {
-                    return Err(ParseError::new(WHAT, s, "the DNI check letter does not match"));
+                    return Err(ParseError::new(
+                        WHAT,
+                        s,
+                        "the DNI check letter does not match",
+                    ));
                 }
             }
             b'X' | b'Y' | b'Z' => {
-                let n = digits(1..8).ok_or_else(|| ParseError::new(WHAT, s, "an NIE has 7 digits"))?;
+                let n =
+                    digits(1..8).ok_or_else(|| ParseError::new(WHAT, s, "an NIE has 7 digits"))?;
                 let prefix = u32::from(b[0] - b'X');
                 if dni_letter(prefix * 10_000_000 + n) != b[8] {
-                    return Err(ParseError::new(WHAT, s, "the NIE check letter does not match"));
+                    return Err(ParseError::new(
+                        WHAT,
+                        s,
+                        "the NIE check letter does not match",
+                    ));
                 }
             }
             b'A'..=b'W' if !matches!(b[0], b'I' | b'O' | b'T' | b'X') => {
                 digits(1..8).ok_or_else(|| {
-                    ParseError::new(WHAT, s, "a legal person's NIF has 7 digits after the letter")
+                    ParseError::new(
+                        WHAT,
+                        s,
+                        "a legal person's NIF has 7 digits after the letter",
+                    )
                 })?;
                 let mut sum = 0u32;
                 for (i, c) in b[1..8].iter().enumerate() {
@@ -236,14 +250,22 @@ impl FromStr for CaseNumber {
         let (Some(ine), Some(year), Some(seq), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(ParseError::new(WHAT, s, "it must look like 28079/2026/000042"));
+            return Err(ParseError::new(
+                WHAT,
+                s,
+                "it must look like 28079/2026/000042",
+            ));
         };
         ine.parse::<MunicipalityCode>()
             .map_err(|_| ParseError::new(WHAT, s, "it must start with an INE municipality code"))?;
         let year_ok = year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) && year >= "2000";
         let seq_ok = (6..=12).contains(&seq.len()) && seq.bytes().all(|b| b.is_ascii_digit());
         if !year_ok || !seq_ok || seq.bytes().all(|b| b == b'0') {
-            return Err(ParseError::new(WHAT, s, "it must look like 28079/2026/000042"));
+            return Err(ParseError::new(
+                WHAT,
+                s,
+                "it must look like 28079/2026/000042",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -270,15 +292,24 @@ mod tests {
 
     #[test]
     fn dni_check_letter() {
-        assert_eq!("12345678Z".parse::<DocumentNumber>().unwrap().kind(), DocumentKind::Dni);
-        assert_eq!("12345678-z".parse::<DocumentNumber>().unwrap().as_str(), "12345678Z");
+        assert_eq!(
+            "12345678Z".parse::<DocumentNumber>().unwrap().kind(),
+            DocumentKind::Dni
+        );
+        assert_eq!(
+            "12345678-z".parse::<DocumentNumber>().unwrap().as_str(),
+            "12345678Z"
+        );
         assert!("12345678A".parse::<DocumentNumber>().is_err());
         assert!("1234567Z".parse::<DocumentNumber>().is_err());
     }
 
     #[test]
     fn nie_check_letter() {
-        assert_eq!("X1234567L".parse::<DocumentNumber>().unwrap().kind(), DocumentKind::Nie);
+        assert_eq!(
+            "X1234567L".parse::<DocumentNumber>().unwrap().kind(),
+            DocumentKind::Nie
+        );
         assert!("Y1234567X".parse::<DocumentNumber>().is_ok());
         assert!("X1234567A".parse::<DocumentNumber>().is_err());
     }
@@ -289,12 +320,18 @@ mod tests {
         assert_eq!(n.kind(), DocumentKind::LegalPerson);
         assert!(!n.is_natural_person());
         assert!("B12345675".parse::<DocumentNumber>().is_err());
-        assert!("P2807900B".parse::<DocumentNumber>().is_ok(), "Ayuntamiento de Madrid");
+        assert!(
+            "P2807900B".parse::<DocumentNumber>().is_ok(),
+            "Ayuntamiento de Madrid"
+        );
     }
 
     #[test]
     fn municipality_codes() {
-        assert_eq!("28079".parse::<MunicipalityCode>().unwrap().province(), "28");
+        assert_eq!(
+            "28079".parse::<MunicipalityCode>().unwrap().province(),
+            "28"
+        );
         for bad in ["2807", "280790", "2807a", "99001", "00001", ""] {
             assert!(bad.parse::<MunicipalityCode>().is_err(), "{bad}");
         }
@@ -303,8 +340,16 @@ mod tests {
     #[test]
     fn case_numbers() {
         let t: MunicipalityCode = "28079".parse().unwrap();
-        assert_eq!(CaseNumber::new(&t, 2026, 42).unwrap().as_str(), "28079/2026/000042");
-        for bad in ["28079/2026/000000", "28079-2026-000001", "99999/2026/000001", "28079/26/000001"] {
+        assert_eq!(
+            CaseNumber::new(&t, 2026, 42).unwrap().as_str(),
+            "28079/2026/000042"
+        );
+        for bad in [
+            "28079/2026/000000",
+            "28079-2026-000001",
+            "99999/2026/000001",
+            "28079/26/000001",
+        ] {
             assert!(bad.parse::<CaseNumber>().is_err(), "{bad}");
         }
     }

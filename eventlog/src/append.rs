@@ -79,7 +79,9 @@ impl Appended {
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
     /// Another writer changed the stream since the version this writer saw.
-    #[error("stream {stream_id} is not at version {expected_version}: it was changed by someone else")]
+    #[error(
+        "stream {stream_id} is not at version {expected_version}: it was changed by someone else"
+    )]
     Conflict {
         /// The stream.
         stream_id: Uuid,
@@ -134,7 +136,10 @@ pub(crate) async fn append(pool: &PgPool, request: AppendRequest) -> Result<Appe
     let mut schema_versions = Vec::new();
     let mut payloads = Vec::new();
     for (i, stream) in request.streams.iter().enumerate() {
-        if request.streams[..i].iter().any(|s| s.stream_id == stream.stream_id) {
+        if request.streams[..i]
+            .iter()
+            .any(|s| s.stream_id == stream.stream_id)
+        {
             return Err(AppendError::Invalid("a stream appears twice in one append"));
         }
         if stream.expected_version < 0 {
@@ -182,13 +187,18 @@ pub(crate) async fn append(pool: &PgPool, request: AppendRequest) -> Result<Appe
     replay(pool, &request, command_id).await
 }
 
-async fn replay(pool: &PgPool, request: &AppendRequest, command_id: Uuid) -> Result<Appended, AppendError> {
-    let stored_hash: Option<Option<Vec<u8>>> =
-        sqlx::query_scalar("SELECT request_hash FROM commands WHERE tenant = $1 AND command_id = $2")
-            .bind(request.tenant.as_str())
-            .bind(command_id)
-            .fetch_optional(pool)
-            .await?;
+async fn replay(
+    pool: &PgPool,
+    request: &AppendRequest,
+    command_id: Uuid,
+) -> Result<Appended, AppendError> {
+    let stored_hash: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+        "SELECT request_hash FROM commands WHERE tenant = $1 AND command_id = $2",
+    )
+    .bind(request.tenant.as_str())
+    .bind(command_id)
+    .fetch_optional(pool)
+    .await?;
     let Some(stored_hash) = stored_hash else {
         // Not possible with a committed row; treat as a transient failure.
         return Err(AppendError::Database(sqlx::Error::RowNotFound));

@@ -7,7 +7,9 @@ use expedientes_domain::procedure::DomainEvent;
 use expedientes_domain::MunicipalityCode;
 use uuid::Uuid;
 
-use crate::{AppendError, AppendRequest, AppendedEvent, EventLog, Metadata, NewEvent, StreamAppend, Until};
+use crate::{
+    AppendError, AppendRequest, AppendedEvent, EventLog, Metadata, NewEvent, StreamAppend, Until,
+};
 
 /// What happened to a command that was carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +106,11 @@ impl EventLog {
             if stored.stream_type != A::NAME {
                 return Err(CommandError::WrongStream);
             }
-            let event: A::Event = serde_json::from_value(stored.payload).map_err(|e| CommandError::Undecodable {
-                position: stored.position,
-                reason: e.to_string(),
-            })?;
+            let event: A::Event =
+                serde_json::from_value(stored.payload).map_err(|e| CommandError::Undecodable {
+                    position: stored.position,
+                    reason: e.to_string(),
+                })?;
             state = A::apply_event(state, event);
             version = stored.version;
         }
@@ -148,7 +151,8 @@ impl EventLog {
                 }
             }
             let command = decide(&loaded.state, loaded.version);
-            let events = A::handle_command(&loaded.state, command).map_err(CommandError::Refused)?;
+            let events =
+                A::handle_command(&loaded.state, command).map_err(CommandError::Refused)?;
             if events.is_empty() {
                 return Ok(CommandOutcome {
                     stream_id: request.stream_id,
@@ -180,7 +184,9 @@ impl EventLog {
                 Ok(appended) => {
                     return Ok(CommandOutcome {
                         stream_id: request.stream_id,
-                        version: appended.version_of(request.stream_id).unwrap_or(loaded.version),
+                        version: appended
+                            .version_of(request.stream_id)
+                            .unwrap_or(loaded.version),
                         events: appended.events,
                         replayed: appended.replayed,
                     })
@@ -201,9 +207,13 @@ impl EventLog {
                     });
                 }
                 Err(AppendError::WrongStream { .. }) => return Err(CommandError::WrongStream),
-                Err(AppendError::CommandIdReused { .. }) => return Err(CommandError::CommandIdReused),
+                Err(AppendError::CommandIdReused { .. }) => {
+                    return Err(CommandError::CommandIdReused)
+                }
                 Err(AppendError::Invalid(what)) => {
-                    return Err(CommandError::Infrastructure(sqlx::Error::Protocol(what.to_owned())))
+                    return Err(CommandError::Infrastructure(sqlx::Error::Protocol(
+                        what.to_owned(),
+                    )))
                 }
                 Err(AppendError::Database(e)) => return Err(CommandError::Infrastructure(e)),
             }
@@ -219,13 +229,16 @@ impl EventLog {
         A: Aggregate,
         A::Error: std::error::Error,
     {
-        let stored: Option<Option<Vec<u8>>> =
-            sqlx::query_scalar("SELECT request_hash FROM commands WHERE tenant = $1 AND command_id = $2")
-                .bind(request.tenant.as_str())
-                .bind(command_id)
-                .fetch_optional(self.pool())
-                .await?;
-        let Some(stored) = stored else { return Ok(None) };
+        let stored: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT request_hash FROM commands WHERE tenant = $1 AND command_id = $2",
+        )
+        .bind(request.tenant.as_str())
+        .bind(command_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
         if stored.as_deref() != request.request_hash.as_deref() {
             return Err(CommandError::CommandIdReused);
         }

@@ -17,8 +17,8 @@ mod read;
 mod seal;
 mod verify;
 
-pub use command::{CommandError, CommandOutcome, CommandRequest, Loaded};
 pub use append::{AppendError, AppendRequest, Appended, AppendedEvent, NewEvent, StreamAppend};
+pub use command::{CommandError, CommandOutcome, CommandRequest, Loaded};
 pub use read::{Cursor, StoredEvent, Until, Upcasters};
 pub use seal::Seal;
 pub use verify::{VerificationFailure, VerificationReport};
@@ -109,7 +109,15 @@ impl EventLog {
         tenant: Option<&str>,
         stream_types: Option<&[String]>,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        read::read_after(&self.pool, &self.upcasters, cursor, limit, tenant, stream_types).await
+        read::read_after(
+            &self.pool,
+            &self.upcasters,
+            cursor,
+            limit,
+            tenant,
+            stream_types,
+        )
+        .await
     }
 
     /// The cursor of the event at `position` (for paging by position), `None` if there is none.

@@ -42,9 +42,15 @@ impl fmt::Display for Cursor {
 impl FromStr for Cursor {
     type Err = &'static str;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (t, p) = s.split_once('.').ok_or("a cursor looks like <transaction>.<position>")?;
-        let transaction_id = t.parse().map_err(|_| "the cursor's transaction id is not a number")?;
-        let position = p.parse().map_err(|_| "the cursor's position is not a number")?;
+        let (t, p) = s
+            .split_once('.')
+            .ok_or("a cursor looks like <transaction>.<position>")?;
+        let transaction_id = t
+            .parse()
+            .map_err(|_| "the cursor's transaction id is not a number")?;
+        let position = p
+            .parse()
+            .map_err(|_| "the cursor's position is not a number")?;
         if transaction_id < 0 || position < 0 {
             return Err("a cursor is not negative");
         }

@@ -32,7 +32,10 @@ pub struct Seal {
 }
 
 /// sha256(previous digest || each event hash in reading order).
-pub(crate) fn digest<'a>(previous: Option<&[u8]>, hashes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+pub(crate) fn digest<'a>(
+    previous: Option<&[u8]>,
+    hashes: impl IntoIterator<Item = &'a [u8]>,
+) -> Vec<u8> {
     let mut d = Sha256::new();
     if let Some(p) = previous {
         d.update(p);
@@ -78,7 +81,10 @@ pub(crate) async fn seal(pool: &PgPool, max_events: i64) -> Result<Option<Seal>,
     let Some(&(to_t, to_p, _)) = rows.last() else {
         return Ok(None);
     };
-    let digest = digest(previous.as_deref(), rows.iter().map(|(_, _, h)| h.as_slice()));
+    let digest = digest(
+        previous.as_deref(),
+        rows.iter().map(|(_, _, h)| h.as_slice()),
+    );
     let min_position = rows.iter().map(|r| r.1).min().unwrap_or(to_p);
     let max_position = rows.iter().map(|r| r.1).max().unwrap_or(to_p);
     let row = sqlx::query(

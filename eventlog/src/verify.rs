@@ -103,7 +103,10 @@ pub(crate) async fn verify(pool: &PgPool) -> Result<VerificationReport, sqlx::Er
                 }
             };
             if recomputed != hash {
-                fail("its content does not match its hash: it was altered after being recorded".into());
+                fail(
+                    "its content does not match its hash: it was altered after being recorded"
+                        .into(),
+                );
             }
             match chains.get(&stream_id) {
                 None if version != 1 => fail(format!(
@@ -168,10 +171,16 @@ pub(crate) async fn verify(pool: &PgPool) -> Result<VerificationReport, sqlx::Er
         };
         let expected_start = previous.as_ref().map_or((0, 0), |(t, p, _)| (*t, *p));
         if (ft, fp) != expected_start {
-            fail("the seal does not start where the previous one ended".into(), None);
+            fail(
+                "the seal does not start where the previous one ended".into(),
+                None,
+            );
         }
         if previous_digest.as_deref() != previous.as_ref().map(|(_, _, d)| d.as_slice()) {
-            fail("the seal's link to the previous seal does not match".into(), None);
+            fail(
+                "the seal's link to the previous seal does not match".into(),
+                None,
+            );
         }
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT position, hash FROM events
@@ -193,7 +202,11 @@ pub(crate) async fn verify(pool: &PgPool) -> Result<VerificationReport, sqlx::Er
                 ),
                 None,
             );
-        } else if digest(previous_digest.as_deref(), rows.iter().map(|(_, h)| h.as_slice())) != stored {
+        } else if digest(
+            previous_digest.as_deref(),
+            rows.iter().map(|(_, h)| h.as_slice()),
+        ) != stored
+        {
             fail(
                 "the events in the seal's range do not match its digest".into(),
                 rows.first().map(|(p, _)| *p),

@@ -38,7 +38,12 @@ fn event(n: usize) -> NewEvent {
     }
 }
 
-fn request(stream_id: Uuid, expected_version: i32, events: Vec<NewEvent>, command_id: Option<Uuid>) -> AppendRequest {
+fn request(
+    stream_id: Uuid,
+    expected_version: i32,
+    events: Vec<NewEvent>,
+    command_id: Option<Uuid>,
+) -> AppendRequest {
     AppendRequest {
         tenant: "28079".parse().unwrap(),
         metadata: metadata(command_id),
@@ -93,11 +98,21 @@ async fn a_tailing_reader_sees_every_event_once_under_16_concurrent_writers() {
                     let count = 1 + i % 3;
                     let events = (0..count).map(event).collect();
                     let appended = log
-                        .append(request(streams[s], versions[s], events, Some(Uuid::new_v4())))
+                        .append(request(
+                            streams[s],
+                            versions[s],
+                            events,
+                            Some(Uuid::new_v4()),
+                        ))
                         .await
                         .unwrap();
                     versions[s] += count as i32;
-                    written.extend(appended.events.iter().map(|e| (e.position, e.stream_id, e.version)));
+                    written.extend(
+                        appended
+                            .events
+                            .iter()
+                            .map(|e| (e.position, e.stream_id, e.version)),
+                    );
                 }
                 written
             }));
@@ -110,14 +125,25 @@ async fn a_tailing_reader_sees_every_event_once_under_16_concurrent_writers() {
         done.store(true, Ordering::SeqCst);
         let seen = reader.await.unwrap();
         let unique: HashSet<_> = seen.iter().copied().collect();
-        assert_eq!(unique.len(), seen.len(), "round {round}: an event was read twice");
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "round {round}: an event was read twice"
+        );
         let missing: Vec<_> = written.difference(&unique).collect();
-        assert!(missing.is_empty(), "round {round}: the reader skipped {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: the reader skipped {missing:?}"
+        );
         // Every stream is seen in version order.
         let mut last: HashMap<Uuid, i32> = HashMap::new();
         for (_, stream, version) in &seen {
             let previous = last.insert(*stream, *version).unwrap_or(0);
-            assert_eq!(*version, previous + 1, "round {round}: stream {stream} read out of order");
+            assert_eq!(
+                *version,
+                previous + 1,
+                "round {round}: stream {stream} read out of order"
+            );
         }
     }
     let report = log.verify().await.unwrap();
@@ -129,7 +155,9 @@ async fn two_writers_with_the_same_expected_version_one_wins_nothing_half_writte
     let (log, pool) = log().await;
     for _ in 0..20 {
         let stream = Uuid::new_v4();
-        log.append(request(stream, 0, vec![event(0)], None)).await.unwrap();
+        log.append(request(stream, 0, vec![event(0)], None))
+            .await
+            .unwrap();
         let a = log.append(request(stream, 1, vec![event(1), event(2), event(3)], None));
         let b = log.append(request(stream, 1, vec![event(4), event(5)], None));
         let (a, b) = tokio::join!(a, b);
@@ -143,7 +171,11 @@ async fn two_writers_with_the_same_expected_version_one_wins_nothing_half_writte
             "{loser:?}"
         );
         let stored = log.load_stream("28079", stream, Until::End).await.unwrap();
-        assert_eq!(stored.len(), 1 + winner.events.len(), "only the winner's events are stored");
+        assert_eq!(
+            stored.len(),
+            1 + winner.events.len(),
+            "only the winner's events are stored"
+        );
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_id = $1")
             .bind(stream)
             .fetch_one(&pool)
@@ -157,12 +189,23 @@ async fn two_writers_with_the_same_expected_version_one_wins_nothing_half_writte
 async fn stale_and_future_expected_versions_conflict() {
     let (log, _) = log().await;
     let stream = Uuid::new_v4();
-    log.append(request(stream, 0, vec![event(0), event(1)], None)).await.unwrap();
+    log.append(request(stream, 0, vec![event(0), event(1)], None))
+        .await
+        .unwrap();
     for expected in [0, 1, 3, 7] {
-        let err = log.append(request(stream, expected, vec![event(9)], None)).await.unwrap_err();
-        assert!(matches!(err, AppendError::Conflict { .. }), "expected {expected}: {err:?}");
+        let err = log
+            .append(request(stream, expected, vec![event(9)], None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppendError::Conflict { .. }),
+            "expected {expected}: {err:?}"
+        );
     }
-    let ok = log.append(request(stream, 2, vec![event(2)], None)).await.unwrap();
+    let ok = log
+        .append(request(stream, 2, vec![event(2)], None))
+        .await
+        .unwrap();
     assert_eq!(ok.version_of(stream), Some(3));
 }
 
@@ -170,7 +213,9 @@ async fn stale_and_future_expected_versions_conflict() {
 async fn a_stream_cannot_change_tenant_or_type() {
     let (log, _) = log().await;
     let stream = Uuid::new_v4();
-    log.append(request(stream, 0, vec![event(0)], None)).await.unwrap();
+    log.append(request(stream, 0, vec![event(0)], None))
+        .await
+        .unwrap();
     let mut other_tenant = request(stream, 1, vec![event(1)], None);
     other_tenant.tenant = "28074".parse().unwrap();
     assert!(matches!(
@@ -231,7 +276,9 @@ async fn the_same_command_id_appends_once_and_returns_the_same_result() {
 async fn appending_to_two_streams_is_atomic() {
     let (log, _) = log().await;
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    log.append(request(b, 0, vec![event(0)], None)).await.unwrap();
+    log.append(request(b, 0, vec![event(0)], None))
+        .await
+        .unwrap();
     let mut both = request(a, 0, vec![event(1)], None);
     both.streams.push(StreamAppend {
         stream_type: "test_case".into(),
@@ -240,8 +287,15 @@ async fn appending_to_two_streams_is_atomic() {
         events: vec![event(2)],
     });
     let err = log.append(both.clone()).await.unwrap_err();
-    assert!(matches!(err, AppendError::Conflict { stream_id, .. } if stream_id == b), "{err:?}");
-    assert!(log.load_stream("28079", a, Until::End).await.unwrap().is_empty());
+    assert!(
+        matches!(err, AppendError::Conflict { stream_id, .. } if stream_id == b),
+        "{err:?}"
+    );
+    assert!(log
+        .load_stream("28079", a, Until::End)
+        .await
+        .unwrap()
+        .is_empty());
     both.streams[1].expected_version = 1;
     let ok = log.append(both).await.unwrap();
     assert_eq!((ok.version_of(a), ok.version_of(b)), (Some(1), Some(2)));
@@ -262,22 +316,40 @@ async fn metadata_and_database_time_are_recorded() {
     let age = chrono::Utc::now() - stored[0].recorded_at;
     assert!(age.num_seconds().abs() < 60);
     // The stream can be loaded as it was at a version or a moment.
-    log.append(request(stream, 1, vec![event(1)], None)).await.unwrap();
-    assert_eq!(log.load_stream("28079", stream, Until::Version(1)).await.unwrap().len(), 1);
+    log.append(request(stream, 1, vec![event(1)], None))
+        .await
+        .unwrap();
+    assert_eq!(
+        log.load_stream("28079", stream, Until::Version(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let before = log
-        .load_stream("28079", stream, Until::Time(stored[0].recorded_at - chrono::Duration::seconds(1)))
+        .load_stream(
+            "28079",
+            stream,
+            Until::Time(stored[0].recorded_at - chrono::Duration::seconds(1)),
+        )
         .await
         .unwrap();
     assert!(before.is_empty());
     // Another tenant sees nothing of it.
-    assert!(log.load_stream("28074", stream, Until::End).await.unwrap().is_empty());
+    assert!(log
+        .load_stream("28074", stream, Until::End)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
 async fn update_delete_and_truncate_fail_even_for_the_owner() {
     let (log, pool) = log().await;
     let stream = Uuid::new_v4();
-    log.append(request(stream, 0, vec![event(0)], Some(Uuid::new_v4()))).await.unwrap();
+    log.append(request(stream, 0, vec![event(0)], Some(Uuid::new_v4())))
+        .await
+        .unwrap();
     log.seal(1000).await.unwrap().unwrap();
     for table in ["events", "commands", "seals"] {
         for statement in [
@@ -295,10 +367,19 @@ async fn update_delete_and_truncate_fail_even_for_the_owner() {
     // The runtime role cannot even try: no privilege.
     let mut conn = pool.acquire().await.unwrap();
     conn.execute("SET ROLE expedientes_runtime").await.unwrap();
-    let err = conn.execute("UPDATE events SET payload = '{}'").await.unwrap_err();
-    assert_eq!(err.as_database_error().and_then(|e| e.code()).unwrap(), "42501");
+    let err = conn
+        .execute("UPDATE events SET payload = '{}'")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).unwrap(),
+        "42501"
+    );
     let err = conn.execute("DROP TABLE events").await.unwrap_err();
-    assert_eq!(err.as_database_error().and_then(|e| e.code()).unwrap(), "42501");
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).unwrap(),
+        "42501"
+    );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&mut *conn)
         .await
@@ -312,7 +393,12 @@ async fn verify_names_an_event_altered_with_the_triggers_disabled() {
     let mut positions = Vec::new();
     for _ in 0..5 {
         let appended = log
-            .append(request(Uuid::new_v4(), 0, vec![event(0), event(1), event(2)], None))
+            .append(request(
+                Uuid::new_v4(),
+                0,
+                vec![event(0), event(1), event(2)],
+                None,
+            ))
             .await
             .unwrap();
         positions.extend(appended.events.iter().map(|e| e.position));
@@ -320,13 +406,17 @@ async fn verify_names_an_event_altered_with_the_triggers_disabled() {
     log.seal(1000).await.unwrap();
     assert!(log.verify().await.unwrap().ok);
     let target = positions[7];
-    pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only").await.unwrap();
+    pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        .await
+        .unwrap();
     sqlx::query("UPDATE events SET payload = jsonb_set(payload, '{n}', '99') WHERE position = $1")
         .bind(target)
         .execute(&pool)
         .await
         .unwrap();
-    pool.execute("ALTER TABLE events ENABLE TRIGGER events_append_only").await.unwrap();
+    pool.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+        .await
+        .unwrap();
     let report = log.verify().await.unwrap();
     assert!(!report.ok);
     let first = report.first_failure.unwrap();
@@ -343,7 +433,9 @@ async fn verify_reports_a_removed_event_through_the_chain_or_the_seal() {
         .await
         .unwrap();
     log.seal(1000).await.unwrap().unwrap();
-    pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only").await.unwrap();
+    pool.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        .await
+        .unwrap();
     // The middle event: the next one's chain breaks.
     sqlx::query("DELETE FROM events WHERE position = $1")
         .bind(appended.events[1].position)
@@ -351,7 +443,10 @@ async fn verify_reports_a_removed_event_through_the_chain_or_the_seal() {
         .await
         .unwrap();
     let report = log.verify().await.unwrap();
-    assert_eq!(report.first_failure.unwrap().position, Some(appended.events[2].position));
+    assert_eq!(
+        report.first_failure.unwrap().position,
+        Some(appended.events[2].position)
+    );
     // The last event: only the seal shows it.
     sqlx::query("DELETE FROM events WHERE position = $1")
         .bind(appended.events[2].position)
@@ -368,14 +463,25 @@ async fn verify_reports_a_removed_event_through_the_chain_or_the_seal() {
 async fn seals_chain_and_cover_everything_once() {
     let (log, _) = log().await;
     for _ in 0..10 {
-        log.append(request(Uuid::new_v4(), 0, vec![event(0)], None)).await.unwrap();
+        log.append(request(Uuid::new_v4(), 0, vec![event(0)], None))
+            .await
+            .unwrap();
     }
     let first = log.seal(4).await.unwrap().unwrap();
     let second = log.seal(100).await.unwrap().unwrap();
     assert_eq!(first.event_count + second.event_count, 10);
     assert_eq!(second.from, first.to);
-    assert!(log.seal(100).await.unwrap().is_none(), "nothing new to seal");
+    assert!(
+        log.seal(100).await.unwrap().is_none(),
+        "nothing new to seal"
+    );
     let report = log.verify().await.unwrap();
-    assert!(report.ok && report.seals_checked == 2 && report.events_checked == 10, "{report:?}");
-    assert_eq!(report.latest_seal_digest.as_deref(), Some(second.digest.as_str()));
+    assert!(
+        report.ok && report.seals_checked == 2 && report.events_checked == 10,
+        "{report:?}"
+    );
+    assert_eq!(
+        report.latest_seal_digest.as_deref(),
+        Some(second.digest.as_str())
+    );
 }

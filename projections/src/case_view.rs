@@ -59,7 +59,8 @@ impl CaseView {
             Plugged {
                 title: P::TITLE,
                 decode: Arc::new(|payload| {
-                    let event: P::Event = serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
+                    let event: P::Event =
+                        serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
                     Ok(P::case_effects(&event))
                 }),
             },
@@ -115,7 +116,8 @@ pub struct CaseRow {
     pub last_position: i64,
 }
 
-const COLUMNS: &str = "case_id, tenant, procedure, procedure_title, sia_code, case_number, subject, parties, \
+const COLUMNS: &str =
+    "case_id, tenant, procedure, procedure_title, sia_code, case_number, subject, parties, \
     party_documents, state, state_description, opened_at, updated_at, closed_at, citizen_action, \
     citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position";
 
@@ -129,7 +131,9 @@ impl CaseRow {
                 }
                 self.parties.0.push(party);
             }
-            CaseEffect::StateChanged { state, description, .. } => {
+            CaseEffect::StateChanged {
+                state, description, ..
+            } => {
                 self.state = state;
                 self.state_description = description;
             }
@@ -140,19 +144,115 @@ impl CaseRow {
             }
             CaseEffect::ResolutionDue(due) => self.resolution_due = due,
             CaseEffect::Closed {
-                state, description, at, ..
+                state,
+                description,
+                at,
+                ..
             } => {
                 self.state = state;
                 self.state_description = description;
                 self.closed_at = Some(at);
             }
         }
-        self.next_deadline = [self.citizen_action_due, self.resolution_due].into_iter().flatten().min();
+        self.next_deadline = [self.citizen_action_due, self.resolution_due]
+            .into_iter()
+            .flatten()
+            .min();
     }
 }
 
 impl CaseView {
-    async fn load(conn: &mut PgConnection, table: &str, case_id: Uuid) -> Result<Option<CaseRow>, sqlx::Error> {
+    /// Rebuilds one file's row, in memory, from its events (the file as it was after the last of
+    /// them): how auditors see a file at any past moment. `None` if the events do not open it.
+    pub fn replay(&self, events: &[StoredEvent]) -> Result<Option<CaseRow>, ProjectionError> {
+        let mut rows = HashMap::new();
+        for event in events {
+            if self.procedures.contains_key(event.stream_type.as_str()) {
+                self.fold(&mut rows, event)?;
+            }
+        }
+        Ok(events.first().and_then(|e| rows.remove(&e.stream_id)))
+    }
+
+    /// Applies one event to the rows in memory; true when it created the row.
+    fn fold(
+        &self,
+        rows: &mut HashMap<Uuid, CaseRow>,
+        event: &StoredEvent,
+    ) -> Result<bool, ProjectionError> {
+        let plugged = &self.procedures[event.stream_type.as_str()];
+        let effects =
+            (plugged.decode)(&event.payload).map_err(|reason| ProjectionError::Undecodable {
+                model: Self::NAME,
+                position: event.position,
+                reason,
+            })?;
+        let mut created = false;
+        for effect in effects {
+            if let CaseEffect::Opened {
+                case_number,
+                sia_code,
+                subject,
+                parties,
+                at,
+            } = &effect
+            {
+                let mut documents: Vec<String> =
+                    parties.iter().map(|p| p.document.to_string()).collect();
+                documents.sort();
+                documents.dedup();
+                created |= rows
+                    .insert(
+                        event.stream_id,
+                        CaseRow {
+                            case_id: event.stream_id,
+                            tenant: event.tenant.clone(),
+                            procedure: event.stream_type.clone(),
+                            procedure_title: plugged.title.to_owned(),
+                            sia_code: sia_code.to_string(),
+                            case_number: case_number.to_string(),
+                            subject: subject.clone(),
+                            parties: sqlx::types::Json(parties.clone()),
+                            party_documents: documents,
+                            state: "opened".into(),
+                            state_description: "Opened".into(),
+                            opened_at: *at,
+                            updated_at: event.recorded_at,
+                            closed_at: None,
+                            citizen_action: None,
+                            citizen_action_due: None,
+                            resolution_due: None,
+                            next_deadline: None,
+                            citizen_must_act: false,
+                            version: event.version,
+                            last_position: event.position,
+                        },
+                    )
+                    .is_none();
+                continue;
+            }
+            let Some(row) = rows.get_mut(&event.stream_id) else {
+                return Err(ProjectionError::Undecodable {
+                    model: Self::NAME,
+                    position: event.position,
+                    reason: "an event of a file that was never opened".into(),
+                });
+            };
+            row.apply(effect);
+        }
+        if let Some(row) = rows.get_mut(&event.stream_id) {
+            row.version = event.version;
+            row.last_position = event.position;
+            row.updated_at = event.recorded_at;
+        }
+        Ok(created)
+    }
+
+    async fn load(
+        conn: &mut PgConnection,
+        table: &str,
+        case_id: Uuid,
+    ) -> Result<Option<CaseRow>, sqlx::Error> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM {table} WHERE case_id = $1"))
             .bind(case_id)
             .fetch_optional(conn)
@@ -214,84 +314,28 @@ impl ReadModel for CaseView {
         &["case_view"]
     }
 
-    async fn apply(&self, conn: &mut PgConnection, tables: &Tables, events: &[StoredEvent]) -> Result<(), ProjectionError> {
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
         let table = tables.get("case_view");
         // Rows touched by this batch are kept in memory and written once at the end.
         let mut rows: HashMap<Uuid, CaseRow> = HashMap::new();
         let mut order: Vec<Uuid> = Vec::new();
         for event in events {
-            let Some(plugged) = self.procedures.get(event.stream_type.as_str()) else {
+            if !self.procedures.contains_key(event.stream_type.as_str()) {
                 continue;
-            };
-            let effects = (plugged.decode)(&event.payload).map_err(|reason| ProjectionError::Undecodable {
-                model: Self::NAME,
-                position: event.position,
-                reason,
-            })?;
+            }
             if !rows.contains_key(&event.stream_id) {
                 if let Some(row) = Self::load(conn, table, event.stream_id).await? {
                     rows.insert(event.stream_id, row);
                     order.push(event.stream_id);
                 }
             }
-            for effect in effects {
-                if let CaseEffect::Opened {
-                    case_number,
-                    sia_code,
-                    subject,
-                    parties,
-                    at,
-                } = &effect
-                {
-                    let mut documents: Vec<String> = parties.iter().map(|p| p.document.to_string()).collect();
-                    documents.sort();
-                    documents.dedup();
-                    if rows
-                        .insert(
-                            event.stream_id,
-                            CaseRow {
-                                case_id: event.stream_id,
-                                tenant: event.tenant.clone(),
-                                procedure: event.stream_type.clone(),
-                                procedure_title: plugged.title.to_owned(),
-                                sia_code: sia_code.to_string(),
-                                case_number: case_number.to_string(),
-                                subject: subject.clone(),
-                                parties: sqlx::types::Json(parties.clone()),
-                                party_documents: documents,
-                                state: "opened".into(),
-                                state_description: "Opened".into(),
-                                opened_at: *at,
-                                updated_at: event.recorded_at,
-                                closed_at: None,
-                                citizen_action: None,
-                                citizen_action_due: None,
-                                resolution_due: None,
-                                next_deadline: None,
-                                citizen_must_act: false,
-                                version: event.version,
-                                last_position: event.position,
-                            },
-                        )
-                        .is_none()
-                    {
-                        order.push(event.stream_id);
-                    }
-                    continue;
-                }
-                let Some(row) = rows.get_mut(&event.stream_id) else {
-                    return Err(ProjectionError::Undecodable {
-                        model: Self::NAME,
-                        position: event.position,
-                        reason: "an event of a file that was never opened".into(),
-                    });
-                };
-                row.apply(effect);
-            }
-            if let Some(row) = rows.get_mut(&event.stream_id) {
-                row.version = event.version;
-                row.last_position = event.position;
-                row.updated_at = event.recorded_at;
+            if self.fold(&mut rows, event)? {
+                order.push(event.stream_id);
             }
         }
         for id in order {

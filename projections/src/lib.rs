@@ -9,7 +9,9 @@
 //! Sits between `eventlog` (what it reads) and `api` (which queries the tables).
 
 pub mod case_view;
+pub mod clock;
 mod runner;
 
 pub use case_view::{CaseRow, CaseView};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use runner::{Lag, ProjectionError, ReadModel, Runner, Tables};

@@ -35,7 +35,11 @@ pub struct Tables {
 impl Tables {
     fn live(model: &dyn ReadModel) -> Self {
         Self {
-            names: model.tables().iter().map(|t| (*t, (*t).to_owned())).collect(),
+            names: model
+                .tables()
+                .iter()
+                .map(|t| (*t, (*t).to_owned()))
+                .collect(),
         }
     }
 
@@ -96,7 +100,10 @@ pub struct Runner {
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
-            .field("models", &self.models.iter().map(|m| m.name()).collect::<Vec<_>>())
+            .field(
+                "models",
+                &self.models.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
             .field("batch_size", &self.batch_size)
             .finish()
     }
@@ -156,7 +163,8 @@ impl Runner {
                 return Ok(applied);
             }
             applied += n;
-            metrics::counter!("projection_events_applied_total", "model" => model.name()).increment(n);
+            metrics::counter!("projection_events_applied_total", "model" => model.name())
+                .increment(n);
             progress(applied);
         }
     }
@@ -254,7 +262,9 @@ impl Runner {
                 .await?;
             tx.commit().await?;
         }
-        let mut applied = self.catch_up_model(model, &checkpoint, &fresh, progress).await?;
+        let mut applied = self
+            .catch_up_model(model, &checkpoint, &fresh, progress)
+            .await?;
 
         // The swap: stop the live runner (checkpoint lock), apply what arrived meanwhile, switch.
         let mut tx = self.log.pool().begin().await?;

@@ -113,7 +113,10 @@ async fn a_rebuilt_projection_equals_the_incremental_one() {
     assert_eq!(runner.lag(model.as_ref()).await.unwrap().events_behind, 0);
 
     let mut seen = 0;
-    let applied = runner.rebuild(model.as_ref(), &mut |n| seen = n).await.unwrap();
+    let applied = runner
+        .rebuild(model.as_ref(), &mut |n| seen = n)
+        .await
+        .unwrap();
     assert!(applied > 60 && seen == applied);
     let rebuilt = rows(&pool).await;
     assert_eq!(incremental, rebuilt);
@@ -137,7 +140,10 @@ async fn the_case_view_reflects_each_file() {
     let awaiting = find("Solicitud 3");
     assert_eq!(awaiting.state, "awaiting_rectification");
     assert!(awaiting.citizen_must_act);
-    assert_eq!(awaiting.citizen_action_due, NaiveDate::from_ymd_opt(2026, 3, 17));
+    assert_eq!(
+        awaiting.citizen_action_due,
+        NaiveDate::from_ymd_opt(2026, 3, 17)
+    );
     assert_eq!(awaiting.next_deadline, NaiveDate::from_ymd_opt(2026, 3, 17));
     assert_eq!(awaiting.party_documents, vec!["X1234567L".to_string()]);
     assert_eq!(awaiting.version, 2);
@@ -148,7 +154,10 @@ async fn the_case_view_reflects_each_file() {
     let granted = find("Solicitud 1");
     assert_eq!(granted.state, "granted");
     let open = find("Solicitud 2");
-    assert_eq!((open.state.as_str(), open.next_deadline), ("submitted", NaiveDate::from_ymd_opt(2026, 6, 2)));
+    assert_eq!(
+        (open.state.as_str(), open.next_deadline),
+        ("submitted", NaiveDate::from_ymd_opt(2026, 6, 2))
+    );
     assert_eq!(open.sia_code, "123456");
 }
 
@@ -158,7 +167,10 @@ async fn two_runners_at_once_apply_each_event_once() {
     make_cases(&log, 0, 30).await;
     let other = runner.clone();
     let (a, b) = tokio::join!(runner.catch_up(), other.catch_up());
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(a.unwrap() + b.unwrap(), total as u64);
     assert_eq!(rows(&pool).await.len(), 30);
 }

@@ -31,7 +31,10 @@ impl TestDatabase {
             "DATABASE_URL must point at a PostgreSQL server; run the tests with scripts/test",
         );
         let base = PgConnectOptions::from_str(&base_url).expect("DATABASE_URL is not a valid URL");
-        let admin_options = base.clone().database("postgres").disable_statement_logging();
+        let admin_options = base
+            .clone()
+            .database("postgres")
+            .disable_statement_logging();
         let mut admin = PgConnection::connect_with(&admin_options)
             .await
             .expect("cannot connect to the test PostgreSQL server");
@@ -42,11 +45,12 @@ impl TestDatabase {
             .execute("SELECT pg_advisory_lock(727172)")
             .await
             .expect("advisory lock");
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
-            .bind(&template)
-            .fetch_one(&mut admin)
-            .await
-            .expect("query pg_database");
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
+                .bind(&template)
+                .fetch_one(&mut admin)
+                .await
+                .expect("query pg_database");
         if !exists {
             let building = format!("{template}_building");
             admin
@@ -128,6 +132,9 @@ mod tests {
             super::replace_database("postgres://u@h:1/x?sslmode=disable", "t_1"),
             "postgres://u@h:1/t_1?sslmode=disable"
         );
-        assert_eq!(super::replace_database("postgres://u@h:1", "t_1"), "postgres://u@h:1/t_1");
+        assert_eq!(
+            super::replace_database("postgres://u@h:1", "t_1"),
+            "postgres://u@h:1/t_1"
+        );
     }
 }

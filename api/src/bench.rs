@@ -1,0 +1,222 @@
+//! `expedientes bench eventlog`: how close appends through the event log (hash chain, idempotency,
+//! metadata, stream versions) come to the ceiling of raw single-row INSERT commits into a plain
+//! table of the same shape, with 1 and 16 concurrent writers. Both are measured in one run, on one
+//! scratch database created on the configured server (and dropped afterwards), with the same
+//! payload. The figures are ratios to that ceiling, so they mean the same on any machine.
+
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use expedientes_eventlog::{AppendRequest, EventLog, Metadata, NewEvent, StreamAppend, MIGRATOR};
+use serde_json::json;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::config::Config;
+
+const RAW_TABLE: &str = "CREATE TABLE bench_raw (
+    position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    tenant text NOT NULL, stream_type text NOT NULL, stream_id uuid NOT NULL, version integer NOT NULL,
+    event_type text NOT NULL, schema_version integer NOT NULL, payload jsonb NOT NULL, metadata jsonb NOT NULL,
+    command_id uuid, recorded_at timestamptz NOT NULL DEFAULT now(), previous_hash bytea, hash bytea,
+    UNIQUE (stream_id, version))";
+
+fn payload(bytes: usize) -> serde_json::Value {
+    json!({ "subject": "Solicitud de prueba", "text": "x".repeat(bytes.saturating_sub(48)) })
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        actor_id: "E0001".into(),
+        actor_role: "caseworker".into(),
+        on_behalf_of: Some("12345678Z".into()),
+        channel: Some("bench".into()),
+        correlation_id: Uuid::new_v4(),
+        causation_id: None,
+        command_id: Some(Uuid::new_v4()),
+    }
+}
+
+async fn run_for<F, Fut>(writers: usize, seconds: u64, work: F) -> f64
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (stop, done, work) = (stop.clone(), done.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                work(w, i).await;
+                i += 1;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn raw(pool: &PgPool, writers: usize, seconds: u64, bytes: usize) -> f64 {
+    let pool = pool.clone();
+    let payload = payload(bytes);
+    let metadata = serde_json::to_value(metadata()).expect("metadata serialises");
+    run_for(writers, seconds, move |_, _| {
+        let (pool, payload, metadata) = (pool.clone(), payload.clone(), metadata.clone());
+        async move {
+            sqlx::query(
+                "INSERT INTO bench_raw (tenant, stream_type, stream_id, version, event_type, schema_version, payload, metadata, command_id)
+                 VALUES ('28079', 'bench', $1, 1, 'something_happened', 1, $2, $3, $4)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(&payload)
+            .bind(&metadata)
+            .bind(Uuid::new_v4())
+            .execute(&pool)
+            .await
+            .expect("raw insert");
+        }
+    })
+    .await
+}
+
+async fn append(log: &EventLog, writers: usize, seconds: u64, bytes: usize) -> f64 {
+    let log = log.clone();
+    let payload = payload(bytes);
+    // Each writer appends to its own streams, several events per stream, so the hash chain and
+    // version checks do real work.
+    let streams: Arc<Vec<Uuid>> = Arc::new((0..writers).map(|_| Uuid::new_v4()).collect());
+    run_for(writers, seconds, move |w, i| {
+        let (log, payload, streams) = (log.clone(), payload.clone(), streams.clone());
+        async move {
+            let per_stream = 50;
+            let stream_id = Uuid::new_v5(&streams[w], &(i / per_stream).to_le_bytes());
+            log.append(AppendRequest {
+                tenant: "28079".parse().expect("valid"),
+                metadata: metadata(),
+                request_hash: Some(vec![1; 32]),
+                streams: vec![StreamAppend {
+                    stream_type: "bench".into(),
+                    stream_id,
+                    expected_version: (i % per_stream) as i32,
+                    events: vec![NewEvent {
+                        event_type: "something_happened".into(),
+                        schema_version: 1,
+                        payload,
+                    }],
+                }],
+            })
+            .await
+            .expect("append");
+        }
+    })
+    .await
+}
+
+/// Runs the benchmark and prints a table, then one JSON line.
+pub async fn eventlog(config: &Config, seconds: u64, payload_bytes: usize) -> ExitCode {
+    match run(config, seconds.max(1), payload_bytes.clamp(64, 1 << 20)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("expedientes: benchmark failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(
+    config: &Config,
+    seconds: u64,
+    bytes: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let base = PgConnectOptions::from_str(&config.database_url)?.disable_statement_logging();
+    let name = format!("expedientes_bench_{}", std::process::id());
+    let mut admin = PgConnection::connect_with(&base).await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    let outcome = measure(base.clone().database(&name), seconds, bytes).await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
+    outcome
+}
+
+async fn measure(
+    options: PgConnectOptions,
+    seconds: u64,
+    bytes: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(20)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    pool.execute(RAW_TABLE).await?;
+    let log = EventLog::new(pool.clone());
+    let server: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&pool)
+        .await?;
+    let fsync: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&pool)
+        .await?;
+    eprintln!(
+        "bench eventlog: {seconds}s per figure, payload {bytes} bytes, PostgreSQL {server}, synchronous_commit={fsync}, {} CPUs",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    // Warm up both paths.
+    raw(&pool, 4, 1, bytes).await;
+    append(&log, 4, 1, bytes).await;
+    let raw_1 = raw(&pool, 1, seconds, bytes).await;
+    let append_1 = append(&log, 1, seconds, bytes).await;
+    let raw_16 = raw(&pool, 16, seconds, bytes).await;
+    let append_16 = append(&log, 16, seconds, bytes).await;
+    let verified = log.verify().await?;
+    println!(
+        "{:<10} {:>16} {:>16} {:>8}",
+        "writers", "raw INSERT/s", "appends/s", "ratio"
+    );
+    println!(
+        "{:<10} {:>16.0} {:>16.0} {:>8.2}",
+        1,
+        raw_1,
+        append_1,
+        append_1 / raw_1
+    );
+    println!(
+        "{:<10} {:>16.0} {:>16.0} {:>8.2}",
+        16,
+        raw_16,
+        append_16,
+        append_16 / raw_16
+    );
+    println!(
+        "{}",
+        json!({
+            "bench": "eventlog",
+            "payload_bytes": bytes,
+            "seconds": seconds,
+            "raw_inserts_per_sec_1": raw_1.round(),
+            "appends_per_sec_1": append_1.round(),
+            "ratio_1": (append_1 / raw_1 * 100.0).round() / 100.0,
+            "raw_inserts_per_sec_16": raw_16.round(),
+            "appends_per_sec_16": append_16.round(),
+            "ratio_16": (append_16 / raw_16 * 100.0).round() / 100.0,
+            "log_verified": verified.ok,
+        })
+    );
+    pool.close().await;
+    Ok(())
+}

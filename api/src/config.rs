@@ -1,0 +1,136 @@
+//! Configuration from the environment, with defaults that run on a developer's machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use expedientes_domain::SiaCode;
+
+/// The service's configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: the PostgreSQL database (the README's run command starts a private one).
+    pub database_url: String,
+    /// `EXPEDIENTES_ADDR`: where to listen (default 127.0.0.1:8080).
+    pub addr: SocketAddr,
+    /// `EXPEDIENTES_SIGNING_KEY`: the JWT signing secret (at least 32 bytes). Without it, a
+    /// development key is created in `.expedientes/signing-key` and a warning is logged.
+    pub signing_key: Vec<u8>,
+    /// Where the key came from, for the log.
+    pub signing_key_source: String,
+    /// `EXPEDIENTES_LOG_FORMAT=json` for JSON logs.
+    pub log_json: bool,
+    /// `EXPEDIENTES_SIA_GENERAL_APPLICATION`: the council's SIA code of its general application.
+    pub sia_general_application: SiaCode,
+    /// `EXPEDIENTES_SEAL_INTERVAL_SECS` (default 60): how often the log is sealed.
+    pub seal_interval: Duration,
+    /// `EXPEDIENTES_PROJECTION_INTERVAL_MS` (default 200): how often read models poll the log.
+    pub projection_interval: Duration,
+    /// `EXPEDIENTES_TIMEZONE` (default Europe/Madrid): the council's time zone, for local dates.
+    pub timezone: chrono_tz::Tz,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("signing_key", &"<secret>")
+            .field("signing_key_source", &self.signing_key_source)
+            .field("log_json", &self.log_json)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default SIA code used for the general application when the council has not configured its
+/// own. (Each council registers its own procedures in the SIA inventory: set it.)
+pub const DEFAULT_SIA_GENERAL_APPLICATION: &str = "999999";
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Reads the environment. `database_required` is false for commands that need no database.
+    pub fn from_env(database_required: bool) -> Result<Self, String> {
+        let database_url = match var("DATABASE_URL") {
+            Some(url) => url,
+            None if database_required => {
+                return Err("DATABASE_URL is not set: run through scripts/run, or point it at a PostgreSQL database".into())
+            }
+            None => String::new(),
+        };
+        let addr = var("EXPEDIENTES_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|_| "EXPEDIENTES_ADDR must be host:port, e.g. 127.0.0.1:8080".to_string())?;
+        let (signing_key, signing_key_source) = match var("EXPEDIENTES_SIGNING_KEY") {
+            Some(key) if key.len() >= 32 => {
+                (key.into_bytes(), "EXPEDIENTES_SIGNING_KEY".to_owned())
+            }
+            Some(_) => return Err("EXPEDIENTES_SIGNING_KEY must be at least 32 characters".into()),
+            None => {
+                let path = PathBuf::from(".expedientes/signing-key");
+                (
+                    development_key(&path)?,
+                    format!("development key in {}", path.display()),
+                )
+            }
+        };
+        let sia_general_application = var("EXPEDIENTES_SIA_GENERAL_APPLICATION")
+            .unwrap_or_else(|| DEFAULT_SIA_GENERAL_APPLICATION.into())
+            .parse()
+            .map_err(|e| format!("EXPEDIENTES_SIA_GENERAL_APPLICATION: {e}"))?;
+        let seconds = |name: &str, default: u64| -> Result<u64, String> {
+            var(name)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|_| format!("{name} must be a whole number"))
+                })
+                .transpose()
+                .map(|v| v.unwrap_or(default))
+        };
+        Ok(Self {
+            database_url,
+            addr,
+            signing_key,
+            signing_key_source,
+            log_json: var("EXPEDIENTES_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+            sia_general_application,
+            seal_interval: Duration::from_secs(
+                seconds("EXPEDIENTES_SEAL_INTERVAL_SECS", 60)?.max(1),
+            ),
+            timezone: var("EXPEDIENTES_TIMEZONE")
+                .unwrap_or_else(|| "Europe/Madrid".into())
+                .parse()
+                .map_err(|_| {
+                    "EXPEDIENTES_TIMEZONE must be an IANA time zone such as Europe/Madrid"
+                        .to_string()
+                })?,
+            projection_interval: Duration::from_millis(
+                seconds("EXPEDIENTES_PROJECTION_INTERVAL_MS", 200)?.max(10),
+            ),
+        })
+    }
+}
+
+/// Reads, or creates with 256 random bits, the development signing key.
+fn development_key(path: &Path) -> Result<Vec<u8>, String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let key = existing.trim().to_owned();
+        if key.len() >= 32 {
+            return Ok(key.into_bytes());
+        }
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key.into_bytes())
+}

@@ -1,0 +1,359 @@
+//! Case files: a file's view (now or as it was at a moment), its history, and the caseworkers'
+//! list. A citizen reaches only files where they are a party; anything else answers 404, as if it
+//! did not exist.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use expedientes_eventlog::{StoredEvent, Until};
+use expedientes_projections::CaseRow;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{Caller, Role};
+use crate::extract::{resource_id, ApiQuery};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// A party to a file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PartyDto {
+    /// Document number (DNI, NIE or a legal person's NIF).
+    pub document: String,
+    /// Name.
+    pub name: String,
+    /// `interested` or `representative`.
+    pub role: String,
+}
+
+/// Something the citizen must do, and by when.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ActionDto {
+    /// What.
+    pub what: String,
+    /// The last day (legal calendar).
+    pub due: NaiveDate,
+}
+
+/// A case file as the case view holds it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseDto {
+    /// Its id.
+    pub id: Uuid,
+    /// Its number, e.g. 28079/2026/000042.
+    pub case_number: String,
+    /// The council's INE code.
+    pub tenant: String,
+    /// The procedure's machine name.
+    pub procedure: String,
+    /// The procedure's name.
+    pub procedure_title: String,
+    /// The procedure's SIA code.
+    pub sia_code: String,
+    /// Subject.
+    pub subject: String,
+    /// Parties.
+    pub parties: Vec<PartyDto>,
+    /// State code.
+    pub state: String,
+    /// State for people.
+    pub state_description: String,
+    /// Whether it is open.
+    pub open: bool,
+    /// Opened at.
+    pub opened_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Closed at.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// What the citizen must do, if anything.
+    pub citizen_action: Option<ActionDto>,
+    /// Whether the citizen must act.
+    pub citizen_must_act: bool,
+    /// The council's last day to resolve, while running.
+    pub resolution_due: Option<NaiveDate>,
+    /// The nearest deadline.
+    pub next_deadline: Option<NaiveDate>,
+    /// Whether the nearest deadline has passed.
+    pub overdue: bool,
+    /// The file's version (also its ETag).
+    pub version: i32,
+}
+
+impl CaseDto {
+    /// From a case-view row, judged overdue against `today`.
+    pub fn from_row(row: CaseRow, today: NaiveDate) -> Self {
+        Self {
+            id: row.case_id,
+            case_number: row.case_number,
+            tenant: row.tenant,
+            procedure: row.procedure,
+            procedure_title: row.procedure_title,
+            sia_code: row.sia_code,
+            subject: row.subject,
+            parties: row.parties.0.iter().map(party_dto).collect(),
+            state: row.state,
+            state_description: row.state_description,
+            open: row.closed_at.is_none(),
+            opened_at: row.opened_at,
+            updated_at: row.updated_at,
+            closed_at: row.closed_at,
+            citizen_action: match (row.citizen_action, row.citizen_action_due) {
+                (Some(what), Some(due)) => Some(ActionDto { what, due }),
+                _ => None,
+            },
+            citizen_must_act: row.citizen_must_act,
+            resolution_due: row.resolution_due,
+            overdue: row.next_deadline.is_some_and(|d| d < today),
+            next_deadline: row.next_deadline,
+            version: row.version,
+        }
+    }
+}
+
+/// Converts a domain party.
+pub fn party_dto(p: &expedientes_domain::CaseParty) -> PartyDto {
+    PartyDto {
+        document: p.document.to_string(),
+        name: p.name.clone(),
+        role: match p.role {
+            expedientes_domain::PartyRole::Interested => "interested".into(),
+            expedientes_domain::PartyRole::Representative => "representative".into(),
+        },
+    }
+}
+
+pub(crate) const CASE_COLUMNS: &str = "case_id, tenant, procedure, procedure_title, sia_code, case_number, subject, \
+    parties, party_documents, state, state_description, opened_at, updated_at, closed_at, citizen_action, \
+    citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position";
+
+/// The case-view row of a file the caller may see, or 404.
+pub async fn visible_case(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<CaseRow, ApiError> {
+    let row: Option<CaseRow> = sqlx::query_as(&format!(
+        "SELECT {CASE_COLUMNS} FROM case_view WHERE case_id = $1 AND tenant = $2"
+    ))
+    .bind(id)
+    .bind(caller.tenant.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::NotFound("no such file".into()))?;
+    if caller.reads_whole_tenant() {
+        return Ok(row);
+    }
+    match &caller.document {
+        Some(doc) if row.party_documents.iter().any(|d| d == doc.as_str()) => Ok(row),
+        _ => Err(ApiError::NotFound("no such file".into())),
+    }
+}
+
+/// `?as_of=`: the moment to reconstruct.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AsOf {
+    /// Reconstruct the file as it was at this moment (RFC 3339). Caseworkers and auditors.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+fn etag(version: i32) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("a number is a valid header")
+}
+
+/// A file's view. With `as_of`, the file as it was at that moment, rebuilt from its events.
+#[utoipa::path(get, path = "/v1/cases/{id}", params(("id" = Uuid, Path), AsOf),
+    responses((status = 200, body = CaseDto), (status = 304), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "cases")]
+pub async fn get_case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<AsOf>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = resource_id(&id, "file")?;
+    let row = visible_case(&state, &caller, id).await?;
+    let today = state.clock.now().date_naive();
+    if let Some(moment) = query.as_of {
+        caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
+        let events = state
+            .log
+            .load_stream(caller.tenant.as_str(), id, Until::Time(moment))
+            .await?;
+        let past = state
+            .case_view
+            .replay(&events)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or_else(|| ApiError::NotFound("the file did not exist at that moment".into()))?;
+        return Ok(Json(CaseDto::from_row(past, moment.date_naive())).into_response());
+    }
+    let tag = etag(row.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == tag.as_bytes())
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(([(header::ETAG, tag)], Json(CaseDto::from_row(row, today))).into_response())
+}
+
+/// One event of a file's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Global position.
+    pub position: i64,
+    /// The file.
+    pub stream_id: Uuid,
+    /// The procedure.
+    pub stream_type: String,
+    /// Version in the file.
+    pub version: i32,
+    /// Type.
+    pub event_type: String,
+    /// Schema version of the payload.
+    pub schema_version: i32,
+    /// What happened.
+    pub payload: serde_json::Value,
+    /// Who, for whom, how (not shown to citizens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// When the log recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// Its hash in the file's chain (hex).
+    pub hash: String,
+}
+
+impl EventDto {
+    /// From a stored event; `with_metadata` is false for citizens.
+    pub fn from_stored(e: StoredEvent, with_metadata: bool) -> Self {
+        Self {
+            position: e.position,
+            stream_id: e.stream_id,
+            stream_type: e.stream_type,
+            version: e.version,
+            event_type: e.event_type,
+            schema_version: e.schema_version,
+            payload: e.payload,
+            metadata: with_metadata.then_some(e.metadata),
+            recorded_at: e.recorded_at,
+            hash: e.hash,
+        }
+    }
+}
+
+/// A file's history, in order; with `as_of`, only what had happened by then.
+#[utoipa::path(get, path = "/v1/cases/{id}/events", params(("id" = Uuid, Path), AsOf),
+    responses((status = 200, body = [EventDto]), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "cases")]
+pub async fn case_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<AsOf>,
+) -> Result<Json<Vec<EventDto>>, ApiError> {
+    let id = resource_id(&id, "file")?;
+    visible_case(&state, &caller, id).await?;
+    let until = query.as_of.map_or(Until::End, Until::Time);
+    let events = state
+        .log
+        .load_stream(caller.tenant.as_str(), id, until)
+        .await?;
+    let with_metadata = caller.reads_whole_tenant();
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| EventDto::from_stored(e, with_metadata))
+            .collect(),
+    ))
+}
+
+/// Filters and paging of the caseworkers' list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only this procedure (machine name).
+    pub procedure: Option<String>,
+    /// Only this state code.
+    pub state: Option<String>,
+    /// Only files whose next deadline is before this day.
+    pub due_before: Option<NaiveDate>,
+    /// Include closed files (default false).
+    pub include_closed: Option<bool>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Page size, 1 to 200 (default 50).
+    pub per_page: Option<u32>,
+}
+
+/// A page of files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    /// The files: overdue first, then by nearest deadline, then oldest.
+    pub items: Vec<CaseDto>,
+    /// This page.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+    /// Files matching in all.
+    pub total: i64,
+}
+
+/// The caseworkers' list of the tenant's files, overdue first.
+#[utoipa::path(get, path = "/v1/cases", params(ListQuery),
+    responses((status = 200, body = CaseList), (status = 403, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "cases")]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<CaseList>, ApiError> {
+    caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
+    let per_page = query.per_page.unwrap_or(50);
+    if !(1..=200).contains(&per_page) {
+        return Err(ApiError::invalid_field("per_page", "must be from 1 to 200"));
+    }
+    let page = query.page.unwrap_or(1);
+    if page == 0 {
+        return Err(ApiError::invalid_field("page", "pages start at 1"));
+    }
+    let today = state.clock.now().date_naive();
+    let filter =
+        "tenant = $1 AND ($2::text IS NULL OR procedure = $2) AND ($3::text IS NULL OR state = $3)
+        AND ($4::date IS NULL OR next_deadline < $4) AND ($5 OR closed_at IS NULL)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM case_view WHERE {filter}"))
+        .bind(caller.tenant.as_str())
+        .bind(&query.procedure)
+        .bind(&query.state)
+        .bind(query.due_before)
+        .bind(query.include_closed.unwrap_or(false))
+        .fetch_one(&state.pool)
+        .await?;
+    let rows: Vec<CaseRow> = sqlx::query_as(&format!(
+        "SELECT {CASE_COLUMNS} FROM case_view WHERE {filter}
+         ORDER BY (next_deadline IS NOT NULL AND next_deadline < $6) DESC, next_deadline ASC NULLS LAST,
+                  opened_at ASC, case_id
+         LIMIT $7 OFFSET $8"
+    ))
+    .bind(caller.tenant.as_str())
+    .bind(&query.procedure)
+    .bind(&query.state)
+    .bind(query.due_before)
+    .bind(query.include_closed.unwrap_or(false))
+    .bind(today)
+    .bind(i64::from(per_page))
+    .bind(i64::from(page - 1) * i64::from(per_page))
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(CaseList {
+        items: rows
+            .into_iter()
+            .map(|r| CaseDto::from_row(r, today))
+            .collect(),
+        page,
+        per_page,
+        total,
+    }))
+}

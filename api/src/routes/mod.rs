@@ -1,0 +1,178 @@
+//! The HTTP surface: routes, middleware (request ids, tracing, metrics, problem details) and the
+//! OpenAPI document generated from the handlers.
+
+pub mod audit;
+pub mod carpeta;
+pub mod cases;
+pub mod commands;
+pub mod deadlines;
+pub mod ops;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http_body_util::BodyExt;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "expedientes", description = "Event-sourced case management for Spanish city councils."),
+    paths(
+        cases::get_case, cases::case_events, cases::list_cases,
+        commands::submit, commands::request_rectification, commands::extend_rectification,
+        commands::rectify, commands::resolve, commands::withdraw,
+        carpeta::carpeta, audit::audit_events, audit::verify, deadlines::compute,
+        ops::health, ops::ready, ops::metrics,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such resource; see /openapi.json".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/v1/cases", get(cases::list_cases))
+        .route("/v1/cases/{id}", get(cases::get_case))
+        .route("/v1/cases/{id}/events", get(cases::case_events))
+        .route("/v1/general-applications", post(commands::submit))
+        .route("/v1/cases/{id}/rectification-requests", post(commands::request_rectification))
+        .route("/v1/cases/{id}/rectification-extensions", post(commands::extend_rectification))
+        .route("/v1/cases/{id}/rectifications", post(commands::rectify))
+        .route("/v1/cases/{id}/resolutions", post(commands::resolve))
+        .route("/v1/cases/{id}/withdrawals", post(commands::withdraw))
+        .route("/v1/carpeta", get(carpeta::carpeta))
+        .route("/v1/audit/events", get(audit::audit_events))
+        .route("/v1/audit/verify", get(audit::verify))
+        .route("/v1/deadlines", get(deadlines::compute))
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Records metrics per route, and completes problem responses: the request id as `instance`, and
+/// problem+json for the few errors produced outside the handlers (body limit).
+async fn observe(State(_state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let status = response.status();
+    metrics::counter!("http_requests_total", "method" => method.to_string(), "route" => route.clone(),
+        "status" => status.as_u16().to_string())
+    .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method.to_string(), "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let (parts, body) = response.into_parts();
+    let bytes = match tokio::time::timeout(Duration::from_secs(5), body.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        _ => Default::default(),
+    };
+    let mut problem: serde_json::Value = if is_problem {
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    } else {
+        // An error produced by a layer, not a handler (e.g. the body limit): make it a problem.
+        let error = match parts.status.as_u16() {
+            413 => ApiError::PayloadTooLarge,
+            404 => ApiError::NotFound("no such resource".into()),
+            405 => ApiError::MethodNotAllowed,
+            s if s >= 500 => ApiError::Internal(String::from_utf8_lossy(&bytes).into_owned()),
+            _ => ApiError::BadRequest(String::from_utf8_lossy(&bytes).into_owned()),
+        };
+        serde_json::to_value(error.problem()).unwrap_or_default()
+    };
+    if let (Some(id), Some(object)) = (request_id, problem.as_object_mut()) {
+        object.insert(
+            "instance".into(),
+            serde_json::Value::String(format!("urn:request:{id}")),
+        );
+    }
+    let mut response = Response::from_parts(
+        parts,
+        Body::from(serde_json::to_vec(&problem).unwrap_or_default()),
+    );
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response.into_response()
+}

@@ -1,0 +1,44 @@
+//! What every handler shares.
+
+use std::sync::{Arc, RwLock};
+
+use expedientes_domain::calendar::HolidayCalendar;
+
+use expedientes_eventlog::EventLog;
+use expedientes_projections::{CaseView, Clock, Runner};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+
+use crate::auth::Keys;
+use crate::config::Config;
+
+/// The application's shared state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event log.
+    pub log: EventLog,
+    /// The pool (runtime role) for read-model queries.
+    pub pool: PgPool,
+    /// The read models' runner (commands catch it up so a caller reads its own writes).
+    pub runner: Runner,
+    /// The case view (also used to rebuild a file as it was at a moment).
+    pub case_view: Arc<CaseView>,
+    /// The legal calendar (holidays can be added at runtime by an administrator).
+    pub calendar: Arc<RwLock<HolidayCalendar>>,
+    /// The token keys.
+    pub keys: Keys,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The Prometheus registry's handle, when metrics are installed.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
