@@ -32,6 +32,8 @@ enum Command {
     Serve,
     /// Applies the migrations.
     Migrate,
+    /// Runs only the deadline-timer scheduler (and the read models it depends on).
+    Scheduler,
     /// Rebuilds a read model from the start of the log into fresh tables, then swaps them in.
     Rebuild {
         /// The read model (case_view).
@@ -179,6 +181,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(&config).await,
+            Command::Scheduler => scheduler(config).await,
             Command::Rebuild { read_model } => rebuild(&config, &read_model).await,
             Command::Verify => verify(&config).await,
             Command::Seal => seal(&config).await,
@@ -312,6 +315,11 @@ async fn serve(config: Config) -> ExitCode {
     tracing::info!(%addr, "serving");
     let shutdown = tokio_util_shutdown();
     tokio::spawn(projection_loop(state.runner.clone(), projection_interval));
+    tokio::spawn(scheduler_loop(
+        state.scheduler.clone(),
+        state.runner.clone(),
+        SCHEDULER_INTERVAL,
+    ));
     tokio::spawn(seal_loop(state.log.clone(), seal_interval));
     let app = crate::router(state);
     match axum::serve(listener, app)
@@ -343,6 +351,47 @@ async fn tokio_util_shutdown() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// How often the scheduler looks for due timers.
+const SCHEDULER_INTERVAL: Duration = Duration::from_secs(1);
+
+async fn scheduler(config: Config) -> ExitCode {
+    if let Err(e) = run_migrations(&config).await {
+        return failure(e);
+    }
+    let pool = match crate::connect(&config.database_url, true, 8).await {
+        Ok(p) => p,
+        Err(e) => return failure(format!("cannot connect as the runtime role: {e}")),
+    };
+    let state = crate::build_state(pool, config, Arc::new(SystemClock));
+    tracing::info!("scheduler running");
+    tokio::select! {
+        () = scheduler_loop(state.scheduler.clone(), state.runner.clone(), SCHEDULER_INTERVAL) => ExitCode::SUCCESS,
+        () = tokio_util_shutdown() => ExitCode::SUCCESS,
+    }
+}
+
+/// Fires due timers (after bringing the timers model up to date), and publishes their figures.
+async fn scheduler_loop(
+    scheduler: expedientes_projections::Scheduler,
+    runner: Runner,
+    interval: Duration,
+) {
+    loop {
+        if let Err(error) = runner.catch_up().await {
+            tracing::error!(%error, "read models cannot catch up");
+        }
+        match scheduler.run_once().await {
+            Ok(pass) if pass.handled() > 0 => tracing::info!(?pass, "timers fired"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "scheduler pass failed"),
+        }
+        if let Err(error) = scheduler.publish_metrics().await {
+            tracing::warn!(%error, "timer metrics unavailable");
+        }
+        tokio::time::sleep(interval).await;
+    }
 }
 
 /// Keeps the read models caught up, and publishes their lag.

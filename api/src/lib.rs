@@ -19,7 +19,7 @@ use std::time::Duration;
 use expedientes_domain::calendar::HolidayCalendar;
 use expedientes_domain::general_application::GeneralApplication;
 use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
-use expedientes_projections::{CaseView, Clock, ReadModel, Runner};
+use expedientes_projections::{CaseView, Clock, ReadModel, Runner, Scheduler, Timers};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
@@ -59,6 +59,11 @@ pub fn case_view() -> CaseView {
     CaseView::new().with_procedure::<GeneralApplication>()
 }
 
+/// The deadline timers with every procedure plugged in.
+pub fn timers(timezone: chrono_tz::Tz) -> Timers {
+    Timers::new(timezone).with_procedure::<GeneralApplication>()
+}
+
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -75,9 +80,12 @@ pub fn metrics_handle() -> PrometheusHandle {
 pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) -> AppState {
     let log = EventLog::new(pool.clone());
     let case_view = Arc::new(case_view());
-    let models: Vec<Arc<dyn ReadModel>> = vec![case_view.clone()];
+    let timers = Arc::new(timers(config.timezone));
+    let models: Vec<Arc<dyn ReadModel>> = vec![case_view.clone(), timers.clone()];
     let runner = Runner::new(log.clone(), models);
+    let scheduler = Scheduler::new(log.clone(), timers, clock.clone());
     AppState {
+        scheduler,
         keys: auth::Keys::from_secret(&config.signing_key),
         log,
         pool,

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use expedientes_domain::calendar::HolidayCalendar;
 
 use expedientes_eventlog::EventLog;
-use expedientes_projections::{CaseView, Clock, Runner};
+use expedientes_projections::{CaseView, Clock, Runner, Scheduler};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// The read models' runner (commands catch it up so a caller reads its own writes).
     pub runner: Runner,
+    /// Fires due deadline timers.
+    pub scheduler: Scheduler,
     /// The case view (also used to rebuild a file as it was at a moment).
     pub case_view: Arc<CaseView>,
     /// The legal calendar (holidays can be added at runtime by an administrator).

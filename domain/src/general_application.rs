@@ -9,7 +9,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::procedure::{CaseEffect, CaseParty, CitizenAction, DomainEvent, PartyRole, Procedure};
+use crate::procedure::{
+    CaseEffect, CaseParty, CitizenAction, DomainEvent, PartyRole, Procedure, TimerEffect,
+};
 use crate::values::{CaseNumber, SiaCode};
 
 /// The aggregate.
@@ -404,8 +406,42 @@ impl esrs::Aggregate for GeneralApplication {
     }
 }
 
+/// The timer of the subsanación period.
+pub const RECTIFICATION_TIMER: &str = "rectification_period";
+
 impl Procedure for GeneralApplication {
     const TITLE: &'static str = "Instancia general (general application)";
+
+    fn timer_effects(event: &Event) -> Vec<TimerEffect> {
+        let set = |due: NaiveDate| TimerEffect::Set {
+            kind: RECTIFICATION_TIMER.to_owned(),
+            fires_on: due.succ_opt().unwrap_or(due),
+            data: serde_json::json!({ "due": due }),
+        };
+        match event {
+            Event::RectificationRequested { due, .. }
+            | Event::RectificationExtended { due, .. } => vec![set(*due)],
+            Event::Rectified { .. }
+            | Event::DeemedWithdrawn { .. }
+            | Event::Resolved { .. }
+            | Event::Withdrawn { .. } => {
+                vec![TimerEffect::Cancel {
+                    kind: RECTIFICATION_TIMER.to_owned(),
+                }]
+            }
+            Event::Submitted { .. } => Vec::new(),
+        }
+    }
+
+    fn timer_command(kind: &str, data: &serde_json::Value, now: DateTime<Utc>) -> Option<Command> {
+        match kind {
+            RECTIFICATION_TIMER => {
+                let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
+                Some(Command::CloseRectificationPeriod { due, at: now })
+            }
+            _ => None,
+        }
+    }
 
     fn case_effects(event: &Event) -> Vec<CaseEffect> {
         let changed =
@@ -693,6 +729,42 @@ mod tests {
         given::<GeneralApplication>([submitted(), withdrawn])
             .when(Command::Withdraw { at: at(5) })
             .then_refused(|e| *e == Refusal::Closed("withdrawn"));
+    }
+
+    #[test]
+    fn the_rectification_period_sets_and_cancels_its_timer() {
+        let effects = GeneralApplication::timer_effects(&requested());
+        assert_eq!(
+            effects,
+            vec![TimerEffect::Set {
+                kind: RECTIFICATION_TIMER.into(),
+                fires_on: date(7, 17),
+                data: serde_json::json!({"due": "2026-07-16"}),
+            }]
+        );
+        let TimerEffect::Set { kind, data, .. } = &effects[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            GeneralApplication::timer_command(kind, data, at(17)),
+            Some(Command::CloseRectificationPeriod {
+                due: date(7, 16),
+                at: at(17)
+            })
+        );
+        assert!(GeneralApplication::timer_command("unknown", data, at(17)).is_none());
+        for closing in [
+            Event::Withdrawn { at: at(4) },
+            Event::Rectified {
+                note: String::new(),
+                at: at(4),
+            },
+        ] {
+            assert!(matches!(
+                GeneralApplication::timer_effects(&closing)[..],
+                [TimerEffect::Cancel { .. }]
+            ));
+        }
     }
 
     #[test]

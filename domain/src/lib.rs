@@ -11,5 +11,5 @@ pub mod procedure;
 pub mod testing;
 pub mod values;
 
-pub use procedure::{CaseEffect, CaseParty, PartyRole, Procedure};
+pub use procedure::{CaseEffect, CaseParty, PartyRole, Procedure, TimerEffect};
 pub use values::{CaseNumber, DocumentNumber, MunicipalityCode, ParseError, SiaCode};

@@ -84,6 +84,34 @@ pub enum CaseEffect {
     },
 }
 
+/// What one event means for a file's deadline timers. A timer fires (once) when its day comes:
+/// the scheduler then sends the command the procedure derives from it with
+/// [`Procedure::timer_command`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum TimerEffect {
+    /// Starts (or moves) the file's timer of this kind: it fires at the start of `fires_on` in
+    /// the council's time zone, i.e. once the last day of the period is over.
+    Set {
+        /// The kind of deadline (e.g. `rectification_period`); one timer per kind and file.
+        kind: String,
+        /// The first day after the period.
+        fires_on: NaiveDate,
+        /// What the command will need (e.g. which period it closes).
+        data: serde_json::Value,
+    },
+    /// Stops the clock (art. 22 suspension): the timer does not fire until set again.
+    Suspend {
+        /// The kind.
+        kind: String,
+    },
+    /// The deadline no longer runs (the file moved on).
+    Cancel {
+        /// The kind.
+        kind: String,
+    },
+}
+
 /// An event that knows its own stable name and schema version, as stored in the event log.
 pub trait DomainEvent: Serialize + DeserializeOwned {
     /// The stable name of this event's variant, stored in the log's `event_type` column.
@@ -104,4 +132,19 @@ where
 
     /// What an event means for the generic case view.
     fn case_effects(event: &Self::Event) -> Vec<CaseEffect>;
+
+    /// What an event means for the file's deadline timers.
+    fn timer_effects(_event: &Self::Event) -> Vec<TimerEffect> {
+        Vec::new()
+    }
+
+    /// The command a fired timer sends, built from the timer's kind and data and the firing time;
+    /// `None` for a kind this procedure does not know (the timer is then closed as failed).
+    fn timer_command(
+        _kind: &str,
+        _data: &serde_json::Value,
+        _now: DateTime<Utc>,
+    ) -> Option<Self::Command> {
+        None
+    }
 }

@@ -11,7 +11,9 @@
 pub mod case_view;
 pub mod clock;
 mod runner;
+pub mod timers;
 
 pub use case_view::{CaseRow, CaseView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use runner::{Lag, ProjectionError, ReadModel, Runner, Tables};
+pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

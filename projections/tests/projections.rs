@@ -1,5 +1,8 @@
 //! Read models against a real PostgreSQL: incremental catch-up, rebuild and lag.
 
+#[path = "projections/timers.rs"]
+mod timers;
+
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};

@@ -1,0 +1,474 @@
+//! Durable deadline timers: a read model of the deadlines each file has running (kept from the
+//! events that open, move, suspend or close them), and the scheduler that fires them.
+//!
+//! Firing sends the command the procedure derives from the timer ([`Procedure::timer_command`])
+//! through the event log, with a command id derived from the timer and its generation: however
+//! often a timer is claimed (several schedulers, a crash between the append and the bookkeeping,
+//! a rebuild of this model), its command takes effect once. Schedulers claim due timers with
+//! `FOR UPDATE SKIP LOCKED`, so several can run at once without waiting on each other.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use expedientes_domain::procedure::DomainEvent;
+use expedientes_domain::{Procedure, TimerEffect};
+use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata, StoredEvent};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::runner::{ProjectionError, ReadModel, Tables};
+
+/// What happened when a timer fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FireOutcome {
+    /// The command was accepted (or had been, by an earlier claim of the same timer).
+    Accepted,
+    /// The aggregate refused it: the file moved on. The timer is closed.
+    Refused(String),
+    /// The procedure does not know this kind of timer.
+    Unknown,
+    /// A failure to retry later.
+    Failed(String),
+}
+
+type EffectsFn = dyn Fn(&serde_json::Value) -> Result<Vec<TimerEffect>, String> + Send + Sync;
+type FireFn = dyn Fn(EventLog, FireRequest) -> BoxFuture<'static, FireOutcome> + Send + Sync;
+
+/// A due timer, as handed to its procedure.
+#[derive(Debug, Clone)]
+pub struct FireRequest {
+    /// The timer.
+    pub timer_id: Uuid,
+    /// Its generation (how many times it was set).
+    pub generation: i32,
+    /// The tenant.
+    pub tenant: String,
+    /// The file.
+    pub case_id: Uuid,
+    /// The kind.
+    pub kind: String,
+    /// Its data.
+    pub data: serde_json::Value,
+    /// The firing time.
+    pub now: DateTime<Utc>,
+}
+
+struct Plugged {
+    effects: Arc<EffectsFn>,
+    fire: Arc<FireFn>,
+}
+
+/// The timers read model, with the procedures plugged in.
+pub struct Timers {
+    procedures: HashMap<&'static str, Plugged>,
+    timezone: Tz,
+}
+
+impl std::fmt::Debug for Timers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timers")
+            .field("procedures", &self.procedures.keys().collect::<Vec<_>>())
+            .field("timezone", &self.timezone)
+            .finish()
+    }
+}
+
+/// The command id of a timer's firing: the same for every claim of the same setting.
+pub fn firing_command_id(timer_id: Uuid, generation: i32) -> Uuid {
+    Uuid::new_v5(&timer_id, &generation.to_le_bytes())
+}
+
+/// The id of a file's timer of a kind.
+pub fn timer_id(case_id: Uuid, kind: &str) -> Uuid {
+    Uuid::new_v5(&case_id, kind.as_bytes())
+}
+
+impl Timers {
+    /// The name of the model and of its table.
+    pub const NAME: &'static str = "deadline_timers";
+
+    /// Timers that fire at the start of a day in this time zone.
+    pub fn new(timezone: Tz) -> Self {
+        Self {
+            procedures: HashMap::new(),
+            timezone,
+        }
+    }
+
+    /// Plugs a procedure in.
+    pub fn with_procedure<P>(mut self) -> Self
+    where
+        P: Procedure + 'static,
+        P::Event: DomainEvent + Send,
+        P::Command: Send,
+        P::Error: std::error::Error + Send + Sync + 'static,
+        P::State: Send,
+    {
+        let effects: Arc<EffectsFn> = Arc::new(|payload| {
+            let event: P::Event =
+                serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
+            Ok(P::timer_effects(&event))
+        });
+        let fire: Arc<FireFn> = Arc::new(|log: EventLog, request: FireRequest| {
+            Box::pin(async move {
+                let Some(command) = P::timer_command(&request.kind, &request.data, request.now)
+                else {
+                    return FireOutcome::Unknown;
+                };
+                let tenant = match request.tenant.parse() {
+                    Ok(t) => t,
+                    Err(e) => return FireOutcome::Failed(format!("{e}")),
+                };
+                let command_id = firing_command_id(request.timer_id, request.generation);
+                let mut command = Some(command);
+                let result = log
+                    .execute::<P>(
+                        CommandRequest {
+                            tenant,
+                            stream_id: request.case_id,
+                            expected_version: None,
+                            metadata: Metadata {
+                                actor_id: "scheduler".into(),
+                                actor_role: "system".into(),
+                                on_behalf_of: None,
+                                channel: Some("scheduler".into()),
+                                correlation_id: command_id,
+                                causation_id: Some(request.timer_id),
+                                command_id: Some(command_id),
+                            },
+                            request_hash: Some(command_id.as_bytes().to_vec()),
+                        },
+                        move |_, _| {
+                            command
+                                .take()
+                                .or_else(|| {
+                                    P::timer_command(&request.kind, &request.data, request.now)
+                                })
+                                .expect("the timer command is rebuilt on retry")
+                        },
+                    )
+                    .await;
+                match result {
+                    Ok(_) => FireOutcome::Accepted,
+                    Err(CommandError::Refused(refusal)) => {
+                        FireOutcome::Refused(refusal.to_string())
+                    }
+                    Err(other) => FireOutcome::Failed(other.to_string()),
+                }
+            })
+        });
+        self.procedures.insert(P::NAME, Plugged { effects, fire });
+        self
+    }
+
+    fn fires_at(&self, day: NaiveDate) -> DateTime<Utc> {
+        let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        self.timezone
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map_or_else(
+                || Utc.from_utc_datetime(&midnight),
+                |t| t.with_timezone(&Utc),
+            )
+    }
+}
+
+#[async_trait]
+impl ReadModel for Timers {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn stream_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self.procedures.keys().map(|k| (*k).to_owned()).collect();
+        types.sort();
+        types
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["deadline_timers"]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let table = tables.get("deadline_timers");
+        for event in events {
+            let Some(plugged) = self.procedures.get(event.stream_type.as_str()) else {
+                continue;
+            };
+            let effects = (plugged.effects)(&event.payload).map_err(|reason| {
+                ProjectionError::Undecodable {
+                    model: Self::NAME,
+                    position: event.position,
+                    reason,
+                }
+            })?;
+            for effect in effects {
+                match effect {
+                    TimerEffect::Set {
+                        kind,
+                        fires_on,
+                        data,
+                    } => {
+                        sqlx::query(&format!(
+                            "INSERT INTO {table} AS t (timer_id, tenant, case_id, stream_type, kind, fires_at, data, state, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)
+                             ON CONFLICT (timer_id) DO UPDATE SET
+                               fires_at = EXCLUDED.fires_at, data = EXCLUDED.data, state = 'pending',
+                               generation = t.generation + 1, attempts = 0, next_attempt_at = NULL,
+                               outcome = NULL, fired_at = NULL, updated_at = EXCLUDED.updated_at"
+                        ))
+                        .bind(timer_id(event.stream_id, &kind))
+                        .bind(&event.tenant)
+                        .bind(event.stream_id)
+                        .bind(&event.stream_type)
+                        .bind(&kind)
+                        .bind(self.fires_at(fires_on))
+                        .bind(&data)
+                        .bind(event.recorded_at)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    TimerEffect::Suspend { kind } => {
+                        sqlx::query(&format!(
+                            "UPDATE {table} SET state = 'suspended', updated_at = $2
+                             WHERE timer_id = $1 AND state = 'pending'"
+                        ))
+                        .bind(timer_id(event.stream_id, &kind))
+                        .bind(event.recorded_at)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    TimerEffect::Cancel { kind } => {
+                        sqlx::query(&format!(
+                            "UPDATE {table} SET state = 'closed', outcome = 'cancelled: the deadline no longer runs',
+                                    updated_at = $2
+                             WHERE timer_id = $1 AND state IN ('pending', 'suspended')"
+                        ))
+                        .bind(timer_id(event.stream_id, &kind))
+                        .bind(event.recorded_at)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one pass of the scheduler did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SchedulerPass {
+    /// Timers whose command was accepted.
+    pub fired: u64,
+    /// Timers closed because their command was refused (the file moved on) or is unknown.
+    pub closed: u64,
+    /// Timers that failed and will be retried.
+    pub retried: u64,
+    /// Timers given up after too many failures.
+    pub failed: u64,
+}
+
+impl SchedulerPass {
+    /// Timers handled.
+    pub fn handled(&self) -> u64 {
+        self.fired + self.closed + self.retried + self.failed
+    }
+}
+
+/// The timers' figures, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TimerStats {
+    /// Pending (will fire).
+    pub pending: i64,
+    /// Pending and due now.
+    pub due: i64,
+    /// Fired.
+    pub fired: i64,
+    /// Failed for good.
+    pub failed: i64,
+    /// Age of the oldest due timer, in seconds.
+    pub oldest_overdue_seconds: f64,
+}
+
+/// After this many failed attempts a timer is marked failed (and shows in metrics).
+pub const MAX_ATTEMPTS: i32 = 10;
+
+/// Fires due timers.
+#[derive(Clone)]
+pub struct Scheduler {
+    log: EventLog,
+    timers: Arc<Timers>,
+    clock: Arc<dyn Clock>,
+    batch_size: i64,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("timers", &self.timers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler over these timers.
+    pub fn new(log: EventLog, timers: Arc<Timers>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            log,
+            timers,
+            clock,
+            batch_size: 50,
+        }
+    }
+
+    /// Changes how many timers one transaction claims.
+    pub fn with_batch_size(mut self, batch_size: i64) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Fires every timer due now, batch by batch, until none is left for this scheduler.
+    pub async fn run_once(&self) -> Result<SchedulerPass, sqlx::Error> {
+        let mut total = SchedulerPass::default();
+        loop {
+            let pass = self.fire_batch().await?;
+            total.fired += pass.fired;
+            total.closed += pass.closed;
+            total.retried += pass.retried;
+            total.failed += pass.failed;
+            if pass.handled() == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Claims one batch of due timers, fires them, records the outcomes; all or nothing for the
+    /// bookkeeping (the commands themselves are idempotent).
+    pub async fn fire_batch(&self) -> Result<SchedulerPass, sqlx::Error> {
+        let now = self.clock.now();
+        let mut tx = self.log.pool().begin().await?;
+        let rows = sqlx::query(
+            "SELECT timer_id, tenant, case_id, stream_type, kind, data, generation, attempts
+             FROM deadline_timers
+             WHERE state = 'pending' AND fires_at <= $1 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             ORDER BY fires_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(now)
+        .bind(self.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut pass = SchedulerPass::default();
+        for row in rows {
+            let timer: Uuid = row.try_get("timer_id")?;
+            let stream_type: String = row.try_get("stream_type")?;
+            let attempts: i32 = row.try_get("attempts")?;
+            let request = FireRequest {
+                timer_id: timer,
+                generation: row.try_get("generation")?,
+                tenant: row.try_get("tenant")?,
+                case_id: row.try_get("case_id")?,
+                kind: row.try_get("kind")?,
+                data: row.try_get("data")?,
+                now,
+            };
+            let outcome = match self.timers.procedures.get(stream_type.as_str()) {
+                Some(plugged) => (plugged.fire)(self.log.clone(), request).await,
+                None => FireOutcome::Unknown,
+            };
+            let (state, text, next_attempt) = match &outcome {
+                FireOutcome::Accepted => {
+                    pass.fired += 1;
+                    ("fired", "accepted".to_owned(), None)
+                }
+                FireOutcome::Refused(why) => {
+                    pass.closed += 1;
+                    ("closed", format!("refused: {why}"), None)
+                }
+                FireOutcome::Unknown => {
+                    pass.failed += 1;
+                    (
+                        "failed",
+                        "the procedure does not know this timer".to_owned(),
+                        None,
+                    )
+                }
+                FireOutcome::Failed(why) if attempts + 1 >= MAX_ATTEMPTS => {
+                    pass.failed += 1;
+                    tracing::error!(%timer, error = %why, "timer failed for good");
+                    ("failed", format!("failed: {why}"), None)
+                }
+                FireOutcome::Failed(why) => {
+                    pass.retried += 1;
+                    tracing::warn!(%timer, error = %why, "timer failed; will retry");
+                    let backoff = Duration::seconds(5 * (1i64 << attempts.clamp(0, 10)))
+                        .min(Duration::hours(1));
+                    ("pending", format!("retrying: {why}"), Some(now + backoff))
+                }
+            };
+            metrics::counter!("timers_fired_total", "outcome" => state).increment(1);
+            sqlx::query(
+                "UPDATE deadline_timers SET state = $2, outcome = $3, next_attempt_at = $4,
+                        attempts = attempts + 1, fired_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $5 END,
+                        updated_at = $5
+                 WHERE timer_id = $1",
+            )
+            .bind(timer)
+            .bind(state)
+            .bind(&text)
+            .bind(next_attempt)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(pass)
+    }
+
+    /// The figures for metrics.
+    pub async fn stats(&self) -> Result<TimerStats, sqlx::Error> {
+        let now = self.clock.now();
+        let row = sqlx::query(
+            "SELECT count(*) FILTER (WHERE state = 'pending') AS pending,
+                    count(*) FILTER (WHERE state = 'pending' AND fires_at <= $1) AS due,
+                    count(*) FILTER (WHERE state = 'fired') AS fired,
+                    count(*) FILTER (WHERE state = 'failed') AS failed,
+                    coalesce(extract(epoch FROM $1 - min(fires_at) FILTER (WHERE state = 'pending' AND fires_at <= $1)), 0)::float8 AS oldest
+             FROM deadline_timers",
+        )
+        .bind(now)
+        .fetch_one(self.log.pool())
+        .await?;
+        Ok(TimerStats {
+            pending: row.try_get("pending")?,
+            due: row.try_get("due")?,
+            fired: row.try_get("fired")?,
+            failed: row.try_get("failed")?,
+            oldest_overdue_seconds: row.try_get("oldest")?,
+        })
+    }
+
+    /// Publishes [`Scheduler::stats`] as gauges.
+    pub async fn publish_metrics(&self) -> Result<(), sqlx::Error> {
+        let stats = self.stats().await?;
+        metrics::gauge!("timers_pending").set(stats.pending as f64);
+        metrics::gauge!("timers_due").set(stats.due as f64);
+        metrics::gauge!("timers_fired").set(stats.fired as f64);
+        metrics::gauge!("timers_failed").set(stats.failed as f64);
+        metrics::gauge!("timers_oldest_overdue_seconds").set(stats.oldest_overdue_seconds);
+        Ok(())
+    }
+}
