@@ -82,10 +82,55 @@ enum Command {
         #[arg(long)]
         residence: Option<String>,
     },
+    /// Changes the council's legal calendar (recorded as events with the actor and the source).
+    Calendar {
+        #[command(subcommand)]
+        change: CalendarChange,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
         which: Bench,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarChange {
+    /// Adds or replaces a year from a file in the documented format (data/calendars/es-2026.json).
+    PublishYear {
+        /// The council (INE code).
+        #[arg(long)]
+        tenant: String,
+        /// The administrator making the change (employee id).
+        #[arg(long)]
+        actor: String,
+        /// The year file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// The official publication.
+        #[arg(long)]
+        source: String,
+    },
+    /// Sets a municipality's local holidays for a year.
+    SetLocal {
+        /// The council (INE code).
+        #[arg(long)]
+        tenant: String,
+        /// The administrator making the change (employee id).
+        #[arg(long)]
+        actor: String,
+        /// The year.
+        #[arg(long)]
+        year: i32,
+        /// The municipality (INE code).
+        #[arg(long)]
+        municipality: String,
+        /// The days, comma-separated (YYYY-MM-DD,YYYY-MM-DD).
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<String>,
+        /// The official publication.
+        #[arg(long)]
+        source: String,
     },
 }
 
@@ -185,6 +230,7 @@ pub fn main() -> ExitCode {
             Command::Rebuild { read_model } => rebuild(&config, &read_model).await,
             Command::Verify => verify(&config).await,
             Command::Seal => seal(&config).await,
+            Command::Calendar { change } => calendar(&config, change).await,
             Command::Bench {
                 which:
                     Bench::Eventlog {
@@ -495,6 +541,112 @@ async fn verify(config: &Config) -> ExitCode {
             }
         }
         Err(e) => failure(format!("verification could not run: {e}")),
+    }
+}
+
+async fn calendar(config: &Config, change: CalendarChange) -> ExitCode {
+    use expedientes_domain::council_calendar::{self, Command as CalendarCommand, CouncilCalendar};
+    use expedientes_eventlog::{CommandError, CommandRequest, Metadata};
+
+    let (tenant, actor, command) = match change {
+        CalendarChange::PublishYear {
+            tenant,
+            actor,
+            file,
+            source,
+        } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => return usage(format!("cannot read {}: {e}", file.display())),
+            };
+            let year = match expedientes_domain::calendar::YearCalendar::from_json(&text) {
+                Ok(y) => y,
+                Err(e) => return usage(format!("{}: {e}", file.display())),
+            };
+            let at = chrono::Utc::now();
+            (
+                tenant,
+                actor,
+                CalendarCommand::PublishYear {
+                    calendar: year,
+                    source,
+                    at,
+                },
+            )
+        }
+        CalendarChange::SetLocal {
+            tenant,
+            actor,
+            year,
+            municipality,
+            days,
+            source,
+        } => {
+            let municipality = match municipality.parse() {
+                Ok(m) => m,
+                Err(e) => return usage(e),
+            };
+            let mut parsed = Vec::new();
+            for day in &days {
+                match NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d") {
+                    Ok(d) => parsed.push(d),
+                    Err(_) => return usage(format!("--days: '{day}' is not a date (YYYY-MM-DD)")),
+                }
+            }
+            let at = chrono::Utc::now();
+            (
+                tenant,
+                actor,
+                CalendarCommand::SetLocalDays {
+                    year,
+                    municipality,
+                    days: parsed,
+                    source,
+                    at,
+                },
+            )
+        }
+    };
+    let tenant: MunicipalityCode = match tenant.parse() {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    if actor.trim().is_empty() {
+        return usage("--actor must name the administrator");
+    }
+    let pool = match crate::connect(&config.database_url, true, 2).await {
+        Ok(p) => p,
+        Err(e) => return failure(format!("cannot connect to the database: {e}")),
+    };
+    let result = EventLog::new(pool)
+        .execute::<CouncilCalendar>(
+            CommandRequest {
+                tenant: tenant.clone(),
+                stream_id: council_calendar::stream_id(&tenant),
+                expected_version: None,
+                metadata: Metadata {
+                    actor_id: actor.trim().to_owned(),
+                    actor_role: "admin".into(),
+                    channel: Some("cli".into()),
+                    correlation_id: uuid::Uuid::new_v4(),
+                    command_id: Some(uuid::Uuid::new_v4()),
+                    ..Metadata::default()
+                },
+                request_hash: None,
+            },
+            move |_, _| command.clone(),
+        )
+        .await;
+    match result {
+        Ok(outcome) => {
+            eprintln!(
+                "expedientes: calendar of {tenant} changed (version {})",
+                outcome.version
+            );
+            ExitCode::SUCCESS
+        }
+        Err(CommandError::Refused(refusal)) => usage(refusal),
+        Err(e) => failure(e),
     }
 }
 

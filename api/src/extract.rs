@@ -140,3 +140,21 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>
     }
     Ok(Some(text.to_owned()))
 }
+
+/// Refuses a body that is not declared as JSON.
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json")
+        || (content_type.starts_with("application/") && content_type.contains("+json"))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json".into(),
+        ))
+    }
+}

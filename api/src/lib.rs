@@ -13,10 +13,9 @@ pub mod routes;
 pub mod state;
 
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use expedientes_domain::calendar::HolidayCalendar;
 use expedientes_domain::general_application::GeneralApplication;
 use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
 use expedientes_projections::{CaseView, Clock, ReadModel, Runner, Scheduler, Timers};
@@ -91,7 +90,7 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
         pool,
         runner,
         case_view,
-        calendar: Arc::new(RwLock::new(HolidayCalendar::bundled())),
+        calendars: Arc::default(),
         clock,
         config: Arc::new(config),
         metrics: Some(metrics_handle()),

@@ -1,6 +1,7 @@
 //! What every handler shares.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use expedientes_domain::calendar::HolidayCalendar;
 
@@ -25,8 +26,8 @@ pub struct AppState {
     pub scheduler: Scheduler,
     /// The case view (also used to rebuild a file as it was at a moment).
     pub case_view: Arc<CaseView>,
-    /// The legal calendar (holidays can be added at runtime by an administrator).
-    pub calendar: Arc<RwLock<HolidayCalendar>>,
+    /// Each council's effective legal calendar, with the version of its stream it reflects.
+    pub calendars: Arc<Mutex<HashMap<String, (i32, Arc<HolidayCalendar>)>>>,
     /// The token keys.
     pub keys: Keys,
     /// The clock.

@@ -6,6 +6,7 @@
 //! dependency chain `api -> projections -> eventlog -> domain`.
 
 pub mod calendar;
+pub mod council_calendar;
 pub mod general_application;
 pub mod procedure;
 pub mod testing;

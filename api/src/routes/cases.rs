@@ -177,7 +177,7 @@ pub async fn get_case(
 ) -> Result<Response, ApiError> {
     let id = resource_id(&id, "file")?;
     let row = visible_case(&state, &caller, id).await?;
-    let today = state.clock.now().date_naive();
+    let today = crate::deadlines::local_date(&state, state.clock.now());
     if let Some(moment) = query.as_of {
         caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
         let events = state
@@ -319,7 +319,7 @@ pub async fn list_cases(
     if page == 0 {
         return Err(ApiError::invalid_field("page", "pages start at 1"));
     }
-    let today = state.clock.now().date_naive();
+    let today = crate::deadlines::local_date(&state, state.clock.now());
     let filter =
         "tenant = $1 AND ($2::text IS NULL OR procedure = $2) AND ($3::text IS NULL OR state = $3)
         AND ($4::date IS NULL OR next_deadline < $4) AND ($5 OR closed_at IS NULL)";

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::Datelike;
 use expedientes_domain::general_application::{Command, Decision, GeneralApplication, Refusal};
 use expedientes_domain::{CaseNumber, CaseParty, DocumentNumber, PartyRole};
 use expedientes_eventlog::{CommandError, CommandOutcome, CommandRequest, Metadata};
@@ -235,29 +236,13 @@ async fn respond(
     Ok(response)
 }
 
-fn content_is_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    if body.is_empty() {
-        return Ok(());
-    }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/json") || content_type.contains("+json") {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType(
-            "send the body as JSON with Content-Type: application/json".into(),
-        ))
-    }
-}
-
 fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, ApiError> {
-    content_is_json(headers, body)?;
+    if !body.is_empty() {
+        crate::extract::require_json(headers)?;
+    }
     parse_json(body)
 }
 
@@ -375,14 +360,12 @@ pub async fn submit(
     // The same Idempotency-Key always names the same new file.
     let case_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, command_id.as_bytes());
     let now = state.clock.now();
-    let filed = deadlines::registry_entry(&state, &caller.tenant, now);
-    let resolution_due = deadlines::months_after(&state, &caller.tenant, filed.date_naive(), 3)?;
-    let year = filed
-        .date_naive()
-        .format("%Y")
-        .to_string()
-        .parse::<i32>()
-        .unwrap_or(2026);
+    let calendar = deadlines::calendar_for(&state, &caller.tenant).await?;
+    let filed = deadlines::registry_entry(&state, &calendar, &caller.tenant, now);
+    let filed_on = deadlines::local_date(&state, filed);
+    // Art. 21.3: three months to resolve when the procedure's rule says nothing else.
+    let resolution_due = deadlines::months_after(&calendar, &caller.tenant, filed_on, 3)?;
+    let year = filed_on.year();
     let sequence: i64 = sqlx::query_scalar(
         "INSERT INTO case_number_sequences (tenant, year, last) VALUES ($1, $2, 1)
          ON CONFLICT (tenant, year) DO UPDATE SET last = case_number_sequences.last + 1
@@ -455,8 +438,9 @@ async fn case_command(
     }
     let envelope = envelope(&caller, &headers, &method, &uri, &body)?;
     let now = state.clock.now();
-    let today = now.date_naive();
+    let today = deadlines::local_date(&state, now);
     let tenant = caller.tenant.clone();
+    let calendar = deadlines::calendar_for(&state, &tenant).await?;
     let request = CommandRequest {
         tenant: caller.tenant.clone(),
         stream_id: id,
@@ -472,7 +456,7 @@ async fn case_command(
                 return Err(ApiError::invalid_field("what", "say what must be fixed"));
             }
             // The request is notified electronically when issued; the 10 days start the next day.
-            let due = deadlines::business_days_after(&state, &tenant, today, 10)?;
+            let due = deadlines::business_days_after(&calendar, &tenant, today, 10)?;
             let result = state
                 .log
                 .execute::<GeneralApplication>(request, |_, _| Command::RequestRectification {
@@ -495,7 +479,7 @@ async fn case_command(
                 .execute::<GeneralApplication>(request, |current, _| {
                     // Art. 68.2: up to five more business days, counted from the current last day.
                     let from = current.rectification_due.unwrap_or(today);
-                    let due = match deadlines::business_days_after(&state, &tenant, from, 5) {
+                    let due = match deadlines::business_days_after(&calendar, &tenant, from, 5) {
                         Ok(d) => d,
                         Err(e) => {
                             failure = Some(e);
@@ -516,7 +500,7 @@ async fn case_command(
             } else {
                 parse_body(&headers, &body)?
             };
-            let at = deadlines::registry_entry(&state, &tenant, now);
+            let at = deadlines::registry_entry(&state, &calendar, &tenant, now);
             let result = state
                 .log
                 .execute::<GeneralApplication>(request, |_, _| Command::Rectify {

@@ -65,5 +65,6 @@ pub async fn compute(
         ),
         residence: query.residence,
     };
-    deadlines::compute(&state, &request).map(Json)
+    let calendar = deadlines::calendar_for(&state, &caller.tenant).await?;
+    deadlines::compute(&calendar, &request).map(Json)
 }

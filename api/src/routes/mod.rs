@@ -2,6 +2,7 @@
 //! OpenAPI document generated from the handlers.
 
 pub mod audit;
+pub mod calendars;
 pub mod carpeta;
 pub mod cases;
 pub mod commands;
@@ -36,6 +37,7 @@ use crate::state::AppState;
         commands::submit, commands::request_rectification, commands::extend_rectification,
         commands::rectify, commands::resolve, commands::withdraw,
         carpeta::carpeta, audit::audit_events, audit::verify, deadlines::compute,
+        calendars::get_year, calendars::publish_year, calendars::set_local_days,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -92,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/events", get(audit::audit_events))
         .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/deadlines", get(deadlines::compute))
+        .route("/v1/calendars/{year}", get(calendars::get_year).put(calendars::publish_year))
+        .route("/v1/calendars/{year}/municipalities/{ine}", axum::routing::put(calendars::set_local_days))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
