@@ -25,6 +25,14 @@ const RAW_TABLE: &str = "CREATE TABLE bench_raw (
     command_id uuid, recorded_at timestamptz NOT NULL DEFAULT now(), previous_hash bytea, hash bytea,
     UNIQUE (stream_id, version))";
 
+/// The raw table gets the same indexes as `events` (its reading orders and command lookup): the
+/// ceiling is a table of the same shape without the log's triggers and idempotency.
+const RAW_INDEXES: [&str; 3] = [
+    "CREATE INDEX ON bench_raw (transaction_id, position)",
+    "CREATE INDEX ON bench_raw (tenant, transaction_id, position)",
+    "CREATE INDEX ON bench_raw (tenant, command_id) WHERE command_id IS NOT NULL",
+];
+
 fn payload(bytes: usize) -> serde_json::Value {
     json!({ "subject": "Solicitud de prueba", "text": "x".repeat(bytes.saturating_sub(48)) })
 }
@@ -165,6 +173,9 @@ async fn measure(
         .await?;
     MIGRATOR.run(&pool).await?;
     pool.execute(RAW_TABLE).await?;
+    for index in RAW_INDEXES {
+        pool.execute(index).await?;
+    }
     let log = EventLog::new(pool.clone());
     let server: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&pool)
@@ -215,6 +226,140 @@ async fn measure(
             "appends_per_sec_16": append_16.round(),
             "ratio_16": (append_16 / raw_16 * 100.0).round() / 100.0,
             "log_verified": verified.ok,
+        })
+    );
+    pool.close().await;
+    Ok(())
+}
+
+/// `expedientes bench timers`: `count` deadline timers due at once, two scheduler instances; the
+/// time until every timer has fired and its command's events are in the log, as timers per second
+/// and as a ratio to event-log appends per second (two writers) measured in the same run.
+pub async fn timers(config: &Config, count: usize) -> ExitCode {
+    match run_timers(config, count.max(1)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("expedientes: benchmark failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_timers(config: &Config, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let base = PgConnectOptions::from_str(&config.database_url)?.disable_statement_logging();
+    let name = format!("expedientes_bench_timers_{}", std::process::id());
+    let mut admin = PgConnection::connect_with(&base).await?;
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+    let outcome = measure_timers(config, base.clone().database(&name), count).await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
+    outcome
+}
+
+async fn measure_timers(config: &Config, options: PgConnectOptions, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
+    use expedientes_domain::general_application::{Event, GeneralApplication};
+    use expedientes_domain::procedure::DomainEvent;
+    use expedientes_domain::{CaseNumber, CaseParty, PartyRole};
+    use expedientes_projections::{ManualClock, ReadModel, Runner, Scheduler};
+
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(20)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    let log = EventLog::new(pool.clone());
+    let tenant: expedientes_domain::MunicipalityCode = "28079".parse()?;
+    let opened = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().ok_or("date")?;
+    let due = NaiveDate::from_ymd_opt(2026, 3, 16).ok_or("date")?;
+    eprintln!("bench timers: preparing {count} files with a running subsanación period…");
+    let mut prepared = 0usize;
+    while prepared < count {
+        let chunk = (count - prepared).min(500);
+        let mut streams = Vec::with_capacity(chunk);
+        for i in prepared..prepared + chunk {
+            let events = [
+                Event::Submitted {
+                    case_number: CaseNumber::new(&tenant, 2026, i as u64 + 1)?,
+                    sia_code: "999999".parse()?,
+                    parties: vec![CaseParty {
+                        document: "12345678Z".parse()?,
+                        name: "Ana García".into(),
+                        role: PartyRole::Interested,
+                    }],
+                    subject: "Solicitud".into(),
+                    body: String::new(),
+                    at: opened,
+                    resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).ok_or("date")?,
+                },
+                Event::RectificationRequested {
+                    what: "falta el plano".into(),
+                    at: opened,
+                    due,
+                },
+            ];
+            streams.push(StreamAppend {
+                stream_type: <GeneralApplication as esrs::Aggregate>::NAME.into(),
+                stream_id: Uuid::new_v4(),
+                expected_version: 0,
+                events: events
+                    .iter()
+                    .map(|e| NewEvent {
+                        event_type: e.event_type().into(),
+                        schema_version: 1,
+                        payload: serde_json::to_value(e).expect("serialises"),
+                    })
+                    .collect(),
+            });
+        }
+        log.append(AppendRequest {
+            tenant: tenant.clone(),
+            metadata: metadata(),
+            request_hash: None,
+            streams,
+        })
+        .await?;
+        prepared += chunk;
+    }
+    let timers = Arc::new(crate::timers(config.timezone));
+    let models: Vec<Arc<dyn ReadModel>> = vec![timers.clone()];
+    Runner::new(log.clone(), models).with_batch_size(5000).catch_up().await?;
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM deadline_timers WHERE state = 'pending'")
+        .fetch_one(&pool)
+        .await?;
+    eprintln!("bench timers: {pending} timers pending; measuring appends, then firing with two schedulers");
+
+    let appends_per_sec = append(&log, 2, 5, 512).await;
+    let clock = Arc::new(ManualClock::new(opened + Days::days(30)));
+    let started = Instant::now();
+    let fire = |scheduler: Scheduler| async move { scheduler.run_once().await };
+    let first = Scheduler::new(log.clone(), timers.clone(), clock.clone()).with_batch_size(100);
+    let second = Scheduler::new(log.clone(), timers.clone(), clock.clone()).with_batch_size(100);
+    let (a, b) = tokio::join!(fire(first), fire(second));
+    let elapsed = started.elapsed().as_secs_f64();
+    let (a, b) = (a?, b?);
+    let withdrawn: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'deemed_withdrawn'")
+        .fetch_one(&pool)
+        .await?;
+    let timers_per_sec = withdrawn as f64 / elapsed;
+    println!("{:<28} {:>12}", "timers fired", a.fired + b.fired);
+    println!("{:<28} {:>12}", "commands' events in the log", withdrawn);
+    println!("{:<28} {:>12.1}", "seconds", elapsed);
+    println!("{:<28} {:>12.0}", "timers/s (2 schedulers)", timers_per_sec);
+    println!("{:<28} {:>12.0}", "appends/s (2 writers)", appends_per_sec);
+    println!("{:<28} {:>12.2}", "ratio", timers_per_sec / appends_per_sec);
+    println!(
+        "{}",
+        json!({
+            "bench": "timers",
+            "timers": count,
+            "fired": a.fired + b.fired,
+            "events_in_log": withdrawn,
+            "seconds": (elapsed * 10.0).round() / 10.0,
+            "timers_per_sec": timers_per_sec.round(),
+            "appends_per_sec_2_writers": appends_per_sec.round(),
+            "ratio": (timers_per_sec / appends_per_sec * 100.0).round() / 100.0,
         })
     );
     pool.close().await;

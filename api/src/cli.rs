@@ -145,6 +145,12 @@ enum Bench {
         #[arg(long, default_value_t = 512)]
         payload_bytes: usize,
     },
+    /// Deadline timers due at once, fired by two schedulers, vs event-log appends.
+    Timers {
+        /// How many timers.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+    },
 }
 
 /// Bad input: exit 2 with the message.
@@ -238,6 +244,9 @@ pub fn main() -> ExitCode {
                         payload_bytes,
                     },
             } => crate::bench::eventlog(&config, seconds, payload_bytes).await,
+            Command::Bench {
+                which: Bench::Timers { count },
+            } => crate::bench::timers(&config, count).await,
             Command::Deadline { .. } | Command::Token { .. } => unreachable!("handled above"),
         }
     })
