@@ -28,7 +28,13 @@ CREATE TABLE events (
     payload         jsonb NOT NULL,
     -- actor id and role, on-behalf-of, channel, correlation, causation, command id.
     metadata        jsonb NOT NULL CHECK (jsonb_typeof(metadata) = 'object'),
+    -- Idempotency: a command's events carry its id and their index within the command; the unique
+    -- index below makes a retried command id collide with its first event, so it appends nothing.
     command_id      uuid,
+    command_seq     integer CHECK ((command_id IS NULL) = (command_seq IS NULL) AND command_seq >= 0),
+    -- On a command's first event: a digest of the request, to tell a retry from another request
+    -- reusing the id.
+    request_hash    bytea,
     -- Set by the trigger from the database clock; a client cannot choose it.
     recorded_at     timestamptz NOT NULL,
     -- Hash chain per stream: hash = sha256(previous_hash || content).
@@ -39,7 +45,7 @@ CREATE TABLE events (
 
 CREATE INDEX events_reading_order ON events (transaction_id, position);
 CREATE INDEX events_tenant_reading_order ON events (tenant, transaction_id, position);
-CREATE INDEX events_command ON events (tenant, command_id) WHERE command_id IS NOT NULL;
+CREATE UNIQUE INDEX events_command ON events (tenant, command_id, command_seq) WHERE command_id IS NOT NULL;
 
 -- The content an event's hash covers, in a fixed textual form. jsonb's text output is canonical
 -- (keys ordered, whitespace normalised), so the same stored value always hashes the same.
@@ -47,7 +53,7 @@ CREATE FUNCTION event_hash(
     p_previous_hash bytea, p_position bigint, p_transaction_id xid8, p_tenant text,
     p_stream_type text, p_stream_id uuid, p_version integer, p_event_type text,
     p_schema_version integer, p_payload jsonb, p_metadata jsonb, p_command_id uuid,
-    p_recorded_at timestamptz
+    p_command_seq integer, p_request_hash bytea, p_recorded_at timestamptz
 ) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT sha256(
@@ -55,7 +61,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         convert_to(concat_ws(E'\x1f',
             p_position::text, p_transaction_id::text, p_tenant, p_stream_type, p_stream_id::text,
             p_version::text, p_event_type, p_schema_version::text, p_payload::text,
-            p_metadata::text, coalesce(p_command_id::text, ''),
+            p_metadata::text, coalesce(p_command_id::text, ''), coalesce(p_command_seq::text, ''),
+            coalesce(encode(p_request_hash, 'hex'), ''),
             (extract(epoch FROM p_recorded_at) * 1000000)::bigint::text
         ), 'UTF8'))
 $$;
@@ -89,7 +96,7 @@ BEGIN
     END IF;
     NEW.hash := event_hash(NEW.previous_hash, NEW.position, NEW.transaction_id, NEW.tenant,
         NEW.stream_type, NEW.stream_id, NEW.version, NEW.event_type, NEW.schema_version,
-        NEW.payload, NEW.metadata, NEW.command_id, NEW.recorded_at);
+        NEW.payload, NEW.metadata, NEW.command_id, NEW.command_seq, NEW.request_hash, NEW.recorded_at);
     RETURN NEW;
 END
 $$;
@@ -108,20 +115,6 @@ END
 $$;
 
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION reject_change_to_append_only();
-
--- Idempotency: a command id is used once per tenant. A retried command finds its row and gets the
--- first result back (its events carry the same command_id); request_hash tells a retry from a
--- different request reusing the id.
-CREATE TABLE commands (
-    tenant        text NOT NULL,
-    command_id    uuid NOT NULL,
-    request_hash  bytea,
-    recorded_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant, command_id)
-);
-
-CREATE TRIGGER commands_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON commands
     FOR EACH STATEMENT EXECUTE FUNCTION reject_change_to_append_only();
 
 -- Seals: a digest over a range of the log in reading order, chained to the previous seal.
@@ -144,4 +137,4 @@ CREATE TABLE seals (
 CREATE TRIGGER seals_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON seals
     FOR EACH STATEMENT EXECUTE FUNCTION reject_change_to_append_only();
 
-GRANT SELECT, INSERT ON events, commands, seals TO expedientes_runtime;
+GRANT SELECT, INSERT ON events, seals TO expedientes_runtime;

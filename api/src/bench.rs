@@ -249,7 +249,9 @@ async fn run_timers(config: &Config, count: usize) -> Result<(), Box<dyn std::er
     let base = PgConnectOptions::from_str(&config.database_url)?.disable_statement_logging();
     let name = format!("expedientes_bench_timers_{}", std::process::id());
     let mut admin = PgConnection::connect_with(&base).await?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
     let outcome = measure_timers(config, base.clone().database(&name), count).await;
     admin
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
@@ -257,7 +259,11 @@ async fn run_timers(config: &Config, count: usize) -> Result<(), Box<dyn std::er
     outcome
 }
 
-async fn measure_timers(config: &Config, options: PgConnectOptions, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+async fn measure_timers(
+    config: &Config,
+    options: PgConnectOptions,
+    count: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
     use expedientes_domain::general_application::{Event, GeneralApplication};
     use expedientes_domain::procedure::DomainEvent;
@@ -271,7 +277,10 @@ async fn measure_timers(config: &Config, options: PgConnectOptions, count: usize
     MIGRATOR.run(&pool).await?;
     let log = EventLog::new(pool.clone());
     let tenant: expedientes_domain::MunicipalityCode = "28079".parse()?;
-    let opened = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().ok_or("date")?;
+    let opened = Utc
+        .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+        .single()
+        .ok_or("date")?;
     let due = NaiveDate::from_ymd_opt(2026, 3, 16).ok_or("date")?;
     eprintln!("bench timers: preparing {count} files with a running subsanación period…");
     let mut prepared = 0usize;
@@ -324,10 +333,14 @@ async fn measure_timers(config: &Config, options: PgConnectOptions, count: usize
     }
     let timers = Arc::new(crate::timers(config.timezone));
     let models: Vec<Arc<dyn ReadModel>> = vec![timers.clone()];
-    Runner::new(log.clone(), models).with_batch_size(5000).catch_up().await?;
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM deadline_timers WHERE state = 'pending'")
-        .fetch_one(&pool)
+    Runner::new(log.clone(), models)
+        .with_batch_size(5000)
+        .settle(std::time::Duration::from_secs(60))
         .await?;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deadline_timers WHERE state = 'pending'")
+            .fetch_one(&pool)
+            .await?;
     eprintln!("bench timers: {pending} timers pending; measuring appends, then firing with two schedulers");
 
     let appends_per_sec = append(&log, 2, 5, 512).await;
@@ -339,9 +352,10 @@ async fn measure_timers(config: &Config, options: PgConnectOptions, count: usize
     let (a, b) = tokio::join!(fire(first), fire(second));
     let elapsed = started.elapsed().as_secs_f64();
     let (a, b) = (a?, b?);
-    let withdrawn: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'deemed_withdrawn'")
-        .fetch_one(&pool)
-        .await?;
+    let withdrawn: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'deemed_withdrawn'")
+            .fetch_one(&pool)
+            .await?;
     let timers_per_sec = withdrawn as f64 / elapsed;
     println!("{:<28} {:>12}", "timers fired", a.fired + b.fired);
     println!("{:<28} {:>12}", "commands' events in the log", withdrawn);

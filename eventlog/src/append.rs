@@ -108,83 +108,185 @@ pub enum AppendError {
     Database(#[from] sqlx::Error),
 }
 
-const APPEND: &str = r#"
-WITH cmd AS (
-    INSERT INTO commands (tenant, command_id, request_hash)
-    SELECT $1, $2, $3 WHERE $2::uuid IS NOT NULL
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-), ins AS (
-    INSERT INTO events (tenant, stream_type, stream_id, version, event_type, schema_version,
-                        payload, metadata, command_id)
-    SELECT $1, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version,
-           e.payload, $4, $2
-    FROM unnest($5::text[], $6::uuid[], $7::int[], $8::text[], $9::int[], $10::jsonb[])
-         WITH ORDINALITY AS e(stream_type, stream_id, version, event_type, schema_version, payload, ord)
-    WHERE $2::uuid IS NULL OR EXISTS (SELECT FROM cmd)
-    ORDER BY e.ord
-    RETURNING stream_id, version, position
-)
-SELECT stream_id, version, position FROM ins ORDER BY position
+/// One row per event, from parallel arrays, in order. The trigger sets the transaction id, the
+/// time and the hash chain; the unique indexes refuse a stale version and a reused command id.
+const INSERT: &str = r#"
+INSERT INTO events (tenant, stream_type, stream_id, version, event_type, schema_version, payload,
+                    metadata, command_id, command_seq, request_hash)
+SELECT e.tenant, e.stream_type, e.stream_id, e.version, e.event_type, e.schema_version, e.payload,
+       e.metadata, e.command_id, e.command_seq, e.request_hash
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::int[], $5::text[], $6::int[], $7::jsonb[],
+            $8::jsonb[], $9::uuid[], $10::int[], $11::bytea[])
+     WITH ORDINALITY AS e(tenant, stream_type, stream_id, version, event_type, schema_version, payload,
+                          metadata, command_id, command_seq, request_hash, ord)
+ORDER BY e.ord
+RETURNING stream_id, version, position
 "#;
 
+/// The rows of one or several appends, as parallel arrays.
+#[derive(Default)]
+struct Rows {
+    tenants: Vec<String>,
+    stream_types: Vec<String>,
+    stream_ids: Vec<Uuid>,
+    versions: Vec<i32>,
+    event_types: Vec<String>,
+    schema_versions: Vec<i32>,
+    payloads: Vec<serde_json::Value>,
+    metadata: Vec<serde_json::Value>,
+    command_ids: Vec<Option<Uuid>>,
+    command_seqs: Vec<Option<i32>>,
+    request_hashes: Vec<Option<Vec<u8>>>,
+}
+
+impl Rows {
+    /// Adds a request's events; refuses a malformed request.
+    fn push(&mut self, request: &AppendRequest) -> Result<(), AppendError> {
+        if request.streams.is_empty() || request.streams.iter().all(|s| s.events.is_empty()) {
+            return Err(AppendError::Invalid("nothing to append"));
+        }
+        let metadata = serde_json::to_value(&request.metadata).expect("metadata serialises");
+        let command_id = request.metadata.command_id;
+        let mut seq = 0;
+        for (i, stream) in request.streams.iter().enumerate() {
+            if request.streams[..i]
+                .iter()
+                .any(|s| s.stream_id == stream.stream_id)
+            {
+                return Err(AppendError::Invalid("a stream appears twice in one append"));
+            }
+            if stream.expected_version < 0 {
+                return Err(AppendError::Invalid("expected version below 0"));
+            }
+            for (offset, event) in stream.events.iter().enumerate() {
+                self.tenants.push(request.tenant.to_string());
+                self.stream_types.push(stream.stream_type.clone());
+                self.stream_ids.push(stream.stream_id);
+                self.versions
+                    .push(stream.expected_version + 1 + offset as i32);
+                self.event_types.push(event.event_type.clone());
+                self.schema_versions.push(event.schema_version);
+                self.payloads.push(event.payload.clone());
+                self.metadata.push(metadata.clone());
+                self.command_ids.push(command_id);
+                self.command_seqs.push(command_id.map(|_| seq));
+                self.request_hashes.push(if seq == 0 {
+                    request.request_hash.clone()
+                } else {
+                    None
+                });
+                seq += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts the rows: one autocommit statement, so one transaction, committed (or rolled back
+    /// on any error) by the server before it answers; no transaction is ever left open.
+    async fn insert(&self, pool: &PgPool) -> Result<Vec<AppendedEvent>, sqlx::Error> {
+        let rows = sqlx::query_as::<_, (Uuid, i32, i64)>(INSERT)
+            .bind(&self.tenants)
+            .bind(&self.stream_types)
+            .bind(&self.stream_ids)
+            .bind(&self.versions)
+            .bind(&self.event_types)
+            .bind(&self.schema_versions)
+            .bind(&self.payloads)
+            .bind(&self.metadata)
+            .bind(&self.command_ids)
+            .bind(&self.command_seqs)
+            .bind(&self.request_hashes)
+            .fetch_all(pool)
+            .await?;
+        Ok(rows.into_iter().map(appended).collect())
+    }
+}
+
+/// One append, alone in its statement (hence its transaction).
 pub(crate) async fn append(pool: &PgPool, request: AppendRequest) -> Result<Appended, AppendError> {
-    let mut stream_types = Vec::new();
-    let mut stream_ids = Vec::new();
-    let mut versions = Vec::new();
-    let mut event_types = Vec::new();
-    let mut schema_versions = Vec::new();
-    let mut payloads = Vec::new();
-    for (i, stream) in request.streams.iter().enumerate() {
-        if request.streams[..i]
-            .iter()
-            .any(|s| s.stream_id == stream.stream_id)
-        {
-            return Err(AppendError::Invalid("a stream appears twice in one append"));
-        }
-        if stream.expected_version < 0 {
-            return Err(AppendError::Invalid("expected version below 0"));
-        }
-        for (offset, event) in stream.events.iter().enumerate() {
-            stream_types.push(stream.stream_type.clone());
-            stream_ids.push(stream.stream_id);
-            versions.push(stream.expected_version + 1 + offset as i32);
-            event_types.push(event.event_type.clone());
-            schema_versions.push(event.schema_version);
-            payloads.push(event.payload.clone());
-        }
-    }
-    if payloads.is_empty() {
-        return Err(AppendError::Invalid("nothing to append"));
-    }
-    let command_id = request.metadata.command_id;
-    let metadata = serde_json::to_value(&request.metadata).expect("metadata serialises");
-    let result = sqlx::query_as::<_, (Uuid, i32, i64)>(APPEND)
-        .bind(request.tenant.as_str())
-        .bind(command_id)
-        .bind(request.request_hash.as_deref())
-        .bind(&metadata)
-        .bind(&stream_types)
-        .bind(&stream_ids)
-        .bind(&versions)
-        .bind(&event_types)
-        .bind(&schema_versions)
-        .bind(&payloads)
-        .fetch_all(pool)
-        .await;
-    let rows = match result {
-        Ok(rows) => rows,
-        Err(error) => return Err(classify(error, &request)),
-    };
-    if !rows.is_empty() {
-        return Ok(Appended {
-            events: rows.into_iter().map(appended).collect(),
+    let mut rows = Rows::default();
+    rows.push(&request)?;
+    match rows.insert(pool).await {
+        Ok(events) => Ok(Appended {
+            events,
             replayed: false,
-        });
+        }),
+        Err(error) => match classify(error, &request) {
+            Failure::Replay(command_id) => replay(pool, &request, command_id).await,
+            // A retried command usually meets its own first events' versions before its id: it
+            // is a replay, not a conflict, when that id was already recorded.
+            Failure::Error(AppendError::Conflict {
+                stream_id,
+                expected_version,
+            }) => match request.metadata.command_id {
+                Some(command_id) => match replay(pool, &request, command_id).await {
+                    Err(AppendError::Database(sqlx::Error::RowNotFound)) => {
+                        Err(AppendError::Conflict {
+                            stream_id,
+                            expected_version,
+                        })
+                    }
+                    other => other,
+                },
+                None => Err(AppendError::Conflict {
+                    stream_id,
+                    expected_version,
+                }),
+            },
+            Failure::Error(e) => Err(e),
+        },
     }
-    // Nothing inserted although there were events: the command id was used before.
-    let command_id = command_id.expect("an append without a command id inserts its events");
-    replay(pool, &request, command_id).await
+}
+
+/// Several appends from concurrent callers in one statement, so that they share one commit (group
+/// commit): each caller still gets its own result. If the statement fails (a conflict, a replayed
+/// command id, anything), each append is retried alone and gets exactly the answer it would have
+/// had on its own, so batching never changes an outcome.
+pub(crate) async fn append_batch(
+    pool: &PgPool,
+    requests: Vec<AppendRequest>,
+) -> Vec<Result<Appended, AppendError>> {
+    let mut rows = Rows::default();
+    let mut streams = std::collections::HashSet::new();
+    let mut commands = std::collections::HashSet::new();
+    let mut together = true;
+    for request in &requests {
+        // Two appends to one stream, or one command id twice, are left to run alone.
+        let distinct = request.streams.iter().all(|s| streams.insert(s.stream_id))
+            && request
+                .metadata
+                .command_id
+                .is_none_or(|c| commands.insert((request.tenant.to_string(), c)));
+        if !distinct || rows.push(request).is_err() {
+            together = false;
+            break;
+        }
+    }
+    if together {
+        if let Ok(events) = rows.insert(pool).await {
+            let mut by_stream: std::collections::HashMap<Uuid, Vec<AppendedEvent>> =
+                std::collections::HashMap::new();
+            for event in events {
+                by_stream.entry(event.stream_id).or_default().push(event);
+            }
+            return requests
+                .iter()
+                .map(|request| {
+                    let mut events: Vec<AppendedEvent> = request
+                        .streams
+                        .iter()
+                        .flat_map(|s| by_stream.remove(&s.stream_id).unwrap_or_default())
+                        .collect();
+                    events.sort_by_key(|e| e.position);
+                    Ok(Appended {
+                        events,
+                        replayed: false,
+                    })
+                })
+                .collect();
+        }
+    }
+    futures::future::join_all(requests.into_iter().map(|r| append(pool, r))).await
 }
 
 async fn replay(
@@ -193,14 +295,14 @@ async fn replay(
     command_id: Uuid,
 ) -> Result<Appended, AppendError> {
     let stored_hash: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-        "SELECT request_hash FROM commands WHERE tenant = $1 AND command_id = $2",
+        "SELECT request_hash FROM events WHERE tenant = $1 AND command_id = $2 AND command_seq = 0",
     )
     .bind(request.tenant.as_str())
     .bind(command_id)
     .fetch_optional(pool)
     .await?;
     let Some(stored_hash) = stored_hash else {
-        // Not possible with a committed row; treat as a transient failure.
+        // The first append of this id rolled back meanwhile: the caller may retry.
         return Err(AppendError::Database(sqlx::Error::RowNotFound));
     };
     if stored_hash.as_deref() != request.request_hash.as_deref() {
@@ -208,7 +310,7 @@ async fn replay(
     }
     let rows = sqlx::query_as::<_, (Uuid, i32, i64)>(
         "SELECT stream_id, version, position FROM events
-         WHERE tenant = $1 AND command_id = $2 ORDER BY position",
+         WHERE tenant = $1 AND command_id = $2 ORDER BY command_seq",
     )
     .bind(request.tenant.as_str())
     .bind(command_id)
@@ -228,14 +330,21 @@ fn appended((stream_id, version, position): (Uuid, i32, i64)) -> AppendedEvent {
     }
 }
 
+enum Failure {
+    /// The command id was used before: answer with the first result.
+    Replay(Uuid),
+    Error(AppendError),
+}
+
 /// Maps the database's refusals to typed errors. PostgreSQL names the stream in the message (our
 /// triggers) or in the detail (the unique violation), which tells which stream of a multi-stream
 /// append conflicted.
-fn classify(error: sqlx::Error, request: &AppendRequest) -> AppendError {
+fn classify(error: sqlx::Error, request: &AppendRequest) -> Failure {
     let Some(db) = error.as_database_error() else {
-        return AppendError::Database(error);
+        return Failure::Error(AppendError::Database(error));
     };
     let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+    let constraint = db.constraint().map(str::to_owned);
     let text = match db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
         Some(pg) => format!("{} {}", pg.message(), pg.detail().unwrap_or_default()),
         None => db.message().to_owned(),
@@ -246,22 +355,20 @@ fn classify(error: sqlx::Error, request: &AppendRequest) -> AppendError {
         .find(|s| text.contains(&s.stream_id.to_string()))
         .or(request.streams.first())
         .expect("an append names at least one stream");
-    let conflict = match code.as_str() {
-        "23505" => db.constraint() == Some("events_stream_version"),
-        "EL001" => true,
-        "EL002" => {
-            return AppendError::WrongStream {
+    match (code.as_str(), constraint.as_deref()) {
+        ("23505", Some("events_command")) => match request.metadata.command_id {
+            Some(id) => Failure::Replay(id),
+            None => Failure::Error(AppendError::Database(error)),
+        },
+        ("23505", Some("events_stream_version")) | ("EL001", _) => {
+            Failure::Error(AppendError::Conflict {
                 stream_id: stream.stream_id,
-            }
+                expected_version: stream.expected_version,
+            })
         }
-        _ => false,
-    };
-    if conflict {
-        AppendError::Conflict {
+        ("EL002", _) => Failure::Error(AppendError::WrongStream {
             stream_id: stream.stream_id,
-            expected_version: stream.expected_version,
-        }
-    } else {
-        AppendError::Database(error)
+        }),
+        _ => Failure::Error(AppendError::Database(error)),
     }
 }

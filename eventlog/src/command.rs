@@ -230,7 +230,7 @@ impl EventLog {
         A::Error: std::error::Error,
     {
         let stored: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-            "SELECT request_hash FROM commands WHERE tenant = $1 AND command_id = $2",
+            "SELECT request_hash FROM events WHERE tenant = $1 AND command_id = $2 AND command_seq = 0",
         )
         .bind(request.tenant.as_str())
         .bind(command_id)
@@ -243,7 +243,7 @@ impl EventLog {
             return Err(CommandError::CommandIdReused);
         }
         let rows: Vec<(Uuid, i32, i64)> = sqlx::query_as(
-            "SELECT stream_id, version, position FROM events WHERE tenant = $1 AND command_id = $2 ORDER BY position",
+            "SELECT stream_id, version, position FROM events WHERE tenant = $1 AND command_id = $2 ORDER BY command_seq",
         )
         .bind(request.tenant.as_str())
         .bind(command_id)

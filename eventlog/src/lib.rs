@@ -12,6 +12,7 @@
 //!   recomputes all of it.
 
 mod append;
+pub mod batch;
 mod command;
 mod read;
 mod seal;
@@ -61,22 +62,25 @@ pub struct Metadata {
 pub struct EventLog {
     pool: PgPool,
     upcasters: std::sync::Arc<Upcasters>,
+    batcher: Option<batch::Batcher>,
 }
 
 impl EventLog {
-    /// A log over this pool, with no upcasters.
+    /// A log over this pool, with no upcasters. Inside a tokio runtime, concurrent appends are
+    /// grouped into shared commits (see [`batch`]).
     pub fn new(pool: PgPool) -> Self {
-        Self {
-            pool,
-            upcasters: Default::default(),
-        }
+        Self::with_upcasters(pool, Upcasters::default())
     }
 
     /// A log that upcasts old event payloads on read.
     pub fn with_upcasters(pool: PgPool, upcasters: Upcasters) -> Self {
+        let batcher = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|runtime| batch::Batcher::start(&runtime, pool.clone()));
         Self {
             pool,
             upcasters: std::sync::Arc::new(upcasters),
+            batcher,
         }
     }
 
@@ -87,7 +91,10 @@ impl EventLog {
 
     /// Appends events (see [`AppendRequest`]).
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
-        append::append(&self.pool, request).await
+        match &self.batcher {
+            Some(batcher) => batcher.append(&self.pool, request).await,
+            None => append::append(&self.pool, request).await,
+        }
     }
 
     /// The events of one stream in version order, up to `max_version` if given.

@@ -75,7 +75,7 @@ pub(crate) async fn verify(pool: &PgPool) -> Result<VerificationReport, sqlx::Er
             "SELECT position, tenant, stream_type, stream_id, version, previous_hash, hash,
                     event_hash(previous_hash, position, transaction_id, tenant, stream_type, stream_id,
                                version, event_type, schema_version, payload, metadata, command_id,
-                               recorded_at) AS recomputed
+                               command_seq, request_hash, recorded_at) AS recomputed
              FROM events ORDER BY position",
         )
         .fetch(pool);

@@ -147,6 +147,34 @@ impl Runner {
         Ok(applied)
     }
 
+    /// Waits (up to `timeout`) until every event committed so far is below the reading watermark,
+    /// then catches up: afterwards the read models reflect at least everything committed before the
+    /// call. The watermark is held back by any transaction of the cluster still running, so this
+    /// is how a command's caller reads its own write, and how tests wait for the models.
+    pub async fn settle(&self, timeout: std::time::Duration) -> Result<u64, ProjectionError> {
+        let newest: Option<i64> = sqlx::query_scalar(
+            "SELECT transaction_id::text::bigint FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(self.log.pool())
+        .await?;
+        if let Some(newest) = newest {
+            let deadline = std::time::Instant::now() + timeout;
+            loop {
+                let visible: bool = sqlx::query_scalar(
+                    "SELECT $1::bigint::text::xid8 < pg_snapshot_xmin(pg_current_snapshot())",
+                )
+                .bind(newest)
+                .fetch_one(self.log.pool())
+                .await?;
+                if visible || std::time::Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+        self.catch_up().await
+    }
+
     async fn catch_up_model(
         &self,
         model: &dyn ReadModel,

@@ -5,6 +5,9 @@ mod timers;
 
 use std::sync::Arc;
 
+/// How long tests wait for the watermark (held back by parallel tests' transactions).
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(20);
+
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use expedientes_domain::general_application::{Command, Decision, GeneralApplication};
 use expedientes_domain::{CaseNumber, CaseParty, PartyRole};
@@ -108,7 +111,7 @@ async fn a_rebuilt_projection_equals_the_incremental_one() {
     // Built incrementally, in small batches, interleaved with writes.
     for round in 0..4 {
         make_cases(&log, round * 15, 15).await;
-        runner.catch_up().await.unwrap();
+        runner.settle(SETTLE).await.unwrap();
     }
     let incremental = rows(&pool).await;
     assert_eq!(incremental.len(), 60);
@@ -127,17 +130,17 @@ async fn a_rebuilt_projection_equals_the_incremental_one() {
     // The live model keeps going after the swap, from where the rebuild stopped.
     make_cases(&log, 60, 3).await;
     assert!(runner.lag(model.as_ref()).await.unwrap().events_behind >= 3);
-    runner.catch_up().await.unwrap();
+    runner.settle(SETTLE).await.unwrap();
     assert_eq!(rows(&pool).await.len(), 63);
     // Caught up again, nothing is applied twice.
-    assert_eq!(runner.catch_up().await.unwrap(), 0);
+    assert_eq!(runner.settle(SETTLE).await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn the_case_view_reflects_each_file() {
     let (log, runner, pool) = setup().await;
     make_cases(&log, 0, 6).await;
-    runner.catch_up().await.unwrap();
+    runner.settle(SETTLE).await.unwrap();
     let all = rows(&pool).await;
     let find = |n: &str| all.iter().find(|r| r.subject == n).unwrap().clone();
     let awaiting = find("Solicitud 3");
@@ -169,6 +172,11 @@ async fn two_runners_at_once_apply_each_event_once() {
     let (log, runner, pool) = setup().await;
     make_cases(&log, 0, 30).await;
     let other = runner.clone();
+    // Wait for the watermark to pass every event (a runner with no model applies nothing).
+    Runner::new(log.clone(), Vec::new())
+        .settle(SETTLE)
+        .await
+        .unwrap();
     let (a, b) = tokio::join!(runner.catch_up(), other.catch_up());
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&pool)

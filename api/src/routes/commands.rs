@@ -196,7 +196,7 @@ async fn respond(
         .increment(1);
     let outcome = result.map_err(|e| map_error(e, pinned))?;
     // Read-your-writes: bring the read models up to this command before answering.
-    if let Err(error) = state.runner.catch_up().await {
+    if let Err(error) = state.runner.settle(std::time::Duration::from_secs(2)).await {
         tracing::warn!(%error, "read models could not catch up after a command");
     }
     let body = CommandResponse {

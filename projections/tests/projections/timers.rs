@@ -226,7 +226,7 @@ async fn two_schedulers_at_once_fire_each_due_timer_once() {
     for case in &cases {
         world.send(*case, Command::Open { due: day(3, 10) }).await;
     }
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     world.at_start_of(day(3, 10));
     assert_eq!(
         world.scheduler().run_once().await.unwrap().handled(),
@@ -247,7 +247,7 @@ async fn two_schedulers_at_once_fire_each_due_timer_once() {
         assert_eq!(world.timer_state(*case).await, "fired");
     }
     // The expirations cancel nothing further and fire nothing again.
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     assert_eq!(world.scheduler().run_once().await.unwrap().handled(), 0);
     assert_eq!(world.scheduler().stats().await.unwrap().fired, 120);
 }
@@ -259,7 +259,7 @@ async fn a_scheduler_killed_midway_loses_no_timer_and_fires_none_twice() {
     for case in &cases {
         world.send(*case, Command::Open { due: day(3, 10) }).await;
     }
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     world.at_start_of(day(3, 11));
 
     // The exact crash window: a timer's command was appended, but the scheduler died before
@@ -316,7 +316,7 @@ async fn a_deadline_whose_case_closed_before_it_fell_due_fires_nothing() {
     let case = Uuid::new_v4();
     world.send(case, Command::Open { due: day(3, 10) }).await;
     world.send(case, Command::Close).await;
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     assert_eq!(world.timer_state(case).await, "closed");
     world.at_start_of(day(4, 1));
     assert_eq!(world.scheduler().run_once().await.unwrap().handled(), 0);
@@ -328,7 +328,7 @@ async fn a_command_refused_because_the_case_moved_on_closes_the_timer() {
     let world = World::new().await;
     let case = Uuid::new_v4();
     world.send(case, Command::Open { due: day(3, 10) }).await;
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     // Closed, but the timers model has not seen it yet.
     world.send(case, Command::Close).await;
     world.at_start_of(day(3, 11));
@@ -346,7 +346,7 @@ async fn a_suspended_deadline_fires_at_its_moved_date() {
     let due = day(3, 20);
     world.send(case, Command::Open { due }).await;
     world.send(case, Command::Suspend).await;
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     assert_eq!(world.timer_state(case).await, "suspended");
     // Suspended from 16 March to 25 March (art. 22): the due date moves by the business days lost.
     let suspension = Suspension::new(day(3, 16), day(3, 25)).unwrap();
@@ -362,7 +362,7 @@ async fn a_suspended_deadline_fires_at_its_moved_date() {
         "suspended: nothing fires"
     );
     world.send(case, Command::Resume { due: moved }).await;
-    world.runner.catch_up().await.unwrap();
+    world.runner.settle(super::SETTLE).await.unwrap();
     world.at_start_of(moved);
     assert_eq!(
         world.scheduler().run_once().await.unwrap().handled(),
