@@ -13,6 +13,9 @@ use sqlx::PgPool;
 use crate::auth::Keys;
 use crate::config::Config;
 
+/// Each council's effective calendar, keyed by INE code, with its stream's version.
+pub type CalendarCache = Arc<Mutex<HashMap<String, (i32, Arc<HolidayCalendar>)>>>;
+
 /// The application's shared state.
 #[derive(Clone)]
 pub struct AppState {
@@ -27,7 +30,7 @@ pub struct AppState {
     /// The case view (also used to rebuild a file as it was at a moment).
     pub case_view: Arc<CaseView>,
     /// Each council's effective legal calendar, with the version of its stream it reflects.
-    pub calendars: Arc<Mutex<HashMap<String, (i32, Arc<HolidayCalendar>)>>>,
+    pub calendars: CalendarCache,
     /// The token keys.
     pub keys: Keys,
     /// The clock.

@@ -328,9 +328,9 @@ impl ReadModel for CaseView {
             if !self.procedures.contains_key(event.stream_type.as_str()) {
                 continue;
             }
-            if !rows.contains_key(&event.stream_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = rows.entry(event.stream_id) {
                 if let Some(row) = Self::load(conn, table, event.stream_id).await? {
-                    rows.insert(event.stream_id, row);
+                    slot.insert(row);
                     order.push(event.stream_id);
                 }
             }

@@ -413,16 +413,28 @@ enum CaseCommand {
     Withdraw,
 }
 
-async fn case_command(
-    state: AppState,
-    caller: Caller,
+/// The parts of a request a case command needs.
+struct Incoming {
     id: String,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+}
+
+async fn case_command(
+    state: AppState,
+    caller: Caller,
+    incoming: Incoming,
     which: CaseCommand,
 ) -> Result<Response, ApiError> {
+    let Incoming {
+        id,
+        method,
+        uri,
+        headers,
+        body,
+    } = incoming;
     let id = resource_id(&id, "file")?;
     let allowed: &[Role] = match which {
         CaseCommand::RequestRectification
@@ -566,7 +578,14 @@ macro_rules! case_route {
             headers: HeaderMap,
             body: Bytes,
         ) -> Result<Response, ApiError> {
-            case_command(state, caller, id, method, uri, headers, body, $which).await
+            let incoming = Incoming {
+                id,
+                method,
+                uri,
+                headers,
+                body,
+            };
+            case_command(state, caller, incoming, $which).await
         }
     };
 }
