@@ -10,6 +10,7 @@ pub mod council_calendar;
 pub mod general_application;
 pub mod procedure;
 pub mod testing;
+pub mod user_account;
 pub mod values;
 
 pub use procedure::{CaseEffect, CaseParty, PartyRole, Procedure, TimerEffect};
