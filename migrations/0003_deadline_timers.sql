@@ -16,6 +16,9 @@ CREATE TABLE deadline_timers (
     generation       integer NOT NULL DEFAULT 1,
     attempts         integer NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz,
+    -- A scheduler that claims a timer holds it until then (a short claim, not a long transaction:
+    -- a transaction kept open while commands run would hold back every reader's watermark).
+    lease_until      timestamptz,
     outcome          text,
     fired_at         timestamptz,
     updated_at       timestamptz NOT NULL DEFAULT now()

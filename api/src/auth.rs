@@ -156,12 +156,22 @@ impl Keys {
         let tenant: MunicipalityCode = claims.tenant.parse().map_err(|_| {
             ApiError::Unauthenticated("the token's tenant is not an INE code".into())
         })?;
+        // A citizen is identified by a document number (DNI, NIE, NIF) or, for those who log in
+        // with one, a passport or EU identity card number.
         let document = match claims.role {
-            Role::Citizen => Some(claims.sub.parse::<DocumentNumber>().map_err(|_| {
-                ApiError::Unauthenticated(
-                    "a citizen token's subject must be a document number".into(),
-                )
-            })?),
+            Role::Citizen => {
+                let valid = claims.sub.parse::<DocumentNumber>().is_ok()
+                    || claims
+                        .sub
+                        .parse::<expedientes_domain::user_account::PassportNumber>()
+                        .is_ok();
+                if !valid {
+                    return Err(ApiError::Unauthenticated(
+                        "a citizen token's subject must be a document number".into(),
+                    ));
+                }
+                claims.sub.parse::<DocumentNumber>().ok()
+            }
             _ => None,
         };
         if claims.sub.trim().is_empty() {

@@ -376,7 +376,8 @@ async fn serve(config: Config) -> ExitCode {
         SCHEDULER_INTERVAL,
     ));
     tokio::spawn(seal_loop(state.log.clone(), seal_interval));
-    let app = crate::router(state);
+    tokio::spawn(notices_loop(state.clone()));
+    let app = crate::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     match axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -468,6 +469,22 @@ async fn projection_loop(runner: Runner, interval: Duration) {
         }
         ticks += 1;
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// Sends the outbox's notices (with the log sender: it records that a message was sent, never its
+/// body; a real e-mail/SMS gateway implements `NoticeSender`).
+async fn notices_loop(state: crate::AppState) {
+    let sender = crate::notices::LogSender;
+    loop {
+        match crate::notices::process_outbox(&state, &sender).await {
+            Ok(0) => tokio::time::sleep(Duration::from_secs(1)).await,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "notices could not be sent");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
     }
 }
 

@@ -28,6 +28,11 @@ pub struct Config {
     pub projection_interval: Duration,
     /// `EXPEDIENTES_TIMEZONE` (default Europe/Madrid): the council's time zone, for local dates.
     pub timezone: chrono_tz::Tz,
+    /// `EXPEDIENTES_COUNCIL_NOTICES_EMAIL`: the council's internal mailbox for notices such as new
+    /// registrations.
+    pub council_notices_email: String,
+    /// `EXPEDIENTES_SIA_USER_ACCOUNT`: the council's SIA code for user registrations.
+    pub sia_user_account: SiaCode,
 }
 
 impl std::fmt::Debug for Config {
@@ -106,6 +111,12 @@ impl Config {
                     "EXPEDIENTES_TIMEZONE must be an IANA time zone such as Europe/Madrid"
                         .to_string()
                 })?,
+            council_notices_email: var("EXPEDIENTES_COUNCIL_NOTICES_EMAIL")
+                .unwrap_or_else(|| "registro@localhost".into()),
+            sia_user_account: var("EXPEDIENTES_SIA_USER_ACCOUNT")
+                .unwrap_or_else(|| DEFAULT_SIA_GENERAL_APPLICATION.into())
+                .parse()
+                .map_err(|e| format!("EXPEDIENTES_SIA_USER_ACCOUNT: {e}"))?,
             projection_interval: Duration::from_millis(
                 seconds("EXPEDIENTES_PROJECTION_INTERVAL_MS", 200)?.max(10),
             ),

@@ -8,8 +8,10 @@ pub mod cli;
 pub mod config;
 pub mod deadlines;
 pub mod extract;
+pub mod notices;
 pub mod problem;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 
 use std::str::FromStr;
@@ -17,8 +19,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use expedientes_domain::general_application::GeneralApplication;
+use expedientes_domain::user_account::UserAccount;
 use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
-use expedientes_projections::{CaseView, Clock, ReadModel, Runner, Scheduler, Timers};
+use expedientes_projections::{
+    Accounts, CaseView, Clock, Outbox, ReadModel, Runner, Scheduler, Timers,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
@@ -55,12 +60,16 @@ pub async fn connect(
 
 /// The case view with every procedure plugged in.
 pub fn case_view() -> CaseView {
-    CaseView::new().with_procedure::<GeneralApplication>()
+    CaseView::new()
+        .with_procedure::<GeneralApplication>()
+        .with_procedure::<UserAccount>()
 }
 
 /// The deadline timers with every procedure plugged in.
 pub fn timers(timezone: chrono_tz::Tz) -> Timers {
-    Timers::new(timezone).with_procedure::<GeneralApplication>()
+    Timers::new(timezone)
+        .with_procedure::<GeneralApplication>()
+        .with_procedure::<UserAccount>()
 }
 
 /// The process-wide Prometheus recorder (installed once).
@@ -80,7 +89,13 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
     let log = EventLog::new(pool.clone());
     let case_view = Arc::new(case_view());
     let timers = Arc::new(timers(config.timezone));
-    let models: Vec<Arc<dyn ReadModel>> = vec![case_view.clone(), timers.clone()];
+    let outbox = Outbox::new().with_procedure::<UserAccount>();
+    let models: Vec<Arc<dyn ReadModel>> = vec![
+        case_view.clone(),
+        timers.clone(),
+        Arc::new(Accounts),
+        Arc::new(outbox),
+    ];
     let runner = Runner::new(log.clone(), models);
     let scheduler = Scheduler::new(log.clone(), timers, clock.clone());
     AppState {

@@ -93,6 +93,18 @@ pub enum ApiError {
     /// 422: an idempotency key reused for a different request.
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
+    /// 403: the account is locked after three wrong passwords.
+    #[error("the account is locked after three wrong passwords: unlock it in person or with an electronic certificate")]
+    AccountLocked,
+    /// 403: the password expired after a year without use.
+    #[error("the password expired after a year without use: recover it")]
+    PasswordExpired,
+    /// 410: a single-use link or code that is unknown, used or expired.
+    #[error("this link or code is not valid: it was already used, it expired, or it is wrong")]
+    LinkNotValid,
+    /// 429: too many failed attempts; retry after the given seconds.
+    #[error("too many failed attempts; try again later")]
+    TooManyAttempts(u64),
     /// 503: a dependency (the database) is unavailable.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -171,6 +183,18 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
                 "Idempotency key reused",
+            ),
+            ApiError::AccountLocked => (StatusCode::FORBIDDEN, "account-locked", "Account locked"),
+            ApiError::PasswordExpired => (
+                StatusCode::FORBIDDEN,
+                "password-expired",
+                "Password expired",
+            ),
+            ApiError::LinkNotValid => (StatusCode::GONE, "link-not-valid", "Link not valid"),
+            ApiError::TooManyAttempts(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
             ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -257,6 +281,16 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(details) = &self {
             tracing::error!(error = %details, "internal error");
         }
-        problem_response(self.problem())
+        let retry_after = match &self {
+            ApiError::TooManyAttempts(seconds) => Some(*seconds),
+            _ => None,
+        };
+        let mut response = problem_response(self.problem());
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

@@ -134,6 +134,8 @@ pub enum Command {
         due: NaiveDate,
         /// When.
         at: DateTime<Utc>,
+        /// The council's local date at that moment: the period ends with its last local day.
+        today: NaiveDate,
     },
     /// A caseworker resolves.
     Resolve {
@@ -326,12 +328,12 @@ impl esrs::Aggregate for GeneralApplication {
             (S::AwaitingRectification, Command::Rectify { note, at }) => {
                 Ok(vec![Event::Rectified { note, at }])
             }
-            (S::AwaitingRectification, Command::CloseRectificationPeriod { due, at }) => {
+            (S::AwaitingRectification, Command::CloseRectificationPeriod { due, at, today }) => {
                 let current = state.rectification_due.unwrap_or_default();
                 if due != current {
                     return Err(Refusal::StalePeriod(due));
                 }
-                if at.date_naive() <= current {
+                if today <= current {
                     return Err(Refusal::PeriodStillRunning(current));
                 }
                 Ok(vec![Event::DeemedWithdrawn { at }])
@@ -433,11 +435,20 @@ impl Procedure for GeneralApplication {
         }
     }
 
-    fn timer_command(kind: &str, data: &serde_json::Value, now: DateTime<Utc>) -> Option<Command> {
+    fn timer_command(
+        kind: &str,
+        data: &serde_json::Value,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<Command> {
         match kind {
             RECTIFICATION_TIMER => {
                 let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
-                Some(Command::CloseRectificationPeriod { due, at: now })
+                Some(Command::CloseRectificationPeriod {
+                    due,
+                    at: now,
+                    today,
+                })
             }
             _ => None,
         }
@@ -664,20 +675,25 @@ mod tests {
     }
 
     #[test]
-    fn period_closes_only_after_its_last_day() {
-        let late = Utc.with_ymd_and_hms(2026, 7, 17, 0, 0, 0).unwrap();
+    fn period_closes_only_after_its_last_local_day() {
+        // 23:00 UTC on 16 July is already 17 July in Madrid: the period (last day 16 July) is over.
+        let madrid_midnight = Utc.with_ymd_and_hms(2026, 7, 16, 22, 0, 0).unwrap();
         given::<GeneralApplication>([submitted(), requested()])
             .when(Command::CloseRectificationPeriod {
                 due: date(7, 16),
-                at: Utc.with_ymd_and_hms(2026, 7, 16, 23, 0, 0).unwrap(),
+                at: madrid_midnight - chrono::Duration::minutes(1),
+                today: date(7, 16),
             })
             .then_refused(|e| *e == Refusal::PeriodStillRunning(date(7, 16)));
         given::<GeneralApplication>([submitted(), requested()])
             .when(Command::CloseRectificationPeriod {
                 due: date(7, 16),
-                at: late,
+                at: madrid_midnight,
+                today: date(7, 17),
             })
-            .then([Event::DeemedWithdrawn { at: late }]);
+            .then([Event::DeemedWithdrawn {
+                at: madrid_midnight,
+            }]);
     }
 
     #[test]
@@ -686,6 +702,7 @@ mod tests {
             .when(Command::CloseRectificationPeriod {
                 due: date(7, 10),
                 at: at(20),
+                today: date(7, 20),
             })
             .then_refused(|e| *e == Refusal::StalePeriod(date(7, 10)));
         let fixed = Event::Rectified {
@@ -696,6 +713,7 @@ mod tests {
             .when(Command::CloseRectificationPeriod {
                 due: date(7, 16),
                 at: at(20),
+                today: date(7, 20),
             })
             .then_refused(|e| *e == Refusal::NoRectificationRunning);
     }
@@ -746,13 +764,14 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            GeneralApplication::timer_command(kind, data, at(17)),
+            GeneralApplication::timer_command(kind, data, at(17), date(7, 17)),
             Some(Command::CloseRectificationPeriod {
                 due: date(7, 16),
-                at: at(17)
+                at: at(17),
+                today: date(7, 17),
             })
         );
-        assert!(GeneralApplication::timer_command("unknown", data, at(17)).is_none());
+        assert!(GeneralApplication::timer_command("unknown", data, at(17), date(7, 17)).is_none());
         for closing in [
             Event::Withdrawn { at: at(4) },
             Event::Rectified {
@@ -798,7 +817,8 @@ mod tests {
                 }),
                 (1u32..28).prop_map(|d| Command::CloseRectificationPeriod {
                     due: date(8, d),
-                    at: Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap()
+                    at: Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap(),
+                    today: date(9, 1),
                 }),
                 Just(Command::Resolve {
                     decision: Decision::Granted,

@@ -13,5 +13,8 @@ pub mod testing;
 pub mod user_account;
 pub mod values;
 
-pub use procedure::{CaseEffect, CaseParty, PartyRole, Procedure, TimerEffect};
+pub use procedure::{
+    CaseEffect, CaseParty, Notice, NoticeChannel, NoticeRecipient, PartyRole, Procedure,
+    TimerEffect,
+};
 pub use values::{CaseNumber, DocumentNumber, MunicipalityCode, ParseError, SiaCode};

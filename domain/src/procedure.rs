@@ -112,6 +112,38 @@ pub enum TimerEffect {
     },
 }
 
+/// A message an event asks the system to send (an outbox entry). What it says, and any one-time
+/// secret it carries, is produced by the sender when it sends it: the event never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// What the message is (e.g. `activation_link`, `verification_pending`, `account_locked`).
+    pub kind: String,
+    /// Who receives it.
+    pub recipient: NoticeRecipient,
+    /// How.
+    pub channel: NoticeChannel,
+}
+
+/// Who receives a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeRecipient {
+    /// The person the file concerns.
+    Person,
+    /// The council's internal mailbox.
+    Council,
+}
+
+/// How a notice is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeChannel {
+    /// E-mail.
+    Email,
+    /// SMS to the mobile phone.
+    Sms,
+}
+
 /// An event that knows its own stable name and schema version, as stored in the event log.
 pub trait DomainEvent: Serialize + DeserializeOwned {
     /// The stable name of this event's variant, stored in the log's `event_type` column.
@@ -138,12 +170,19 @@ where
         Vec::new()
     }
 
-    /// The command a fired timer sends, built from the timer's kind and data and the firing time;
+    /// The messages an event asks to send.
+    fn notices(_event: &Self::Event) -> Vec<Notice> {
+        Vec::new()
+    }
+
+    /// The command a fired timer sends, built from the timer's kind and data, the firing time and
+    /// the council's local date at that time (deadlines end with local days, not UTC ones);
     /// `None` for a kind this procedure does not know (the timer is then closed as failed).
     fn timer_command(
         _kind: &str,
         _data: &serde_json::Value,
         _now: DateTime<Utc>,
+        _today: NaiveDate,
     ) -> Option<Self::Command> {
         None
     }

@@ -12,7 +12,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::procedure::{
-    CaseEffect, CaseParty, CitizenAction, DomainEvent, PartyRole, Procedure, TimerEffect,
+    CaseEffect, CaseParty, CitizenAction, DomainEvent, Notice, NoticeChannel, NoticeRecipient,
+    PartyRole, Procedure, TimerEffect,
 };
 use crate::values::{CaseNumber, DocumentKind, DocumentNumber, ParseError, SiaCode};
 
@@ -370,6 +371,8 @@ pub enum Command {
     ExpirePassword {
         /// When.
         at: DateTime<Utc>,
+        /// The council's local date then.
+        today: NaiveDate,
     },
     /// The person asks to recover the password.
     RequestRecovery {
@@ -801,9 +804,9 @@ impl esrs::Aggregate for UserAccount {
                 }
                 Ok(events)
             }
-            (S::Active, Command::ExpirePassword { at }) => {
+            (S::Active, Command::ExpirePassword { at, today }) => {
                 let used = state.last_used.map(expiry_day);
-                if used.is_some_and(|day| at.date_naive() < day) {
+                if used.is_some_and(|day| today < day) {
                     return Err(Refusal::NotExpired);
                 }
                 Ok(vec![Event::PasswordExpired { at }])
@@ -1028,10 +1031,54 @@ impl Procedure for UserAccount {
         }
     }
 
-    fn timer_command(kind: &str, _data: &serde_json::Value, now: DateTime<Utc>) -> Option<Command> {
-        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword { at: now })
+    fn timer_command(
+        kind: &str,
+        _data: &serde_json::Value,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<Command> {
+        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword { at: now, today })
+    }
+
+    fn notices(event: &Event) -> Vec<Notice> {
+        let to_person = |kind: &str, channel: NoticeChannel| Notice {
+            kind: kind.to_owned(),
+            recipient: NoticeRecipient::Person,
+            channel,
+        };
+        match event {
+            Event::EmailConfirmationIssued { .. } => {
+                vec![to_person(NOTICE_EMAIL_CONFIRMATION, NoticeChannel::Email)]
+            }
+            Event::VerificationRequested { .. } => vec![
+                Notice {
+                    kind: "new_registration".into(),
+                    recipient: NoticeRecipient::Council,
+                    channel: NoticeChannel::Email,
+                },
+                to_person("verification_pending", NoticeChannel::Email),
+            ],
+            Event::KeyReset { .. } | Event::RecoveryRequested { .. } => {
+                vec![to_person(NOTICE_ACTIVATION, NoticeChannel::Email)]
+            }
+            Event::Locked { .. } => vec![to_person("account_locked", NoticeChannel::Email)],
+            Event::PasswordExpired { .. } => {
+                vec![to_person("password_expired", NoticeChannel::Email)]
+            }
+            Event::PinIssued { .. } => vec![to_person(NOTICE_PIN, NoticeChannel::Sms)],
+            _ => Vec::new(),
+        }
     }
 }
+
+/// The notice that carries the single-use link of a certificate registration.
+pub const NOTICE_EMAIL_CONFIRMATION: &str = "email_confirmation_link";
+/// The notice that carries the one-time activation to set a password.
+pub const NOTICE_ACTIVATION: &str = "activation_link";
+/// The notice that carries a one-time PIN.
+pub const NOTICE_PIN: &str = "login_pin";
+/// How long a one-time PIN is valid, in minutes.
+pub const PIN_MINUTES: i64 = 10;
 
 /// How long a one-time activation link stays valid.
 pub const ACTIVATION_DAYS: i64 = 7;
@@ -1515,8 +1562,13 @@ mod tests {
         let a_year_later = Utc.with_ymd_and_hms(2027, 3, 3, 0, 0, 0).unwrap();
         let state = given::<UserAccount>(active())
             .when(
-                UserAccount::timer_command(EXPIRY_TIMER, &serde_json::json!({}), a_year_later)
-                    .unwrap(),
+                UserAccount::timer_command(
+                    EXPIRY_TIMER,
+                    &serde_json::json!({}),
+                    a_year_later,
+                    a_year_later.date_naive(),
+                )
+                .unwrap(),
             )
             .then([Event::PasswordExpired { at: a_year_later }]);
         assert_eq!(state.stage, Stage::Expired);
@@ -1532,7 +1584,10 @@ mod tests {
         let mut used = active();
         used.push(Event::LoggedIn { at: at(20) });
         given::<UserAccount>(used)
-            .when(Command::ExpirePassword { at: a_year_later })
+            .when(Command::ExpirePassword {
+                at: a_year_later,
+                today: a_year_later.date_naive(),
+            })
             .then_refused(|e| *e == Refusal::NotExpired);
     }
 

@@ -72,6 +72,16 @@ impl EventLog {
         Self::with_upcasters(pool, Upcasters::default())
     }
 
+    /// A log that writes every append in its own statement, without grouping concurrent appends:
+    /// what tests of raw concurrency between writers need.
+    pub fn without_batching(pool: PgPool) -> Self {
+        Self {
+            pool,
+            upcasters: Default::default(),
+            batcher: None,
+        }
+    }
+
     /// A log that upcasts old event payloads on read.
     pub fn with_upcasters(pool: PgPool, upcasters: Upcasters) -> Self {
         let batcher = tokio::runtime::Handle::try_current()
@@ -125,6 +135,19 @@ impl EventLog {
             stream_types,
         )
         .await
+    }
+
+    /// [`EventLog::read_after`] on a given connection (inside a caller's transaction), so that a
+    /// reader holding a transaction does not need a second connection from the pool.
+    pub async fn read_after_on(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        cursor: Cursor,
+        limit: i64,
+        tenant: Option<&str>,
+        stream_types: Option<&[String]>,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        read::read_after(conn, &self.upcasters, cursor, limit, tenant, stream_types).await
     }
 
     /// The cursor of the event at `position` (for paging by position), `None` if there is none.

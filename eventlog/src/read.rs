@@ -211,8 +211,8 @@ pub(crate) async fn load_stream(
         .collect()
 }
 
-pub(crate) async fn read_after(
-    pool: &PgPool,
+pub(crate) async fn read_after<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
     upcasters: &Upcasters,
     cursor: Cursor,
     limit: i64,
@@ -234,7 +234,7 @@ pub(crate) async fn read_after(
         .bind(tenant)
         .bind(stream_types)
         .bind(limit)
-        .fetch_all(pool)
+        .fetch_all(executor)
         .await?;
     rows.iter()
         .map(|row| {

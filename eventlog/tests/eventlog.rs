@@ -76,8 +76,20 @@ fn request(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_tailing_reader_sees_every_event_once_under_16_concurrent_writers() {
-    let (log, _pool) = log().await;
-    let mut written_so_far = 0;
+    // Without grouping, so that 16 transactions really race; then with it.
+    let (grouped, pool) = log().await;
+    tail_while_16_write(&EventLog::without_batching(pool)).await;
+    tail_while_16_write(&grouped).await;
+}
+
+async fn tail_while_16_write(log: &EventLog) {
+    let log = log.clone();
+    // The reader starts from the beginning: it also reads what earlier calls wrote.
+    let already: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(log.pool())
+        .await
+        .unwrap();
+    let mut written_so_far = already as usize;
     for round in 0..4 {
         let done = Arc::new(AtomicBool::new(false));
         let expected = Arc::new(AtomicUsize::new(0));

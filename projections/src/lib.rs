@@ -8,12 +8,16 @@
 //!
 //! Sits between `eventlog` (what it reads) and `api` (which queries the tables).
 
+pub mod accounts;
 pub mod case_view;
 pub mod clock;
+pub mod outbox;
 mod runner;
 pub mod timers;
 
+pub use accounts::Accounts;
 pub use case_view::{CaseRow, CaseView};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use outbox::Outbox;
 pub use runner::{Lag, ProjectionError, ReadModel, Runner, Tables};
 pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

@@ -221,9 +221,11 @@ impl Runner {
             position,
         };
         let types = model.stream_types();
+        // Read on the transaction's own connection: waiting for a second one while holding the
+        // checkpoint lock could exhaust the pool when many callers catch up at once.
         let events = self
             .log
-            .read_after(cursor, self.batch_size, None, Some(&types))
+            .read_after_on(&mut **tx, cursor, self.batch_size, None, Some(&types))
             .await?;
         let Some(last) = events.last() else {
             return Ok(0);

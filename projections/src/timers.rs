@@ -57,6 +57,8 @@ pub struct FireRequest {
     pub data: serde_json::Value,
     /// The firing time.
     pub now: DateTime<Utc>,
+    /// The council's local date at the firing time.
+    pub today: NaiveDate,
 }
 
 struct Plugged {
@@ -117,7 +119,8 @@ impl Timers {
         });
         let fire: Arc<FireFn> = Arc::new(|log: EventLog, request: FireRequest| {
             Box::pin(async move {
-                let Some(command) = P::timer_command(&request.kind, &request.data, request.now)
+                let Some(command) =
+                    P::timer_command(&request.kind, &request.data, request.now, request.today)
                 else {
                     return FireOutcome::Unknown;
                 };
@@ -148,7 +151,12 @@ impl Timers {
                             command
                                 .take()
                                 .or_else(|| {
-                                    P::timer_command(&request.kind, &request.data, request.now)
+                                    P::timer_command(
+                                        &request.kind,
+                                        &request.data,
+                                        request.now,
+                                        request.today,
+                                    )
                                 })
                                 .expect("the timer command is rebuilt on retry")
                         },
@@ -226,7 +234,7 @@ impl ReadModel for Timers {
                              ON CONFLICT (timer_id) DO UPDATE SET
                                fires_at = EXCLUDED.fires_at, data = EXCLUDED.data, state = 'pending',
                                generation = t.generation + 1, attempts = 0, next_attempt_at = NULL,
-                               outcome = NULL, fired_at = NULL, updated_at = EXCLUDED.updated_at"
+                               lease_until = NULL, outcome = NULL, fired_at = NULL, updated_at = EXCLUDED.updated_at"
                         ))
                         .bind(timer_id(event.stream_id, &kind))
                         .bind(&event.tenant)
@@ -302,6 +310,9 @@ pub struct TimerStats {
     pub oldest_overdue_seconds: f64,
 }
 
+/// How long a scheduler's claim on a timer lasts before another scheduler may take it over.
+pub const LEASE: Duration = Duration::seconds(60);
+
 /// After this many failed attempts a timer is marked failed (and shows in metrics).
 pub const MAX_ATTEMPTS: i32 = 10;
 
@@ -354,36 +365,44 @@ impl Scheduler {
         }
     }
 
-    /// Claims one batch of due timers, fires them, records the outcomes; all or nothing for the
-    /// bookkeeping (the commands themselves are idempotent).
+    /// Claims one batch of due timers with a short lease, fires them, records each outcome. The
+    /// claim is its own short transaction: commands run with no transaction of the scheduler
+    /// open. A scheduler that dies leaves its claims to expire; the next one fires them again with
+    /// the same command ids, so nothing happens twice.
     pub async fn fire_batch(&self) -> Result<SchedulerPass, sqlx::Error> {
         let now = self.clock.now();
-        let mut tx = self.log.pool().begin().await?;
         let rows = sqlx::query(
-            "SELECT timer_id, tenant, case_id, stream_type, kind, data, generation, attempts
-             FROM deadline_timers
-             WHERE state = 'pending' AND fires_at <= $1 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-             ORDER BY fires_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED",
+            "UPDATE deadline_timers SET lease_until = $3
+             WHERE timer_id IN (
+                 SELECT timer_id FROM deadline_timers
+                 WHERE state = 'pending' AND fires_at <= $1
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                   AND (lease_until IS NULL OR lease_until <= $1)
+                 ORDER BY fires_at
+                 LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING timer_id, tenant, case_id, stream_type, kind, data, generation, attempts",
         )
         .bind(now)
         .bind(self.batch_size)
-        .fetch_all(&mut *tx)
+        .bind(now + LEASE)
+        .fetch_all(self.log.pool())
         .await?;
         let mut pass = SchedulerPass::default();
         for row in rows {
             let timer: Uuid = row.try_get("timer_id")?;
             let stream_type: String = row.try_get("stream_type")?;
             let attempts: i32 = row.try_get("attempts")?;
+            let generation: i32 = row.try_get("generation")?;
             let request = FireRequest {
                 timer_id: timer,
-                generation: row.try_get("generation")?,
+                generation,
                 tenant: row.try_get("tenant")?,
                 case_id: row.try_get("case_id")?,
                 kind: row.try_get("kind")?,
                 data: row.try_get("data")?,
                 now,
+                today: now.with_timezone(&self.timers.timezone).date_naive(),
             };
             let outcome = match self.timers.procedures.get(stream_type.as_str()) {
                 Some(plugged) => (plugged.fire)(self.log.clone(), request).await,
@@ -420,21 +439,22 @@ impl Scheduler {
                 }
             };
             metrics::counter!("timers_fired_total", "outcome" => state).increment(1);
+            // Only this setting of the timer: if it was set again meanwhile, the new one stands.
             sqlx::query(
-                "UPDATE deadline_timers SET state = $2, outcome = $3, next_attempt_at = $4,
-                        attempts = attempts + 1, fired_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $5 END,
-                        updated_at = $5
-                 WHERE timer_id = $1",
+                "UPDATE deadline_timers SET state = $3, outcome = $4, next_attempt_at = $5, lease_until = NULL,
+                        attempts = attempts + 1, fired_at = CASE WHEN $3 = 'pending' THEN NULL ELSE $6 END,
+                        updated_at = $6
+                 WHERE timer_id = $1 AND generation = $2",
             )
             .bind(timer)
+            .bind(generation)
             .bind(state)
             .bind(&text)
             .bind(next_attempt)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(self.log.pool())
             .await?;
         }
-        tx.commit().await?;
         Ok(pass)
     }
 

@@ -73,10 +73,7 @@ pub async fn carpeta(
     caller: Caller,
 ) -> Result<Json<Carpeta>, ApiError> {
     caller.require(&[Role::Citizen])?;
-    let document = caller
-        .document
-        .clone()
-        .ok_or_else(|| ApiError::Unauthenticated("a citizen token names a document".into()))?;
+    let document = caller.subject.clone();
     let rows: Vec<CaseRow> = sqlx::query_as(&format!(
         "SELECT {CASE_COLUMNS} FROM case_view
          WHERE tenant = $1 AND party_documents @> ARRAY[$2]::text[]
@@ -95,7 +92,7 @@ pub async fn carpeta(
                 .parties
                 .0
                 .iter()
-                .find(|p| p.document == document)
+                .find(|p| p.document.as_str() == document)
                 .map(|p| match p.role {
                     expedientes_domain::PartyRole::Interested => "interested",
                     expedientes_domain::PartyRole::Representative => "representative",

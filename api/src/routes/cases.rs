@@ -147,9 +147,10 @@ pub async fn visible_case(
     if caller.reads_whole_tenant() {
         return Ok(row);
     }
-    match &caller.document {
-        Some(doc) if row.party_documents.iter().any(|d| d == doc.as_str()) => Ok(row),
-        _ => Err(ApiError::NotFound("no such file".into())),
+    if caller.role == Role::Citizen && row.party_documents.iter().any(|d| *d == caller.subject) {
+        Ok(row)
+    } else {
+        Err(ApiError::NotFound("no such file".into()))
     }
 }
 
@@ -158,6 +159,16 @@ pub async fn visible_case(
 pub struct AsOf {
     /// Reconstruct the file as it was at this moment (RFC 3339). Caseworkers and auditors.
     pub as_of: Option<DateTime<Utc>>,
+}
+
+/// Whether an `If-None-Match` value matches the file's version: `*`, or a list of entity tags
+/// compared weakly (RFC 9110, 13.1.2).
+fn none_match(value: &str, version: i32) -> bool {
+    let ours = version.to_string();
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"') == ours)
 }
 
 fn etag(version: i32) -> HeaderValue {
@@ -194,7 +205,8 @@ pub async fn get_case(
     let tag = etag(row.version);
     if headers
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == tag.as_bytes())
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| none_match(v, row.version))
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }

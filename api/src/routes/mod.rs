@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, middleware (request ids, tracing, metrics, problem details) and the
 //! OpenAPI document generated from the handlers.
 
+pub mod accounts;
 pub mod audit;
 pub mod calendars;
 pub mod carpeta;
@@ -38,6 +39,9 @@ use crate::state::AppState;
         commands::rectify, commands::resolve, commands::withdraw,
         carpeta::carpeta, audit::audit_events, audit::verify, deadlines::compute,
         calendars::get_year, calendars::publish_year, calendars::set_local_days,
+        accounts::register, accounts::activate, accounts::login, accounts::recover, accounts::verify_identity,
+        accounts::reset_key, accounts::unlock, accounts::change_contact, accounts::verification_queue,
+        accounts::get_account, accounts::my_account,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -96,6 +100,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deadlines", get(deadlines::compute))
         .route("/v1/calendars/{year}", get(calendars::get_year).put(calendars::publish_year))
         .route("/v1/calendars/{year}/municipalities/{ine}", axum::routing::put(calendars::set_local_days))
+        .route("/v1/councils/{ine}/accounts", post(accounts::register))
+        .route("/v1/councils/{ine}/accounts/activation", post(accounts::activate))
+        .route("/v1/councils/{ine}/accounts/recovery", post(accounts::recover))
+        .route("/v1/councils/{ine}/sessions", post(accounts::login))
+        .route("/v1/accounts/verification-queue", get(accounts::verification_queue))
+        .route("/v1/accounts/{id}", get(accounts::get_account))
+        .route("/v1/accounts/{id}/identity-verifications", post(accounts::verify_identity))
+        .route("/v1/accounts/{id}/key-resets", post(accounts::reset_key))
+        .route("/v1/accounts/{id}/unlocks", post(accounts::unlock))
+        .route("/v1/accounts/{id}/contact", axum::routing::put(accounts::change_contact))
+        .route("/v1/carpeta/account", get(accounts::my_account))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))

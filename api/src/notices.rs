@@ -1,0 +1,239 @@
+//! Sending the outbox: the notices events asked for (see `projections::outbox`), rendered and
+//! handed to a [`NoticeSender`]. One-time secrets (activation links, PINs) are created here, at
+//! send time, stored hashed, and exist in clear only in the message itself. The default sender
+//! only logs that a message was sent (never its body); a real e-mail or SMS gateway implements the
+//! same trait.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::Duration;
+use expedientes_domain::user_account::{
+    ACTIVATION_DAYS, NOTICE_ACTIVATION, NOTICE_EMAIL_CONFIRMATION, NOTICE_PIN, PIN_MINUTES,
+};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::secrets;
+use crate::state::AppState;
+
+/// A message ready to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The notice's kind.
+    pub kind: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// The address or phone number.
+    pub to: String,
+    /// Subject (e-mail).
+    pub subject: String,
+    /// Body; may hold a one-time secret: never log it.
+    pub body: String,
+    /// The account or file it concerns.
+    pub stream_id: Uuid,
+}
+
+impl std::fmt::Debug for OutgoingMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMessage")
+            .field("kind", &self.kind)
+            .field("channel", &self.channel)
+            .field("to", &mask(&self.to))
+            .field("body", &"<not shown>")
+            .finish()
+    }
+}
+
+/// Hides most of an address in logs.
+fn mask(address: &str) -> String {
+    let keep: String = address.chars().take(2).collect();
+    format!("{keep}***")
+}
+
+/// Sends messages.
+#[async_trait]
+pub trait NoticeSender: Send + Sync {
+    /// Sends one message; an error is retried later.
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String>;
+}
+
+/// The default sender: logs that a message was sent, without its body.
+#[derive(Debug, Default)]
+pub struct LogSender;
+
+#[async_trait]
+impl NoticeSender for LogSender {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        tracing::info!(kind = %message.kind, channel = %message.channel, to = %mask(&message.to), "notice sent");
+        Ok(())
+    }
+}
+
+/// Keeps messages in memory (tests, demonstrations).
+#[derive(Debug, Default, Clone)]
+pub struct MemorySender(Arc<Mutex<Vec<OutgoingMessage>>>);
+
+impl MemorySender {
+    /// Every message sent so far.
+    pub fn sent(&self) -> Vec<OutgoingMessage> {
+        self.0.lock().expect("sender lock").clone()
+    }
+}
+
+#[async_trait]
+impl NoticeSender for MemorySender {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), String> {
+        self.0.lock().expect("sender lock").push(message.clone());
+        Ok(())
+    }
+}
+
+fn render(kind: &str, secret: Option<&str>) -> (String, String) {
+    match (kind, secret) {
+        (NOTICE_ACTIVATION, Some(token)) => (
+            "Your key for the council's electronic services".into(),
+            format!("Set your password with this single-use code, valid for {ACTIVATION_DAYS} days: {token}"),
+        ),
+        (NOTICE_EMAIL_CONFIRMATION, Some(token)) => (
+            "Confirm your registration".into(),
+            format!("Follow this single-use link to activate your account: /activar?token={token}"),
+        ),
+        (NOTICE_PIN, Some(pin)) => (String::new(), format!("Your PIN, valid for {PIN_MINUTES} minutes: {pin}")),
+        ("verification_pending", _) => (
+            "Registration received".into(),
+            "Your registration was received. The council will verify your identity before assigning your key.".into(),
+        ),
+        ("new_registration", _) => (
+            "New user registration".into(),
+            "A person registered online and is waiting for identity verification.".into(),
+        ),
+        ("account_locked", _) => (
+            "Account locked".into(),
+            "Your account was locked after three wrong passwords. Unlock it in person or with an electronic certificate.".into(),
+        ),
+        ("password_expired", _) => (
+            "Password expired".into(),
+            "Your password expired after a year without use. Recover it to keep using the service.".into(),
+        ),
+        (other, _) => (other.to_owned(), other.to_owned()),
+    }
+}
+
+/// Sends what is due in the outbox; returns how many were sent.
+pub async fn process_outbox(
+    state: &AppState,
+    sender: &dyn NoticeSender,
+) -> Result<u64, sqlx::Error> {
+    let now = state.clock.now();
+    let mut tx = state.pool.begin().await?;
+    let rows = sqlx::query(
+        "SELECT o.notice_id, o.tenant, o.stream_id, o.kind, o.recipient, o.channel, a.email, a.mobile
+         FROM notices_outbox o LEFT JOIN account_view a ON a.account_id = o.stream_id
+         WHERE o.sent_at IS NULL AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
+         ORDER BY o.created_at LIMIT 50
+         FOR UPDATE OF o SKIP LOCKED",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut sent = 0;
+    for row in rows {
+        let notice: Uuid = row.try_get("notice_id")?;
+        let tenant: String = row.try_get("tenant")?;
+        let stream: Uuid = row.try_get("stream_id")?;
+        let kind: String = row.try_get("kind")?;
+        let channel: String = row.try_get("channel")?;
+        let to = if row.try_get::<String, _>("recipient")? == "council" {
+            state.config.council_notices_email.clone()
+        } else if channel == "sms" {
+            row.try_get::<Option<String>, _>("mobile")?
+                .unwrap_or_default()
+        } else {
+            row.try_get::<Option<String>, _>("email")?
+                .unwrap_or_default()
+        };
+        let secret = match kind.as_str() {
+            NOTICE_ACTIVATION => Some(
+                secrets::issue_token(
+                    &mut tx,
+                    &tenant,
+                    stream,
+                    "activation",
+                    now,
+                    Duration::days(ACTIVATION_DAYS),
+                )
+                .await?,
+            ),
+            NOTICE_EMAIL_CONFIRMATION => Some(
+                secrets::issue_token(
+                    &mut tx,
+                    &tenant,
+                    stream,
+                    "email_confirmation",
+                    now,
+                    Duration::days(ACTIVATION_DAYS),
+                )
+                .await?,
+            ),
+            NOTICE_PIN => {
+                let pin = format!("{:06}", rand::random::<u32>() % 1_000_000);
+                sqlx::query("UPDATE account_secrets SET used_at = $2 WHERE account_id = $1 AND kind = 'pin' AND used_at IS NULL")
+                    .bind(stream)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO account_secrets (secret_id, tenant, account_id, kind, hash, created_at, expires_at)
+                     VALUES ($1, $2, $3, 'pin', $4, $5, $6)",
+                )
+                .bind(Uuid::new_v4())
+                .bind(&tenant)
+                .bind(stream)
+                .bind(secrets::hash(&pin))
+                .bind(now)
+                .bind(now + Duration::minutes(PIN_MINUTES))
+                .execute(&mut *tx)
+                .await?;
+                Some(pin)
+            }
+            _ => None,
+        };
+        let (subject, body) = render(&kind, secret.as_deref());
+        let message = OutgoingMessage {
+            kind: kind.clone(),
+            channel: channel.clone(),
+            to,
+            subject,
+            body,
+            stream_id: stream,
+        };
+        match sender.send(&message).await {
+            Ok(()) => {
+                sent += 1;
+                sqlx::query("UPDATE notices_outbox SET sent_at = $2, attempts = attempts + 1 WHERE notice_id = $1")
+                    .bind(notice)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                metrics::counter!("notices_sent_total", "kind" => kind).increment(1);
+            }
+            Err(error) => {
+                tracing::warn!(%notice, %kind, %error, "notice not sent; will retry");
+                metrics::counter!("notices_failed_total", "kind" => kind).increment(1);
+                sqlx::query(
+                    "UPDATE notices_outbox SET attempts = attempts + 1, last_error = $2,
+                            next_attempt_at = $3 + make_interval(secs => least(3600, 10 * power(2, attempts)))
+                     WHERE notice_id = $1",
+                )
+                .bind(notice)
+                .bind(&error)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(sent)
+}
