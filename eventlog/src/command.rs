@@ -151,8 +151,22 @@ impl EventLog {
                 }
             }
             let command = decide(&loaded.state, loaded.version);
-            let events =
-                A::handle_command(&loaded.state, command).map_err(CommandError::Refused)?;
+            let events = match A::handle_command(&loaded.state, command) {
+                Ok(events) => events,
+                Err(refusal) => {
+                    // A copy of this command sent at the same time may have just been carried out:
+                    // the refusal (e.g. "already submitted") would then describe its effect. Answer
+                    // with that first result instead.
+                    if let Some(command_id) = request.metadata.command_id {
+                        if let Some(outcome) =
+                            self.previous_outcome::<A>(&request, command_id).await?
+                        {
+                            return Ok(outcome);
+                        }
+                    }
+                    return Err(CommandError::Refused(refusal));
+                }
+            };
             if events.is_empty() {
                 return Ok(CommandOutcome {
                     stream_id: request.stream_id,
