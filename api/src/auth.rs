@@ -174,11 +174,22 @@ impl Keys {
             }
             _ => None,
         };
+        // A citizen is known by the canonical spelling of their number (upper case, no
+        // separators), whatever the token wrote: it is what files and accounts record.
+        let subject = match (claims.role, &document) {
+            (Role::Citizen, Some(number)) => number.to_string(),
+            (Role::Citizen, None) => claims
+                .sub
+                .parse::<expedientes_domain::user_account::PassportNumber>()
+                .map(|p| p.to_string())
+                .unwrap_or(claims.sub.clone()),
+            _ => claims.sub.clone(),
+        };
         if claims.sub.trim().is_empty() {
             return Err(ApiError::Unauthenticated("the token has no subject".into()));
         }
         Ok(Caller {
-            subject: claims.sub,
+            subject,
             document,
             role: claims.role,
             tenant,

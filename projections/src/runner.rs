@@ -225,7 +225,7 @@ impl Runner {
         // checkpoint lock could exhaust the pool when many callers catch up at once.
         let events = self
             .log
-            .read_after_on(&mut **tx, cursor, self.batch_size, None, Some(&types))
+            .read_after_on(tx, cursor, self.batch_size, None, Some(&types))
             .await?;
         let Some(last) = events.last() else {
             return Ok(0);

@@ -147,7 +147,7 @@ pub async fn visible_case(
     if caller.reads_whole_tenant() {
         return Ok(row);
     }
-    if caller.role == Role::Citizen && row.party_documents.iter().any(|d| *d == caller.subject) {
+    if caller.role == Role::Citizen && row.party_documents.contains(&caller.subject) {
         Ok(row)
     } else {
         Err(ApiError::NotFound("no such file".into()))

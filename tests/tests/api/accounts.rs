@@ -1,0 +1,590 @@
+//! Alta de usuario end to end: every registration channel to a first login, the lock after three
+//! wrong passwords, expiry after a year without use (driven clock and the real scheduler),
+//! single-use links, refusals, throttling, and no secret in the log, the logs or the answers.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use expedientes_api::notices::{process_outbox, MemorySender, OutgoingMessage};
+
+use super::*;
+
+const ACCOUNTS: &str = "/v1/councils/28079/accounts";
+const SESSIONS: &str = "/v1/councils/28079/sessions";
+const PASSWORD: &str = "correcto-caballo-batería-grapa";
+
+fn natural(channel: &str, document: Value, nationality: &str) -> Value {
+    json!({
+        "channel": channel,
+        "person": "natural",
+        "name": "Ana García",
+        "birth_date": "1980-05-01",
+        "nationality": nationality,
+        "document": document,
+        "mobile": "+34600111222",
+        "email": "ana@example.es",
+        "address": "Calle Mayor 1, 28013 Madrid",
+    })
+}
+
+fn dni(number: &str) -> Value {
+    json!({"kind": "dni", "number": number})
+}
+
+/// Sends the outbox and returns what went out.
+async fn send_notices(app: &TestApp, sender: &MemorySender) -> Vec<OutgoingMessage> {
+    let before = sender.sent().len();
+    process_outbox(&app.state, sender)
+        .await
+        .expect("the outbox is sent");
+    sender.sent()[before..].to_vec()
+}
+
+/// The single-use code in the last message of a kind.
+fn code_in(messages: &[OutgoingMessage], kind: &str) -> String {
+    let message = messages
+        .iter()
+        .rev()
+        .find(|m| m.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} message in {messages:?}"));
+    message
+        .body
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .find(|w| w.len() == 64)
+        .expect("a 64-hex-digit code")
+        .to_owned()
+}
+
+async fn activate(app: &TestApp, token: &str, password: &str) -> Reply {
+    post(format!("{ACCOUNTS}/activation"))
+        .json(&json!({"token": token, "password": password}))
+        .send(app)
+        .await
+}
+
+async fn login(app: &TestApp, document: &str, password: &str) -> Reply {
+    post(SESSIONS)
+        .json(&json!({"document": document, "password": password}))
+        .send(app)
+        .await
+}
+
+/// Registers in person (by a caseworker), resets the key and sets the password: an active account.
+async fn active_account(app: &TestApp, sender: &MemorySender, document: &str) -> String {
+    let registered = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&natural("in_person", dni(document), "spanish"))
+        .send(app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    let id = registered["account_id"].as_str().unwrap().to_owned();
+    post(format!("/v1/accounts/{id}/key-resets"))
+        .bearer(&app.caseworker())
+        .send(app)
+        .await
+        .expect(StatusCode::OK);
+    let code = code_in(&send_notices(app, sender).await, "activation_link");
+    activate(app, &code, PASSWORD)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    id
+}
+
+#[tokio::test]
+async fn every_channel_leads_to_a_first_login() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+
+    // Online without a certificate: the council verifies the identity, then assigns the key.
+    let account = post(ACCOUNTS)
+        .json(&natural("online_without_certificate", dni(ANA), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    assert_eq!(account["stage"], "awaiting_verification");
+    let id = account["account_id"].as_str().unwrap().to_owned();
+    let sent = send_notices(&app, &sender).await;
+    assert!(sent
+        .iter()
+        .any(|m| m.kind == "new_registration" && m.to == "registro@ayuntamiento.test"));
+    assert!(sent
+        .iter()
+        .any(|m| m.kind == "verification_pending" && m.to == "ana@example.es"));
+    // A second, later registration: the queue is oldest first.
+    app.clock.advance(Duration::minutes(5));
+    post(ACCOUNTS)
+        .json(&natural(
+            "online_without_certificate",
+            dni(DIEGO),
+            "spanish",
+        ))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    let queue = get("/v1/accounts/verification-queue")
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    let queue: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["login_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(queue, vec![ANA, DIEGO]);
+    // The key cannot be reset before the identity is verified.
+    let early = post(format!("/v1/accounts/{id}/key-resets"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await;
+    assert_problem(&early, StatusCode::CONFLICT, "refused");
+    post(format!("/v1/accounts/{id}/identity-verifications"))
+        .bearer(&app.caseworker())
+        .json(&json!({"method": "phone_control_questions"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let reset = post(format!("/v1/accounts/{id}/key-resets"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(reset["stage"], "awaiting_password");
+    let code = code_in(&send_notices(&app, &sender).await, "activation_link");
+    activate(&app, &code, PASSWORD)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let session = login(&app, ANA, PASSWORD).await.ok_json();
+    let token = session["token"].as_str().unwrap();
+    let mine = get("/v1/carpeta/account")
+        .bearer(token)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        (mine["stage"].as_str(), mine["channel"].as_str()),
+        (Some("active"), Some("online_without_certificate"))
+    );
+    // The registration file is a case of the person's, closed when the account became active.
+    let carpeta = get("/v1/carpeta").bearer(token).send(&app).await.ok_json();
+    assert!(carpeta["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["sia_code"] == "999998" && f["state"] == "closed"));
+
+    // Online with a certificate: the e-mail link activates.
+    let certified = app.state.keys.mint(
+        Role::Citizen,
+        &MADRID.parse().unwrap(),
+        BORIS,
+        Assurance::High,
+        600,
+    );
+    let weak = app.citizen(BORIS);
+    let nie = json!({"kind": "residence_card", "number": BORIS});
+    let refused = post(ACCOUNTS)
+        .bearer(&weak)
+        .json(&natural("online_with_certificate", nie.clone(), "non_eu"))
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let account = post(ACCOUNTS)
+        .bearer(&certified)
+        .json(&natural("online_with_certificate", nie, "non_eu"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    assert_eq!(account["stage"], "awaiting_email_confirmation");
+    let code = code_in(
+        &send_notices(&app, &sender).await,
+        "email_confirmation_link",
+    );
+    activate(&app, &code, PASSWORD)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    login(&app, BORIS, PASSWORD).await.expect(StatusCode::OK);
+
+    // In person and by phone: a caseworker registers, the key follows at once.
+    active_account(&app, &sender, CARMEN_DNI).await;
+    login(&app, CARMEN_DNI, PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+    let mut by_phone = natural("phone", dni(ELENA), "spanish");
+    by_phone["known_to_council"] = json!(true);
+    let account = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&by_phone)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    assert_eq!(account["stage"], "awaiting_key");
+    // A citizen cannot record a phone registration.
+    let refused = post(ACCOUNTS)
+        .bearer(&app.citizen(ELENA))
+        .json(&by_phone)
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+
+    // A legal person, online.
+    let company = json!({
+        "channel": "online_without_certificate", "person": "legal", "name": "Construcciones SL",
+        "nif": "B12345674", "mobile": "+34600111333", "email": "admin@construcciones.es",
+        "address": "Calle Industria 5, Madrid",
+    });
+    post(ACCOUNTS)
+        .json(&company)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+}
+
+/// A DNI for the in-person path (Carmen's NIE is used elsewhere).
+const CARMEN_DNI: &str = "11111111H";
+
+#[tokio::test]
+async fn registrations_the_rules_refuse_change_nothing() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let company_in_person = json!({
+        "channel": "in_person", "person": "legal", "name": "Construcciones SL", "nif": "B12345674",
+        "mobile": "+34600111333", "email": "admin@construcciones.es", "address": "Calle Industria 5, Madrid",
+    });
+    let refused = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&company_in_person)
+        .send(&app)
+        .await;
+    assert!(
+        assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("online only")
+    );
+    let mut minor = natural("online_without_certificate", dni(ANA), "spanish");
+    minor["birth_date"] = json!("2010-01-01");
+    let refused = post(ACCOUNTS).json(&minor).send(&app).await;
+    assert!(
+        assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("emancipated")
+    );
+    let wrong_document = natural(
+        "online_without_certificate",
+        json!({"kind": "passport", "number": "PAA123456"}),
+        "non_eu",
+    );
+    let refused = post(ACCOUNTS).json(&wrong_document).send(&app).await;
+    assert!(
+        assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("residence card")
+    );
+    let bad_dni = post(ACCOUNTS)
+        .json(&natural(
+            "online_without_certificate",
+            dni("12345678A"),
+            "spanish",
+        ))
+        .send(&app)
+        .await;
+    assert_problem(&bad_dni, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    let queue = get("/v1/accounts/verification-queue")
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(queue, json!([]));
+    // Registering twice.
+    post(ACCOUNTS)
+        .json(&natural("online_without_certificate", dni(ANA), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    let twice = post(ACCOUNTS)
+        .json(&natural("online_without_certificate", dni(ANA), "spanish"))
+        .send(&app)
+        .await;
+    assert_problem(&twice, StatusCode::CONFLICT, "refused");
+}
+
+#[tokio::test]
+async fn three_wrong_passwords_lock_until_unlocked_in_person() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    let id = active_account(&app, &sender, ANA).await;
+    for _ in 0..2 {
+        assert_unauthenticated(&login(&app, ANA, "wrong password").await);
+    }
+    // A right one resets the count.
+    login(&app, ANA, PASSWORD).await.expect(StatusCode::OK);
+    for _ in 0..3 {
+        assert_unauthenticated(&login(&app, ANA, "wrong password").await);
+    }
+    // The fourth attempt, even right, meets the lock.
+    assert_problem(
+        &login(&app, ANA, PASSWORD).await,
+        StatusCode::FORBIDDEN,
+        "account-locked",
+    );
+    assert!(send_notices(&app, &sender)
+        .await
+        .iter()
+        .any(|m| m.kind == "account_locked"));
+    // Online recovery is not possible while locked: it answers like any other, and sends no code.
+    post(format!("{ACCOUNTS}/recovery"))
+        .json(&json!({"document": ANA}))
+        .send(&app)
+        .await
+        .expect(StatusCode::ACCEPTED);
+    assert!(!send_notices(&app, &sender)
+        .await
+        .iter()
+        .any(|m| m.kind == "activation_link"));
+    // In person, a caseworker unlocks it.
+    post(format!("/v1/accounts/{id}/unlocks"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    login(&app, ANA, PASSWORD).await.expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_year_without_use_expires_the_password() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    active_account(&app, &sender, ANA).await;
+    // Used a month later: the year counts from then.
+    app.clock.advance(Duration::days(30));
+    login(&app, ANA, PASSWORD).await.expect(StatusCode::OK);
+    let last_use = app.clock_now();
+    app.clock.set(last_use + Duration::days(365));
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.state.scheduler.run_once().await.unwrap().fired,
+        0,
+        "a full year has not passed yet"
+    );
+    app.clock.set(last_use + Duration::days(367));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    assert_problem(
+        &login(&app, ANA, PASSWORD).await,
+        StatusCode::FORBIDDEN,
+        "password-expired",
+    );
+    assert!(send_notices(&app, &sender)
+        .await
+        .iter()
+        .any(|m| m.kind == "password_expired"));
+    // Recovery online sets a new password.
+    post(format!("{ACCOUNTS}/recovery"))
+        .json(&json!({"document": ANA}))
+        .send(&app)
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let code = code_in(&send_notices(&app, &sender).await, "activation_link");
+    activate(&app, &code, "otra-contraseña-larga")
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    login(&app, ANA, "otra-contraseña-larga")
+        .await
+        .expect(StatusCode::OK);
+    assert_unauthenticated(&login(&app, ANA, PASSWORD).await);
+}
+
+#[tokio::test]
+async fn the_email_link_works_once() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    let registered = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&natural("in_person", dni(ANA), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    let id = registered["account_id"].as_str().unwrap();
+    post(format!("/v1/accounts/{id}/key-resets"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let code = code_in(&send_notices(&app, &sender).await, "activation_link");
+    assert_problem(
+        &activate(&app, &code, "short").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    );
+    activate(&app, &code, PASSWORD)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_problem(
+        &activate(&app, &code, PASSWORD).await,
+        StatusCode::GONE,
+        "link-not-valid",
+    );
+    assert_problem(
+        &activate(&app, &"0".repeat(64), PASSWORD).await,
+        StatusCode::GONE,
+        "link-not-valid",
+    );
+    // A code expires after its days.
+    post(format!("/v1/accounts/{id}/key-resets"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let late = code_in(&send_notices(&app, &sender).await, "activation_link");
+    app.clock.advance(Duration::days(8));
+    assert_problem(
+        &activate(&app, &late, PASSWORD).await,
+        StatusCode::GONE,
+        "link-not-valid",
+    );
+}
+
+#[tokio::test]
+async fn personal_data_changes_only_in_person() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    let id = active_account(&app, &sender, ANA).await;
+    let session = login(&app, ANA, PASSWORD).await.ok_json();
+    let token = session["token"].as_str().unwrap();
+    let new = json!({"mobile": "+34600999888", "email": "ana.nueva@example.es", "address": "Calle Nueva 2, Madrid"});
+    let online = call(Method::PUT, format!("/v1/accounts/{id}/contact"))
+        .bearer(token)
+        .json(&new)
+        .send(&app)
+        .await;
+    assert!(
+        assert_problem(&online, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("in person")
+    );
+    call(Method::PUT, format!("/v1/accounts/{id}/contact"))
+        .bearer(&app.caseworker())
+        .json(&new)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // Another person's account is out of reach.
+    let other = call(Method::PUT, format!("/v1/accounts/{id}/contact"))
+        .bearer(&app.citizen(DIEGO))
+        .json(&new)
+        .send(&app)
+        .await;
+    assert_problem(&other, StatusCode::NOT_FOUND, "not-found");
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_document() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    // No account at all: every attempt looks like a wrong password, then the throttle answers.
+    for _ in 0..10 {
+        assert_unauthenticated(&login(&app, DIEGO, "guess").await);
+    }
+    let throttled = login(&app, DIEGO, "guess").await;
+    assert_problem(
+        &throttled,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-attempts",
+    );
+    assert!(throttled.header("retry-after").is_some());
+    // Other documents are not affected.
+    assert_unauthenticated(&login(&app, ANA, "guess").await);
+    // After the window, attempts are allowed again.
+    app.clock.advance(Duration::minutes(16));
+    assert_unauthenticated(&login(&app, DIEGO, "guess").await);
+}
+
+/// A log writer that keeps everything written.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_password_code_or_pin_reaches_the_log_the_logs_or_an_answer() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    // This test's runtime has one thread, so every task it spawns logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by other tests, with no subscriber, were cached as uninteresting.
+    tracing::callsite::rebuild_interest_cache();
+
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    let registered = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&natural("in_person", dni(ANA), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    let id = registered["account_id"].as_str().unwrap();
+    post(format!("/v1/accounts/{id}/key-resets"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let code = code_in(&send_notices(&app, &sender).await, "activation_link");
+    let mut answers = Vec::new();
+    answers.push(activate(&app, &code, PASSWORD).await.text());
+    answers.push(activate(&app, &code, PASSWORD).await.text());
+    answers.push(login(&app, ANA, PASSWORD).await.text());
+    answers.push(login(&app, ANA, "una-contraseña-equivocada").await.text());
+    answers.push(
+        post(SESSIONS)
+            .json(&json!({"document": ANA, "password": PASSWORD, "extra": 1}))
+            .send(&app)
+            .await
+            .text(),
+    );
+    let log: String =
+        sqlx::query_scalar("SELECT string_agg(payload::text || metadata::text, ' ') FROM events")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(!logs.is_empty(), "the logs were captured");
+    for secret in [PASSWORD, "una-contraseña-equivocada", code.as_str()] {
+        assert!(!log.contains(secret), "a secret is in the event log");
+        assert!(!logs.contains(secret), "a secret is in the logs");
+        for answer in &answers {
+            assert!(
+                !answer.contains(secret),
+                "a secret is in an answer: {answer}"
+            );
+        }
+    }
+}
