@@ -950,3 +950,153 @@ pub async fn my_account(
     .await
     .map(Json)
 }
+
+/// A caseworker records that the holder proved the mobile phone in person (needed for PINs).
+#[utoipa::path(post, path = "/v1/accounts/{id}/mobile-verifications", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AccountDto)), security(("bearer" = [])), tag = "accounts")]
+pub async fn verify_mobile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountDto>, ApiError> {
+    let now = state.clock.now();
+    staff_command(&state, &caller, &id, "in_person", |_| {
+        Command::VerifyMobile { at: now }
+    })
+    .await
+}
+
+/// Asks for a one-time PIN by SMS (Cl@ve PIN style), valid for 10 minutes. Always answers 202;
+/// a PIN is sent only to an active account with a verified mobile phone.
+#[utoipa::path(post, path = "/v1/councils/{ine}/sessions/pin-requests", params(("ine" = String, Path)), request_body = RecoveryInput,
+    responses((status = 202)), tag = "accounts")]
+pub async fn request_pin(
+    State(state): State<AppState>,
+    Path(ine): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let tenant = council(&ine)?;
+    let input: RecoveryInput = body(&headers, &bytes)?;
+    let document = input.document.trim().to_ascii_uppercase();
+    let now = state.clock.now();
+    let result = execute(
+        &state,
+        &tenant,
+        account_id(&tenant, &document),
+        (&document, "citizen"),
+        None,
+        "online",
+        Command::RequestPin { at: now },
+    )
+    .await;
+    match result {
+        Ok(_) | Err(CommandError::Refused(_)) => Ok(StatusCode::ACCEPTED),
+        Err(other) => Err(refusal(other)),
+    }
+}
+
+/// A PIN login.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinLoginInput {
+    /// Document number.
+    pub document: String,
+    /// The PIN received by SMS.
+    pub pin: String,
+}
+
+impl std::fmt::Debug for PinLoginInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PinLoginInput")
+            .field("document", &self.document)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many tries one PIN allows.
+pub const PIN_TRIES: i32 = 3;
+
+/// Logs in with document number and a one-time PIN: once, within 10 minutes, at most three tries.
+#[utoipa::path(post, path = "/v1/councils/{ine}/sessions/pin", params(("ine" = String, Path)), request_body = PinLoginInput,
+    responses((status = 200, body = SessionDto), (status = 401, body = crate::problem::Problem), (status = 429, body = crate::problem::Problem)),
+    tag = "accounts")]
+pub async fn login_with_pin(
+    State(state): State<AppState>,
+    Path(ine): Path<String>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<SessionDto>, ApiError> {
+    let tenant = council(&ine)?;
+    let input: PinLoginInput = body(&headers, &bytes)?;
+    let document = input.document.trim().to_ascii_uppercase();
+    let keys = [format!("doc:{tenant}:{document}"), format!("ip:{address}")];
+    let now = state.clock.now();
+    if throttled(&state, &keys, now).await? {
+        return Err(ApiError::TooManyAttempts(
+            THROTTLE_WINDOW_MINUTES as u64 * 60,
+        ));
+    }
+    let account = account_id(&tenant, &document);
+    let wrong = || ApiError::Unauthenticated("the document number or the PIN is not right".into());
+    let live: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT secret_id, hash FROM account_secrets
+         WHERE account_id = $1 AND kind = 'pin' AND used_at IS NULL AND expires_at > $2 AND attempts < $3
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(account)
+    .bind(now)
+    .bind(PIN_TRIES)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((secret, hash)) = live else {
+        secrets::verify_nothing(&input.pin);
+        record_failure(&state, &keys, now).await?;
+        return Err(wrong());
+    };
+    if !secrets::verify(input.pin.trim(), &hash) {
+        sqlx::query("UPDATE account_secrets SET attempts = attempts + 1 WHERE secret_id = $1")
+            .bind(secret)
+            .execute(&state.pool)
+            .await?;
+        record_failure(&state, &keys, now).await?;
+        return Err(wrong());
+    }
+    // Single use: only the request that marks it used may log in with it.
+    let spent = sqlx::query(
+        "UPDATE account_secrets SET used_at = $2 WHERE secret_id = $1 AND used_at IS NULL",
+    )
+    .bind(secret)
+    .bind(now)
+    .execute(&state.pool)
+    .await?;
+    if spent.rows_affected() == 0 {
+        return Err(wrong());
+    }
+    execute(
+        &state,
+        &tenant,
+        account,
+        (&document, "citizen"),
+        None,
+        "online_pin",
+        Command::Login {
+            password_correct: true,
+            at: now,
+        },
+    )
+    .await
+    .map_err(refusal)?;
+    let token = state.keys.mint(
+        Role::Citizen,
+        &tenant,
+        &document,
+        Assurance::Substantial,
+        SESSION_SECONDS,
+    );
+    Ok(Json(SessionDto {
+        token,
+        expires_in: SESSION_SECONDS,
+    }))
+}

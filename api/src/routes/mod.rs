@@ -41,7 +41,8 @@ use crate::state::AppState;
         calendars::get_year, calendars::publish_year, calendars::set_local_days,
         accounts::register, accounts::activate, accounts::login, accounts::recover, accounts::verify_identity,
         accounts::reset_key, accounts::unlock, accounts::change_contact, accounts::verification_queue,
-        accounts::get_account, accounts::my_account,
+        accounts::get_account, accounts::my_account, accounts::verify_mobile, accounts::request_pin,
+        accounts::login_with_pin,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -104,6 +105,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/councils/{ine}/accounts/activation", post(accounts::activate))
         .route("/v1/councils/{ine}/accounts/recovery", post(accounts::recover))
         .route("/v1/councils/{ine}/sessions", post(accounts::login))
+        .route("/v1/councils/{ine}/sessions/pin-requests", post(accounts::request_pin))
+        .route("/v1/councils/{ine}/sessions/pin", post(accounts::login_with_pin))
+        .route("/v1/accounts/{id}/mobile-verifications", post(accounts::verify_mobile))
         .route("/v1/accounts/verification-queue", get(accounts::verification_queue))
         .route("/v1/accounts/{id}", get(accounts::get_account))
         .route("/v1/accounts/{id}/identity-verifications", post(accounts::verify_identity))

@@ -588,3 +588,61 @@ async fn no_password_code_or_pin_reaches_the_log_the_logs_or_an_answer() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_pin_logs_in_once_within_ten_minutes_and_needs_a_verified_mobile() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    let id = active_account(&app, &sender, ANA).await;
+    let ask = || post(format!("{SESSIONS}/pin-requests")).json(&json!({"document": ANA}));
+    let pin_in = |messages: &[OutgoingMessage]| -> Option<String> {
+        messages
+            .iter()
+            .rev()
+            .find(|m| m.kind == "login_pin")
+            .map(|m| {
+                assert_eq!((m.channel.as_str(), m.to.as_str()), ("sms", "+34600111222"));
+                m.body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .unwrap()
+                    .to_owned()
+            })
+    };
+    let with_pin =
+        |pin: &str| post(format!("{SESSIONS}/pin")).json(&json!({"document": ANA, "pin": pin}));
+    // No verified mobile: nothing is sent (and the answer does not tell).
+    ask().send(&app).await.expect(StatusCode::ACCEPTED);
+    assert_eq!(pin_in(&send_notices(&app, &sender).await), None);
+    post(format!("/v1/accounts/{id}/mobile-verifications"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    ask().send(&app).await.expect(StatusCode::ACCEPTED);
+    let pin = pin_in(&send_notices(&app, &sender).await).expect("a PIN by SMS");
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    assert_unauthenticated(&with_pin(wrong).send(&app).await);
+    let session = with_pin(&pin).send(&app).await.ok_json();
+    get("/v1/carpeta/account")
+        .bearer(session["token"].as_str().unwrap())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // Once only.
+    assert_unauthenticated(&with_pin(&pin).send(&app).await);
+    // Ten minutes only.
+    ask().send(&app).await.expect(StatusCode::ACCEPTED);
+    let late = pin_in(&send_notices(&app, &sender).await).expect("another PIN");
+    app.clock.advance(Duration::minutes(11));
+    assert_unauthenticated(&with_pin(&late).send(&app).await);
+    // The PIN is not in the event log (as a value; six digits may occur inside an id by chance).
+    let log: String =
+        sqlx::query_scalar("SELECT string_agg(payload::text || metadata::text, ' ') FROM events")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    for secret in [&pin, &late] {
+        assert!(!log.contains(&format!("\"{secret}\"")) && !log.contains(&format!(": {secret}")));
+    }
+}
