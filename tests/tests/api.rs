@@ -2613,3 +2613,6 @@ mod accounts;
 
 #[path = "api/timers.rs"]
 mod timers;
+
+#[path = "api/calendars.rs"]
+mod calendars;
