@@ -1,0 +1,892 @@
+//! The padrón (municipal register of inhabitants): a person's inscription, the renewal that
+//! non-EU foreigners without permanent residence owe every two years (ENCSARP), and the removal
+//! file for a wrong inscription (baja por inscripción indebida).
+//!
+//! Two aggregates: [`Inscription`] (one per person and council) and [`RemovalFile`]. While a
+//! removal file is open against a person, their inscription refuses renewals, confirmations,
+//! data changes, new inscriptions at the address and removal requests against others. The file
+//! and the inscription are changed together, in one atomic append of both streams, so a renewal
+//! racing the opening of a file either happens before it or is refused: never recorded while the
+//! file is open.
+//!
+//! Dates are the council's local dates, and every due date is computed by the caller with the
+//! legal calendar and carried in the command.
+
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::procedure::{DomainEvent, TimerEffect};
+use crate::user_account::{IdentityDocument, Nationality};
+
+/// The residence status that decides whether an inscription must be renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResidenceStatus {
+    /// Spanish.
+    Spanish,
+    /// EU citizen (or family): confirms residence instead of renewing.
+    EuCitizen,
+    /// Non-EU with permanent residence: no renewal.
+    NonEuPermanent,
+    /// Non-EU without permanent residence: renews every two years (ENCSARP).
+    NonEuTemporary,
+}
+
+/// Who acted for the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// The person themselves (an adult).
+    Themselves,
+    /// A parent with custody (for a minor).
+    Parent {
+        /// Their document number.
+        document: String,
+    },
+    /// A legal representative (for a minor or a person without capacity).
+    LegalRepresentative {
+        /// Their document number.
+        document: String,
+    },
+    /// An accredited representative of an adult (written authorisation and both documents).
+    Representative {
+        /// Their document number.
+        document: String,
+        /// The written authorisation's reference.
+        authorisation: String,
+    },
+}
+
+/// Why a person left the padrón.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalCause {
+    /// Death.
+    Death,
+    /// Lapse (caducidad) of a non-renewed inscription.
+    Lapse,
+    /// Wrong inscription (baja por inscripción indebida).
+    WrongInscription,
+    /// Moved to another municipality.
+    ChangeOfResidence,
+}
+
+/// A person as inscribed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Full name.
+    pub name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// Nationality.
+    pub nationality: Nationality,
+    /// The identity document.
+    pub document: IdentityDocument,
+}
+
+/// A dwelling: the address and a stable key for it (e.g. the cadastral reference).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dwelling {
+    /// Stable key.
+    pub key: String,
+    /// The address as written.
+    pub address: String,
+}
+
+/// The renewal period of ENCSARP.
+pub const RENEWAL_MONTHS: u32 = 24;
+/// The warning letter is sent this many months before the expiry.
+pub const WARNING_MONTHS: u32 = 3;
+/// Timer kinds.
+pub const RENEWAL_WARNING_TIMER: &str = "renewal_warning";
+/// Timer kinds.
+pub const RENEWAL_EXPIRY_TIMER: &str = "renewal_expiry";
+
+/// The renewal expiry for a renewal basis: two years date to date.
+pub fn renewal_due(basis: NaiveDate) -> NaiveDate {
+    basis
+        .checked_add_months(Months::new(RENEWAL_MONTHS))
+        .unwrap_or(basis)
+}
+
+/// One person's inscription in a council's padrón.
+#[derive(Debug)]
+pub struct Inscription;
+
+/// Where an inscription is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InscriptionStage {
+    /// Not inscribed.
+    #[default]
+    NotInscribed,
+    /// Inscribed.
+    Inscribed,
+    /// Removed.
+    Removed,
+}
+
+/// The inscription's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InscriptionState {
+    /// Stage.
+    pub stage: InscriptionStage,
+    /// Residence status.
+    pub residence: Option<ResidenceStatus>,
+    /// The person's documents on record (the foreigner card takes precedence over a passport).
+    pub document: Option<IdentityDocument>,
+    /// Where.
+    pub dwelling: Option<Dwelling>,
+    /// The last padrón change that counts as renewal (inscription, express renewal, change of
+    /// address, modification of personal data).
+    pub renewal_basis: Option<NaiveDate>,
+    /// The open removal file against the person, if any.
+    pub open_removal_file: Option<Uuid>,
+    /// Whether the inscription was proposed for lapse.
+    pub lapse_proposed: bool,
+}
+
+impl InscriptionState {
+    /// The renewal due date, for those who must renew.
+    pub fn renewal_due(&self) -> Option<NaiveDate> {
+        match self.residence {
+            Some(ResidenceStatus::NonEuTemporary) => self.renewal_basis.map(renewal_due),
+            _ => None,
+        }
+    }
+}
+
+/// Commands on an inscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InscriptionCommand {
+    /// Inscribes the person at a dwelling.
+    Inscribe {
+        /// Who.
+        person: Person,
+        /// Residence status.
+        residence: ResidenceStatus,
+        /// Where.
+        dwelling: Dwelling,
+        /// Declares that nobody else lives at the dwelling (opens removal files ex officio for
+        /// those inscribed there).
+        declares_nobody_else: bool,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Moves to another dwelling in the municipality (counts as renewal).
+    ChangeAddress {
+        /// The new dwelling.
+        dwelling: Dwelling,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Modifies personal data (counts as renewal).
+    ModifyPersonalData {
+        /// The new name.
+        name: String,
+        /// The new document.
+        document: IdentityDocument,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Express renewal: ratification of the data and declaration of continued residence.
+    Renew {
+        /// The document shown.
+        document: IdentityDocument,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A removal file was opened against the person (appended together with the file's opening).
+    RecordRemovalFileOpened {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The removal file was closed without removal (archived, lapsed or regularised).
+    RecordRemovalFileClosed {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Timer: the warning letter three months before the expiry.
+    SendRenewalWarning {
+        /// The expiry it warns about.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Timer: the expiry passed without renewal; the inscription is proposed for lapse.
+    ProposeLapse {
+        /// The expiry that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Removes the inscription (lapse by a caseworker's resolution, effective on its notification;
+    /// wrong inscription by a removal file's resolution; death; change of residence).
+    Remove {
+        /// Why.
+        cause: RemovalCause,
+        /// The day it takes effect.
+        effective_on: NaiveDate,
+    },
+}
+
+/// Events of an inscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InscriptionEvent {
+    /// Inscribed.
+    Inscribed {
+        /// Who.
+        person: Person,
+        /// Residence status.
+        residence: ResidenceStatus,
+        /// Where.
+        dwelling: Dwelling,
+        /// The declaration that nobody else lives there.
+        declares_nobody_else: bool,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Moved.
+    AddressChanged {
+        /// Where to.
+        dwelling: Dwelling,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Personal data modified.
+    PersonalDataModified {
+        /// New name.
+        name: String,
+        /// New document.
+        document: IdentityDocument,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Renewed expressly.
+    Renewed {
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A removal file was opened.
+    RemovalFileOpened {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The removal file closed without removal.
+    RemovalFileClosed {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The warning letter was sent.
+    RenewalWarningSent {
+        /// The expiry.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Proposed for lapse.
+    LapseProposed {
+        /// The expiry that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Removed.
+    Removed {
+        /// Why.
+        cause: RemovalCause,
+        /// Effective on.
+        effective_on: NaiveDate,
+    },
+}
+
+impl DomainEvent for InscriptionEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            InscriptionEvent::Inscribed { .. } => "inscribed",
+            InscriptionEvent::AddressChanged { .. } => "address_changed",
+            InscriptionEvent::PersonalDataModified { .. } => "personal_data_modified",
+            InscriptionEvent::Renewed { .. } => "renewed",
+            InscriptionEvent::RemovalFileOpened { .. } => "removal_file_opened",
+            InscriptionEvent::RemovalFileClosed { .. } => "removal_file_closed",
+            InscriptionEvent::RenewalWarningSent { .. } => "renewal_warning_sent",
+            InscriptionEvent::LapseProposed { .. } => "lapse_proposed",
+            InscriptionEvent::Removed { .. } => "removed",
+        }
+    }
+}
+
+/// Why an inscription command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InscriptionRefusal {
+    /// Inscribe twice.
+    #[error("the person is already inscribed")]
+    AlreadyInscribed,
+    /// Anything on a person not inscribed.
+    #[error("the person is not inscribed")]
+    NotInscribed,
+    /// Anything on a removed inscription.
+    #[error("the inscription was removed")]
+    Removed,
+    /// A removal file is open.
+    #[error(
+        "a removal file for wrong inscription is open against this person: regularise it first"
+    )]
+    BlockedByRemovalFile,
+    /// Renewal by someone who does not have to.
+    #[error("only non-EU foreigners without permanent residence renew their inscription")]
+    RenewalNotRequired,
+    /// Renewal with a passport when a foreigner card is on record.
+    #[error("the foreigner card takes precedence over the passport: show the card")]
+    CardTakesPrecedence,
+    /// A minor acting alone, or an adult's representative without authorisation.
+    #[error("{0}")]
+    ActorNotEntitled(&'static str),
+    /// A timer for an expiry that is no longer the current one.
+    #[error("the inscription's renewal is now due on another date")]
+    StaleTimer,
+    /// Lapse removal not proposed.
+    #[error("a removal for lapse needs the inscription to have been proposed for lapse")]
+    LapseNotProposed,
+    /// Removing for a wrong inscription without the file.
+    #[error("a removal for wrong inscription comes from a removal file's resolution")]
+    NoRemovalFile,
+    /// A second file while one is open.
+    #[error("a removal file is already open against this person")]
+    FileAlreadyOpen,
+}
+
+fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let mut age = day.year() - birth.year();
+    if (day.month(), day.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+fn check_actor(
+    actor: &Actor,
+    person_birth: NaiveDate,
+    on: NaiveDate,
+) -> Result<(), InscriptionRefusal> {
+    let minor = age_on(person_birth, on) < 18;
+    match actor {
+        Actor::Themselves if minor => Err(InscriptionRefusal::ActorNotEntitled(
+            "minors act through the parents with custody or their legal representatives",
+        )),
+        Actor::Parent { .. } | Actor::LegalRepresentative { .. } if !minor => Err(InscriptionRefusal::ActorNotEntitled(
+            "an adult acts personally or through an accredited representative",
+        )),
+        Actor::Representative { authorisation, .. } if minor || authorisation.trim().is_empty() => {
+            Err(InscriptionRefusal::ActorNotEntitled(
+                "a representative of an adult needs a written authorisation (and both identity documents)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl esrs::Aggregate for Inscription {
+    const NAME: &'static str = "padron_inscription";
+    type State = InscriptionState;
+    type Command = InscriptionCommand;
+    type Event = InscriptionEvent;
+    type Error = InscriptionRefusal;
+
+    fn handle_command(
+        state: &InscriptionState,
+        command: InscriptionCommand,
+    ) -> Result<Vec<InscriptionEvent>, InscriptionRefusal> {
+        use InscriptionCommand as C;
+        use InscriptionEvent as E;
+        use InscriptionStage as S;
+        match (state.stage, command) {
+            (
+                S::NotInscribed,
+                C::Inscribe {
+                    person,
+                    residence,
+                    dwelling,
+                    declares_nobody_else,
+                    actor,
+                    on,
+                    ..
+                },
+            ) => {
+                check_actor(&actor, person.birth_date, on)?;
+                Ok(vec![E::Inscribed {
+                    person,
+                    residence,
+                    dwelling,
+                    declares_nobody_else,
+                    actor,
+                    on,
+                }])
+            }
+            (S::NotInscribed, _) => Err(InscriptionRefusal::NotInscribed),
+            // A removed person is inscribed again as a new inscription (a new stream).
+            (_, C::Inscribe { .. }) => Err(InscriptionRefusal::AlreadyInscribed),
+            (S::Removed, _) => Err(InscriptionRefusal::Removed),
+            (_, C::RecordRemovalFileOpened { file, on }) => {
+                if state.open_removal_file.is_some() {
+                    return Err(InscriptionRefusal::FileAlreadyOpen);
+                }
+                Ok(vec![E::RemovalFileOpened { file, on }])
+            }
+            (_, C::RecordRemovalFileClosed { file, on }) => {
+                if state.open_removal_file != Some(file) {
+                    return Err(InscriptionRefusal::NoRemovalFile);
+                }
+                Ok(vec![E::RemovalFileClosed { file, on }])
+            }
+            (
+                _,
+                C::Remove {
+                    cause,
+                    effective_on,
+                },
+            ) => match cause {
+                RemovalCause::Lapse if !state.lapse_proposed => {
+                    Err(InscriptionRefusal::LapseNotProposed)
+                }
+                RemovalCause::WrongInscription if state.open_removal_file.is_none() => {
+                    Err(InscriptionRefusal::NoRemovalFile)
+                }
+                _ => Ok(vec![E::Removed {
+                    cause,
+                    effective_on,
+                }]),
+            },
+            // Everything below is blocked while a removal file is open.
+            (_, C::ChangeAddress { .. } | C::ModifyPersonalData { .. } | C::Renew { .. })
+                if state.open_removal_file.is_some() =>
+            {
+                Err(InscriptionRefusal::BlockedByRemovalFile)
+            }
+            (
+                _,
+                C::ChangeAddress {
+                    dwelling,
+                    actor,
+                    on,
+                },
+            ) => Ok(vec![E::AddressChanged {
+                dwelling,
+                actor,
+                on,
+            }]),
+            (
+                _,
+                C::ModifyPersonalData {
+                    name,
+                    document,
+                    actor,
+                    on,
+                },
+            ) => Ok(vec![E::PersonalDataModified {
+                name,
+                document,
+                actor,
+                on,
+            }]),
+            (
+                _,
+                C::Renew {
+                    document,
+                    actor,
+                    on,
+                },
+            ) => {
+                if state.residence != Some(ResidenceStatus::NonEuTemporary) {
+                    return Err(InscriptionRefusal::RenewalNotRequired);
+                }
+                let card_on_record =
+                    matches!(state.document, Some(IdentityDocument::ResidenceCard { .. }));
+                if card_on_record && matches!(document, IdentityDocument::Passport { .. }) {
+                    return Err(InscriptionRefusal::CardTakesPrecedence);
+                }
+                Ok(vec![E::Renewed { actor, on }])
+            }
+            (_, C::SendRenewalWarning { due, on }) => {
+                if state.renewal_due() != Some(due) {
+                    return Err(InscriptionRefusal::StaleTimer);
+                }
+                Ok(vec![E::RenewalWarningSent { due, on }])
+            }
+            (_, C::ProposeLapse { due, on }) => {
+                if state.renewal_due() != Some(due) || on <= due {
+                    return Err(InscriptionRefusal::StaleTimer);
+                }
+                Ok(vec![E::LapseProposed { due, on }])
+            }
+        }
+    }
+
+    fn apply_event(mut state: InscriptionState, event: InscriptionEvent) -> InscriptionState {
+        use InscriptionEvent as E;
+        match event {
+            E::Inscribed {
+                person,
+                residence,
+                dwelling,
+                on,
+                ..
+            } => {
+                state.stage = InscriptionStage::Inscribed;
+                state.residence = Some(residence);
+                state.document = Some(person.document);
+                state.dwelling = Some(dwelling);
+                state.renewal_basis = Some(on);
+            }
+            E::AddressChanged { dwelling, on, .. } => {
+                state.dwelling = Some(dwelling);
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::PersonalDataModified { document, on, .. } => {
+                state.document = Some(document);
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::Renewed { on, .. } => {
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::RemovalFileOpened { file, .. } => state.open_removal_file = Some(file),
+            E::RemovalFileClosed { .. } => state.open_removal_file = None,
+            E::RenewalWarningSent { .. } => {}
+            E::LapseProposed { .. } => state.lapse_proposed = true,
+            E::Removed { .. } => {
+                state.stage = InscriptionStage::Removed;
+                state.open_removal_file = None;
+            }
+        }
+        state
+    }
+}
+
+/// The renewal timers an inscription event sets or cancels, given the residence status (known
+/// from the inscription; the caller passes the state after the event).
+pub fn renewal_timers(
+    state_after: &InscriptionState,
+    event: &InscriptionEvent,
+) -> Vec<TimerEffect> {
+    use InscriptionEvent as E;
+    let cancel = || {
+        vec![
+            TimerEffect::Cancel {
+                kind: RENEWAL_WARNING_TIMER.into(),
+            },
+            TimerEffect::Cancel {
+                kind: RENEWAL_EXPIRY_TIMER.into(),
+            },
+        ]
+    };
+    match event {
+        E::Inscribed { .. }
+        | E::AddressChanged { .. }
+        | E::PersonalDataModified { .. }
+        | E::Renewed { .. } => match state_after.renewal_due() {
+            Some(due) => {
+                let warn_on = due
+                    .checked_sub_months(Months::new(WARNING_MONTHS))
+                    .unwrap_or(due);
+                let data = serde_json::json!({ "due": due });
+                vec![
+                    TimerEffect::Set {
+                        kind: RENEWAL_WARNING_TIMER.into(),
+                        fires_on: warn_on,
+                        data: data.clone(),
+                    },
+                    TimerEffect::Set {
+                        kind: RENEWAL_EXPIRY_TIMER.into(),
+                        fires_on: due.succ_opt().unwrap_or(due),
+                        data,
+                    },
+                ]
+            }
+            None => cancel(),
+        },
+        E::Removed { .. } => cancel(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::given;
+    use chrono::TimeZone;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    fn person(birth: NaiveDate) -> Person {
+        Person {
+            name: "Bilal Haddad".into(),
+            birth_date: birth,
+            nationality: Nationality::NonEu,
+            document: IdentityDocument::ResidenceCard {
+                number: "X1234567L".parse().unwrap(),
+            },
+        }
+    }
+    fn home() -> Dwelling {
+        Dwelling {
+            key: "9872023VK4797S0001WX".into(),
+            address: "Calle de Toledo 10, 2º B".into(),
+        }
+    }
+    fn inscribed(residence: ResidenceStatus, on: NaiveDate) -> InscriptionEvent {
+        InscriptionEvent::Inscribed {
+            person: person(d(1990, 1, 1)),
+            residence,
+            dwelling: home(),
+            declares_nobody_else: false,
+            actor: Actor::Themselves,
+            on,
+        }
+    }
+    fn renew_with(document: IdentityDocument, on: NaiveDate) -> InscriptionCommand {
+        InscriptionCommand::Renew {
+            document,
+            actor: Actor::Themselves,
+            on,
+        }
+    }
+    fn card() -> IdentityDocument {
+        IdentityDocument::ResidenceCard {
+            number: "X1234567L".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn renewal_is_due_two_years_after_the_last_change() {
+        let state =
+            given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29))])
+                .when(renew_with(card(), d(2025, 6, 1)))
+                .then([InscriptionEvent::Renewed {
+                    actor: Actor::Themselves,
+                    on: d(2025, 6, 1),
+                }]);
+        assert_eq!(state.renewal_due(), Some(d(2027, 6, 1)));
+        // A change of address restarts the count (the ombudsman's point).
+        let moved = InscriptionEvent::AddressChanged {
+            dwelling: home(),
+            actor: Actor::Themselves,
+            on: d(2026, 1, 10),
+        };
+        let state = given::<Inscription>([
+            inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29)),
+            moved,
+        ])
+        .state()
+        .clone();
+        assert_eq!(state.renewal_due(), Some(d(2028, 1, 10)));
+        // 29 Feb + 2 years is 28 Feb.
+        let state =
+            given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29))])
+                .state()
+                .clone();
+        assert_eq!(state.renewal_due(), Some(d(2026, 2, 28)));
+    }
+
+    #[test]
+    fn only_non_eu_without_permanent_residence_renew() {
+        for residence in [
+            ResidenceStatus::Spanish,
+            ResidenceStatus::EuCitizen,
+            ResidenceStatus::NonEuPermanent,
+        ] {
+            given::<Inscription>([inscribed(residence, d(2025, 1, 1))])
+                .when(renew_with(card(), d(2026, 1, 1)))
+                .then_refused(|e| *e == InscriptionRefusal::RenewalNotRequired);
+        }
+    }
+
+    #[test]
+    fn the_foreigner_card_takes_precedence_over_the_passport() {
+        given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
+            .when(renew_with(
+                IdentityDocument::Passport {
+                    number: "PAA123456".parse().unwrap(),
+                },
+                d(2026, 1, 1),
+            ))
+            .then_refused(|e| *e == InscriptionRefusal::CardTakesPrecedence);
+    }
+
+    #[test]
+    fn an_open_removal_file_blocks_renewal_and_changes() {
+        let file = Uuid::new_v4();
+        let history = [
+            inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1)),
+            InscriptionEvent::RemovalFileOpened {
+                file,
+                on: d(2026, 1, 5),
+            },
+        ];
+        for command in [
+            renew_with(card(), d(2026, 1, 6)),
+            InscriptionCommand::ChangeAddress {
+                dwelling: home(),
+                actor: Actor::Themselves,
+                on: d(2026, 1, 6),
+            },
+            InscriptionCommand::ModifyPersonalData {
+                name: "B. Haddad".into(),
+                document: card(),
+                actor: Actor::Themselves,
+                on: d(2026, 1, 6),
+            },
+        ] {
+            given::<Inscription>(history.clone())
+                .when(command)
+                .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
+        }
+        given::<Inscription>(history.clone())
+            .when(InscriptionCommand::RecordRemovalFileOpened {
+                file: Uuid::new_v4(),
+                on: d(2026, 1, 6),
+            })
+            .then_refused(|e| *e == InscriptionRefusal::FileAlreadyOpen);
+        let mut closed = history.to_vec();
+        closed.push(InscriptionEvent::RemovalFileClosed {
+            file,
+            on: d(2026, 2, 1),
+        });
+        assert!(given::<Inscription>(closed)
+            .when(renew_with(card(), d(2026, 2, 2)))
+            .outcome()
+            .is_ok());
+    }
+
+    #[test]
+    fn minors_act_through_parents_and_adults_need_authorised_representatives() {
+        let minor = person(d(2015, 1, 1));
+        let inscribe = |actor: Actor, who: Person| InscriptionCommand::Inscribe {
+            person: who,
+            residence: ResidenceStatus::NonEuTemporary,
+            dwelling: home(),
+            declares_nobody_else: false,
+            actor,
+            on: d(2026, 1, 1),
+            at: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
+        };
+        given::<Inscription>([])
+            .when(inscribe(Actor::Themselves, minor.clone()))
+            .then_refused(|e| matches!(e, InscriptionRefusal::ActorNotEntitled(_)));
+        assert!(given::<Inscription>([])
+            .when(inscribe(
+                Actor::Parent {
+                    document: "12345678Z".into()
+                },
+                minor
+            ))
+            .outcome()
+            .is_ok());
+        given::<Inscription>([])
+            .when(inscribe(
+                Actor::Representative {
+                    document: "12345678Z".into(),
+                    authorisation: String::new(),
+                },
+                person(d(1990, 1, 1)),
+            ))
+            .then_refused(|e| matches!(e, InscriptionRefusal::ActorNotEntitled(_)));
+    }
+
+    #[test]
+    fn renewal_timers_warn_three_months_before_and_propose_lapse_after_the_expiry() {
+        let event = inscribed(ResidenceStatus::NonEuTemporary, d(2025, 3, 10));
+        let state = given::<Inscription>([event.clone()]).state().clone();
+        let timers = renewal_timers(&state, &event);
+        assert_eq!(
+            timers,
+            vec![
+                TimerEffect::Set {
+                    kind: RENEWAL_WARNING_TIMER.into(),
+                    fires_on: d(2026, 12, 10),
+                    data: serde_json::json!({"due": "2027-03-10"}),
+                },
+                TimerEffect::Set {
+                    kind: RENEWAL_EXPIRY_TIMER.into(),
+                    fires_on: d(2027, 3, 11),
+                    data: serde_json::json!({"due": "2027-03-10"}),
+                },
+            ]
+        );
+        given::<Inscription>([event.clone()])
+            .when(InscriptionCommand::ProposeLapse {
+                due: d(2027, 3, 10),
+                on: d(2027, 3, 10),
+            })
+            .then_refused(|e| *e == InscriptionRefusal::StaleTimer);
+        let proposed = InscriptionEvent::LapseProposed {
+            due: d(2027, 3, 10),
+            on: d(2027, 3, 11),
+        };
+        given::<Inscription>([event.clone()])
+            .when(InscriptionCommand::ProposeLapse {
+                due: d(2027, 3, 10),
+                on: d(2027, 3, 11),
+            })
+            .then([proposed.clone()]);
+        // A stale timer (renewed since) proposes nothing.
+        let renewed = InscriptionEvent::Renewed {
+            actor: Actor::Themselves,
+            on: d(2027, 1, 5),
+        };
+        given::<Inscription>([event.clone(), renewed])
+            .when(InscriptionCommand::ProposeLapse {
+                due: d(2027, 3, 10),
+                on: d(2027, 3, 11),
+            })
+            .then_refused(|e| *e == InscriptionRefusal::StaleTimer);
+        // Removal for lapse needs the proposal; then it is removed without a hearing.
+        given::<Inscription>([event.clone()])
+            .when(InscriptionCommand::Remove {
+                cause: RemovalCause::Lapse,
+                effective_on: d(2027, 4, 1),
+            })
+            .then_refused(|e| *e == InscriptionRefusal::LapseNotProposed);
+        given::<Inscription>([event, proposed])
+            .when(InscriptionCommand::Remove {
+                cause: RemovalCause::Lapse,
+                effective_on: d(2027, 4, 1),
+            })
+            .then([InscriptionEvent::Removed {
+                cause: RemovalCause::Lapse,
+                effective_on: d(2027, 4, 1),
+            }]);
+    }
+}
