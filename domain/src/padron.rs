@@ -890,3 +890,799 @@ mod tests {
             }]);
     }
 }
+
+/// A removal file for a wrong inscription (baja por inscripción indebida).
+#[derive(Debug)]
+pub struct RemovalFile;
+
+/// How the file was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RemovalBasis {
+    /// Ex officio, e.g. because someone registered at the dwelling declaring nobody else lives there.
+    ExOfficio {
+        /// Why.
+        reason: String,
+    },
+    /// At the request of a person, who says what they know of the person's whereabouts.
+    Request {
+        /// The requester's document number.
+        requester: String,
+        /// What they know of where the person lives now.
+        whereabouts: String,
+    },
+}
+
+/// How the opening was notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationChannel {
+    /// Electronic (sede): effective on access, or rejected after 10 calendar days.
+    Electronic,
+    /// Paper with acknowledgement of receipt: two attempts; failing both, an edict in the BOE.
+    Paper,
+}
+
+/// How the notification took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationOutcome {
+    /// The person accessed the electronic notification.
+    Accessed,
+    /// Ten calendar days passed without access: deemed rejected, the procedure goes on.
+    Rejected,
+    /// Delivered on paper.
+    Delivered,
+    /// Published as an edict in the BOE after two failed paper attempts.
+    Edict,
+}
+
+/// The stage of a removal file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStage {
+    /// Not opened.
+    #[default]
+    NotOpened,
+    /// Opened; the notification is being delivered.
+    Notifying,
+    /// Notified: the person has 15 business days to regularise or allege.
+    Hearing,
+    /// Waiting for the Consejo de Empadronamiento's report (the maximum-time clock is suspended).
+    AwaitingReport,
+    /// Ready to resolve.
+    ToResolve,
+    /// Resolved with removal.
+    Removed,
+    /// Archived (the person still lives there, or regularised).
+    Archived,
+    /// Lapsed: the maximum time passed without resolution.
+    Lapsed,
+}
+
+impl FileStage {
+    /// Whether the file is over.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            FileStage::Removed | FileStage::Archived | FileStage::Lapsed
+        )
+    }
+}
+
+/// The state of a removal file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileState {
+    /// Stage.
+    pub stage: FileStage,
+    /// The inscription it concerns.
+    pub inscription: Option<Uuid>,
+    /// How the opening is being notified.
+    pub channel: Option<NotificationChannel>,
+    /// Failed paper attempts.
+    pub paper_attempts_failed: u8,
+    /// The last day to regularise or allege.
+    pub hearing_due: Option<NaiveDate>,
+    /// The person agreed expressly to the removal.
+    pub agreed: bool,
+    /// The Consejo's report, once received.
+    pub report_favourable: Option<bool>,
+    /// The last day of the maximum time to resolve (moved by suspensions).
+    pub max_time_due: Option<NaiveDate>,
+}
+
+/// The decision of a removal file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileDecision {
+    /// Remove the inscription (cause: wrong inscription).
+    Remove,
+    /// Archive: the person stays inscribed.
+    Archive,
+}
+
+/// Commands of a removal file. Due dates come from the legal calendar, computed by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileCommand {
+    /// Opens the file against an inscription.
+    Open {
+        /// The inscription.
+        inscription: Uuid,
+        /// Ex officio or at request.
+        basis: RemovalBasis,
+        /// The local date.
+        on: NaiveDate,
+        /// The last day of the maximum time to resolve (3 months unless configured otherwise).
+        max_time_due: NaiveDate,
+    },
+    /// The notification of the opening was sent.
+    SendNotification {
+        /// How.
+        channel: NotificationChannel,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A paper delivery attempt failed.
+    RecordFailedDelivery {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The notification took effect (accessed, rejected after 10 days, delivered, or by edict).
+    RecordNotified {
+        /// How.
+        outcome: NotificationOutcome,
+        /// The day it took effect.
+        on: NaiveDate,
+        /// The last day of the 15 business days that start the next day.
+        hearing_due: NaiveDate,
+    },
+    /// The person regularised their situation (e.g. registered where they live now).
+    RecordRegularised {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The person expressly agreed to the removal.
+    RecordAgreement {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The person alleges they still live there, with documents.
+    RecordAllegations {
+        /// A summary.
+        summary: String,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Asks the Consejo de Empadronamiento for its report (suspends the maximum-time clock).
+    RequestReport {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The report arrived; the clock resumes with the maximum time moved by the suspension.
+    RecordReport {
+        /// Favourable to the removal?
+        favourable: bool,
+        /// The local date.
+        on: NaiveDate,
+        /// The new last day of the maximum time.
+        max_time_due: NaiveDate,
+    },
+    /// Resolves.
+    Resolve {
+        /// Remove or archive.
+        decision: FileDecision,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Timer: the maximum time passed without resolution.
+    Lapse {
+        /// The last day that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+}
+
+/// Events of a removal file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FileEvent {
+    /// Opened.
+    Opened {
+        /// The inscription.
+        inscription: Uuid,
+        /// How it started.
+        basis: RemovalBasis,
+        /// The local date.
+        on: NaiveDate,
+        /// The last day to resolve.
+        max_time_due: NaiveDate,
+    },
+    /// Notification sent.
+    NotificationSent {
+        /// How.
+        channel: NotificationChannel,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A paper attempt failed.
+    DeliveryFailed {
+        /// Which attempt.
+        attempt: u8,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Notified.
+    Notified {
+        /// How.
+        outcome: NotificationOutcome,
+        /// Effective day.
+        on: NaiveDate,
+        /// The last day to regularise or allege.
+        hearing_due: NaiveDate,
+    },
+    /// Regularised.
+    Regularised {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Agreed.
+    Agreed {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Allegations filed.
+    AllegationsFiled {
+        /// Summary.
+        summary: String,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Report requested.
+    ReportRequested {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Report received.
+    ReportReceived {
+        /// Favourable?
+        favourable: bool,
+        /// The local date.
+        on: NaiveDate,
+        /// The moved maximum time.
+        max_time_due: NaiveDate,
+    },
+    /// Resolved.
+    Resolved {
+        /// The decision.
+        decision: FileDecision,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Lapsed.
+    Lapsed {
+        /// The local date.
+        on: NaiveDate,
+    },
+}
+
+impl DomainEvent for FileEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            FileEvent::Opened { .. } => "opened",
+            FileEvent::NotificationSent { .. } => "notification_sent",
+            FileEvent::DeliveryFailed { .. } => "delivery_failed",
+            FileEvent::Notified { .. } => "notified",
+            FileEvent::Regularised { .. } => "regularised",
+            FileEvent::Agreed { .. } => "agreed",
+            FileEvent::AllegationsFiled { .. } => "allegations_filed",
+            FileEvent::ReportRequested { .. } => "report_requested",
+            FileEvent::ReportReceived { .. } => "report_received",
+            FileEvent::Resolved { .. } => "resolved",
+            FileEvent::Lapsed { .. } => "lapsed",
+        }
+    }
+}
+
+/// Why a removal-file command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    /// Open twice.
+    #[error("the file is already open")]
+    AlreadyOpen,
+    /// Anything on a file never opened.
+    #[error("there is no such removal file")]
+    NotOpened,
+    /// The file is over.
+    #[error("the file is closed ({0})")]
+    Closed(&'static str),
+    /// A request without whereabouts.
+    #[error("a request for removal must say what is known of the person's whereabouts")]
+    WhereaboutsMissing,
+    /// A step out of order.
+    #[error("not possible at this stage of the file ({0})")]
+    WrongStage(&'static str),
+    /// An edict before two failed paper attempts.
+    #[error("an edict is published only after two failed delivery attempts on paper")]
+    EdictTooEarly,
+    /// An outcome that does not fit the channel.
+    #[error("that outcome does not fit the notification channel")]
+    OutcomeNotForChannel,
+    /// Removal without agreement nor favourable report.
+    #[error("without the person's express agreement, removal needs the Consejo de Empadronamiento's favourable report")]
+    ReportNeeded,
+    /// Resolving while the person still has time.
+    #[error("the person has until {0} to regularise or allege")]
+    HearingRunning(NaiveDate),
+    /// A lapse timer before its day, or for another day.
+    #[error("the maximum time runs until {0}")]
+    NotLapsedYet(NaiveDate),
+}
+
+fn file_stage_code(stage: FileStage) -> &'static str {
+    match stage {
+        FileStage::NotOpened => "not_opened",
+        FileStage::Notifying => "notifying",
+        FileStage::Hearing => "hearing",
+        FileStage::AwaitingReport => "awaiting_report",
+        FileStage::ToResolve => "to_resolve",
+        FileStage::Removed => "removed",
+        FileStage::Archived => "archived",
+        FileStage::Lapsed => "lapsed",
+    }
+}
+
+impl esrs::Aggregate for RemovalFile {
+    const NAME: &'static str = "padron_removal_file";
+    type State = FileState;
+    type Command = FileCommand;
+    type Event = FileEvent;
+    type Error = FileRefusal;
+
+    fn handle_command(
+        state: &FileState,
+        command: FileCommand,
+    ) -> Result<Vec<FileEvent>, FileRefusal> {
+        use FileCommand as C;
+        use FileEvent as E;
+        use FileStage as S;
+        let stage = state.stage;
+        match (stage, command) {
+            (
+                S::NotOpened,
+                C::Open {
+                    inscription,
+                    basis,
+                    on,
+                    max_time_due,
+                },
+            ) => {
+                if let RemovalBasis::Request { whereabouts, .. } = &basis {
+                    if whereabouts.trim().is_empty() {
+                        return Err(FileRefusal::WhereaboutsMissing);
+                    }
+                }
+                Ok(vec![E::Opened {
+                    inscription,
+                    basis,
+                    on,
+                    max_time_due,
+                }])
+            }
+            (S::NotOpened, _) => Err(FileRefusal::NotOpened),
+            (_, C::Open { .. }) => Err(FileRefusal::AlreadyOpen),
+            (s, _) if s.is_closed() => Err(FileRefusal::Closed(file_stage_code(s))),
+            (_, C::Lapse { due, on }) => {
+                let current = state.max_time_due.unwrap_or(due);
+                if stage == S::AwaitingReport || due != current || on <= current {
+                    return Err(FileRefusal::NotLapsedYet(current));
+                }
+                Ok(vec![E::Lapsed { on }])
+            }
+            (S::Notifying, C::SendNotification { channel, on }) => {
+                Ok(vec![E::NotificationSent { channel, on }])
+            }
+            (S::Notifying, C::RecordFailedDelivery { on }) => {
+                if state.channel != Some(NotificationChannel::Paper)
+                    || state.paper_attempts_failed >= 2
+                {
+                    return Err(FileRefusal::WrongStage(file_stage_code(stage)));
+                }
+                Ok(vec![E::DeliveryFailed {
+                    attempt: state.paper_attempts_failed + 1,
+                    on,
+                }])
+            }
+            (
+                S::Notifying,
+                C::RecordNotified {
+                    outcome,
+                    on,
+                    hearing_due,
+                },
+            ) => {
+                let fits = matches!(
+                    (state.channel, outcome),
+                    (
+                        Some(NotificationChannel::Electronic),
+                        NotificationOutcome::Accessed | NotificationOutcome::Rejected
+                    ) | (
+                        Some(NotificationChannel::Paper),
+                        NotificationOutcome::Delivered | NotificationOutcome::Edict
+                    )
+                );
+                if !fits {
+                    return Err(FileRefusal::OutcomeNotForChannel);
+                }
+                if outcome == NotificationOutcome::Edict && state.paper_attempts_failed < 2 {
+                    return Err(FileRefusal::EdictTooEarly);
+                }
+                Ok(vec![E::Notified {
+                    outcome,
+                    on,
+                    hearing_due,
+                }])
+            }
+            (S::Hearing | S::ToResolve, C::RecordRegularised { on }) => Ok(vec![
+                E::Regularised { on },
+                E::Resolved {
+                    decision: FileDecision::Archive,
+                    on,
+                },
+            ]),
+            (S::Hearing | S::ToResolve, C::RecordAgreement { on }) => Ok(vec![E::Agreed { on }]),
+            (S::Hearing, C::RecordAllegations { summary, on }) => {
+                Ok(vec![E::AllegationsFiled { summary, on }])
+            }
+            (S::Hearing | S::ToResolve, C::RequestReport { on }) => {
+                if state.agreed || state.report_favourable.is_some() {
+                    return Err(FileRefusal::WrongStage(file_stage_code(stage)));
+                }
+                Ok(vec![E::ReportRequested { on }])
+            }
+            (
+                S::AwaitingReport,
+                C::RecordReport {
+                    favourable,
+                    on,
+                    max_time_due,
+                },
+            ) => Ok(vec![E::ReportReceived {
+                favourable,
+                on,
+                max_time_due,
+            }]),
+            (S::Hearing | S::ToResolve, C::Resolve { decision, on }) => {
+                if decision == FileDecision::Remove {
+                    if let Some(due) = state.hearing_due {
+                        if on <= due && !state.agreed {
+                            return Err(FileRefusal::HearingRunning(due));
+                        }
+                    }
+                    if !state.agreed && state.report_favourable != Some(true) {
+                        return Err(FileRefusal::ReportNeeded);
+                    }
+                }
+                Ok(vec![E::Resolved { decision, on }])
+            }
+            (s, _) => Err(FileRefusal::WrongStage(file_stage_code(s))),
+        }
+    }
+
+    fn apply_event(mut state: FileState, event: FileEvent) -> FileState {
+        use FileEvent as E;
+        match event {
+            E::Opened {
+                inscription,
+                max_time_due,
+                ..
+            } => {
+                state.stage = FileStage::Notifying;
+                state.inscription = Some(inscription);
+                state.max_time_due = Some(max_time_due);
+            }
+            E::NotificationSent { channel, .. } => state.channel = Some(channel),
+            E::DeliveryFailed { attempt, .. } => state.paper_attempts_failed = attempt,
+            E::Notified { hearing_due, .. } => {
+                state.stage = FileStage::Hearing;
+                state.hearing_due = Some(hearing_due);
+            }
+            E::Regularised { .. } => {}
+            E::Agreed { .. } => {
+                state.agreed = true;
+                state.stage = FileStage::ToResolve;
+            }
+            E::AllegationsFiled { .. } => state.stage = FileStage::ToResolve,
+            E::ReportRequested { .. } => state.stage = FileStage::AwaitingReport,
+            E::ReportReceived {
+                favourable,
+                max_time_due,
+                ..
+            } => {
+                state.report_favourable = Some(favourable);
+                state.max_time_due = Some(max_time_due);
+                state.stage = FileStage::ToResolve;
+            }
+            E::Resolved { decision, .. } => {
+                state.stage = match decision {
+                    FileDecision::Remove => FileStage::Removed,
+                    FileDecision::Archive => FileStage::Archived,
+                }
+            }
+            E::Lapsed { .. } => state.stage = FileStage::Lapsed,
+        }
+        state
+    }
+}
+
+/// The maximum-time timer of a removal file.
+pub const FILE_LAPSE_TIMER: &str = "removal_file_lapse";
+/// The electronic notification is deemed rejected after this many calendar days without access.
+pub const ELECTRONIC_REJECTION_DAYS: u64 = 10;
+/// The electronic-rejection timer.
+pub const ELECTRONIC_REJECTION_TIMER: &str = "electronic_notification_rejection";
+
+/// The timers a removal-file event sets, suspends or cancels.
+pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
+    use FileEvent as E;
+    let lapse = |due: NaiveDate| TimerEffect::Set {
+        kind: FILE_LAPSE_TIMER.into(),
+        fires_on: due.succ_opt().unwrap_or(due),
+        data: serde_json::json!({ "due": due }),
+    };
+    let cancel = |kind: &str| TimerEffect::Cancel { kind: kind.into() };
+    match event {
+        E::Opened { max_time_due, .. } => vec![lapse(*max_time_due)],
+        E::NotificationSent {
+            channel: NotificationChannel::Electronic,
+            on,
+        } => vec![TimerEffect::Set {
+            kind: ELECTRONIC_REJECTION_TIMER.into(),
+            fires_on: *on + chrono::Days::new(ELECTRONIC_REJECTION_DAYS + 1),
+            data: serde_json::json!({ "sent_on": on }),
+        }],
+        E::Notified { .. } => vec![cancel(ELECTRONIC_REJECTION_TIMER)],
+        // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
+        E::ReportRequested { .. } => vec![TimerEffect::Suspend {
+            kind: FILE_LAPSE_TIMER.into(),
+        }],
+        E::ReportReceived { max_time_due, .. } => vec![lapse(*max_time_due)],
+        E::Resolved { .. } | E::Lapsed { .. } => {
+            vec![cancel(FILE_LAPSE_TIMER), cancel(ELECTRONIC_REJECTION_TIMER)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+    use crate::testing::given;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+    fn opened() -> FileEvent {
+        FileEvent::Opened {
+            inscription: Uuid::nil(),
+            basis: RemovalBasis::ExOfficio {
+                reason: "a new inscription declared nobody else lives there".into(),
+            },
+            on: d(3, 2),
+            max_time_due: d(6, 2),
+        }
+    }
+    fn sent(channel: NotificationChannel) -> FileEvent {
+        FileEvent::NotificationSent {
+            channel,
+            on: d(3, 3),
+        }
+    }
+    fn notified(outcome: NotificationOutcome) -> FileEvent {
+        FileEvent::Notified {
+            outcome,
+            on: d(3, 5),
+            hearing_due: d(3, 26),
+        }
+    }
+
+    #[test]
+    fn a_request_must_say_where_the_person_is() {
+        given::<RemovalFile>([])
+            .when(FileCommand::Open {
+                inscription: Uuid::nil(),
+                basis: RemovalBasis::Request {
+                    requester: "12345678Z".into(),
+                    whereabouts: " ".into(),
+                },
+                on: d(3, 2),
+                max_time_due: d(6, 2),
+            })
+            .then_refused(|e| *e == FileRefusal::WhereaboutsMissing);
+    }
+
+    #[test]
+    fn each_notification_path_reaches_the_hearing() {
+        for (channel, outcome) in [
+            (
+                NotificationChannel::Electronic,
+                NotificationOutcome::Accessed,
+            ),
+            (
+                NotificationChannel::Electronic,
+                NotificationOutcome::Rejected,
+            ),
+            (NotificationChannel::Paper, NotificationOutcome::Delivered),
+        ] {
+            let state = given::<RemovalFile>([opened(), sent(channel)])
+                .when(FileCommand::RecordNotified {
+                    outcome,
+                    on: d(3, 5),
+                    hearing_due: d(3, 26),
+                })
+                .then([notified(outcome)]);
+            assert_eq!(state.stage, FileStage::Hearing);
+        }
+        // Paper: the edict only after two failed attempts.
+        given::<RemovalFile>([opened(), sent(NotificationChannel::Paper)])
+            .when(FileCommand::RecordNotified {
+                outcome: NotificationOutcome::Edict,
+                on: d(3, 20),
+                hearing_due: d(4, 13),
+            })
+            .then_refused(|e| *e == FileRefusal::EdictTooEarly);
+        let failed = |attempt| FileEvent::DeliveryFailed {
+            attempt,
+            on: d(3, 4),
+        };
+        given::<RemovalFile>([
+            opened(),
+            sent(NotificationChannel::Paper),
+            failed(1),
+            failed(2),
+        ])
+        .when(FileCommand::RecordFailedDelivery { on: d(3, 6) })
+        .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+        assert!(given::<RemovalFile>([
+            opened(),
+            sent(NotificationChannel::Paper),
+            failed(1),
+            failed(2)
+        ])
+        .when(FileCommand::RecordNotified {
+            outcome: NotificationOutcome::Edict,
+            on: d(3, 20),
+            hearing_due: d(4, 13),
+        })
+        .outcome()
+        .is_ok());
+        given::<RemovalFile>([opened(), sent(NotificationChannel::Electronic)])
+            .when(FileCommand::RecordNotified {
+                outcome: NotificationOutcome::Delivered,
+                on: d(3, 5),
+                hearing_due: d(3, 26),
+            })
+            .then_refused(|e| *e == FileRefusal::OutcomeNotForChannel);
+    }
+
+    #[test]
+    fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
+        let base = [
+            opened(),
+            sent(NotificationChannel::Electronic),
+            notified(NotificationOutcome::Accessed),
+        ];
+        given::<RemovalFile>(base.clone())
+            .when(FileCommand::Resolve {
+                decision: FileDecision::Remove,
+                on: d(3, 20),
+            })
+            .then_refused(|e| *e == FileRefusal::HearingRunning(d(3, 26)));
+        given::<RemovalFile>(base.clone())
+            .when(FileCommand::Resolve {
+                decision: FileDecision::Remove,
+                on: d(3, 27),
+            })
+            .then_refused(|e| *e == FileRefusal::ReportNeeded);
+        let mut agreed = base.to_vec();
+        agreed.push(FileEvent::Agreed { on: d(3, 10) });
+        given::<RemovalFile>(agreed)
+            .when(FileCommand::Resolve {
+                decision: FileDecision::Remove,
+                on: d(3, 11),
+            })
+            .then([FileEvent::Resolved {
+                decision: FileDecision::Remove,
+                on: d(3, 11),
+            }]);
+        let mut reported = base.to_vec();
+        reported.push(FileEvent::ReportRequested { on: d(3, 27) });
+        reported.push(FileEvent::ReportReceived {
+            favourable: true,
+            on: d(4, 20),
+            max_time_due: d(7, 26),
+        });
+        assert!(given::<RemovalFile>(reported)
+            .when(FileCommand::Resolve {
+                decision: FileDecision::Remove,
+                on: d(4, 21),
+            })
+            .outcome()
+            .is_ok());
+    }
+
+    #[test]
+    fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
+        assert_eq!(
+            file_timers(&FileEvent::ReportRequested { on: d(3, 27) }),
+            vec![TimerEffect::Suspend {
+                kind: FILE_LAPSE_TIMER.into()
+            }]
+        );
+        let base = [
+            opened(),
+            sent(NotificationChannel::Electronic),
+            notified(NotificationOutcome::Accessed),
+        ];
+        given::<RemovalFile>(base.clone())
+            .when(FileCommand::Lapse {
+                due: d(6, 2),
+                on: d(6, 2),
+            })
+            .then_refused(|e| *e == FileRefusal::NotLapsedYet(d(6, 2)));
+        let state = given::<RemovalFile>(base.clone())
+            .when(FileCommand::Lapse {
+                due: d(6, 2),
+                on: d(6, 3),
+            })
+            .then([FileEvent::Lapsed { on: d(6, 3) }]);
+        assert!(state.stage.is_closed());
+        let mut lapsed = base.to_vec();
+        lapsed.push(FileEvent::Lapsed { on: d(6, 3) });
+        given::<RemovalFile>(lapsed)
+            .when(FileCommand::Resolve {
+                decision: FileDecision::Remove,
+                on: d(6, 4),
+            })
+            .then_refused(|e| *e == FileRefusal::Closed("lapsed"));
+        // While the report is awaited the file does not lapse.
+        let mut waiting = base.to_vec();
+        waiting.push(FileEvent::ReportRequested { on: d(3, 27) });
+        given::<RemovalFile>(waiting)
+            .when(FileCommand::Lapse {
+                due: d(6, 2),
+                on: d(6, 3),
+            })
+            .then_refused(|e| matches!(e, FileRefusal::NotLapsedYet(_)));
+    }
+
+    #[test]
+    fn electronic_notifications_are_deemed_rejected_after_ten_calendar_days() {
+        assert_eq!(
+            file_timers(&sent(NotificationChannel::Electronic)),
+            vec![TimerEffect::Set {
+                kind: ELECTRONIC_REJECTION_TIMER.into(),
+                fires_on: d(3, 14),
+                data: serde_json::json!({"sent_on": "2026-03-03"}),
+            }]
+        );
+    }
+
+    #[test]
+    fn regularising_archives_the_file() {
+        let base = [
+            opened(),
+            sent(NotificationChannel::Paper),
+            notified(NotificationOutcome::Delivered),
+        ];
+        given::<RemovalFile>(base)
+            .when(FileCommand::RecordRegularised { on: d(3, 10) })
+            .then([
+                FileEvent::Regularised { on: d(3, 10) },
+                FileEvent::Resolved {
+                    decision: FileDecision::Archive,
+                    on: d(3, 10),
+                },
+            ]);
+    }
+}
