@@ -59,6 +59,17 @@ pub enum CommandError<E: std::error::Error> {
     Infrastructure(#[from] sqlx::Error),
 }
 
+/// A refusal by one of the two aggregates of a two-stream command.
+#[derive(Debug, thiserror::Error)]
+pub enum PairRefusal<EA: std::error::Error, EB: std::error::Error> {
+    /// The first aggregate refused.
+    #[error("{0}")]
+    First(EA),
+    /// The second aggregate refused.
+    #[error("{0}")]
+    Second(EB),
+}
+
 /// How many times a command is re-decided on fresh state when another writer got in between (only
 /// when the caller did not pin a version).
 const RETRIES_ON_CONFLICT: usize = 3;
@@ -277,5 +288,137 @@ impl EventLog {
             events,
             replayed: true,
         }))
+    }
+
+    /// Carries out a command that must change two aggregates together (e.g. opening a removal file
+    /// and marking the person's inscription): both streams are loaded, `decide` builds each one's
+    /// command (or none) from both states, both aggregates decide, and everything is appended in
+    /// one atomic append with both expected versions. A concurrent change of either stream makes
+    /// the whole command be decided again on fresh state, so a rule that spans both aggregates is
+    /// never checked against a stale read.
+    pub async fn execute_pair<A, B>(
+        &self,
+        request: CommandRequest,
+        second: Uuid,
+        mut decide: impl FnMut(&A::State, &B::State) -> (Option<A::Command>, Option<B::Command>),
+    ) -> Result<CommandOutcome, CommandError<PairRefusal<A::Error, B::Error>>>
+    where
+        A: Aggregate,
+        B: Aggregate,
+        A::Event: DomainEvent,
+        B::Event: DomainEvent,
+        A::Error: std::error::Error,
+        B::Error: std::error::Error,
+    {
+        fn lift<E: std::error::Error, F: std::error::Error>(
+            error: CommandError<E>,
+        ) -> CommandError<F> {
+            match error {
+                CommandError::Refused(_) => unreachable!("loading refuses nothing"),
+                CommandError::VersionMismatch { expected, actual } => {
+                    CommandError::VersionMismatch { expected, actual }
+                }
+                CommandError::CommandIdReused => CommandError::CommandIdReused,
+                CommandError::WrongStream => CommandError::WrongStream,
+                CommandError::Undecodable { position, reason } => {
+                    CommandError::Undecodable { position, reason }
+                }
+                CommandError::Infrastructure(e) => CommandError::Infrastructure(e),
+            }
+        }
+        fn encode<E: DomainEvent>(events: &[E]) -> Vec<NewEvent> {
+            events
+                .iter()
+                .map(|e| NewEvent {
+                    event_type: e.event_type().to_owned(),
+                    schema_version: E::SCHEMA_VERSION,
+                    payload: serde_json::to_value(e).expect("domain events serialise"),
+                })
+                .collect()
+        }
+        let tenant = request.tenant.as_str().to_owned();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let first = self
+                .load_aggregate::<A>(&tenant, request.stream_id, Until::End)
+                .await
+                .map_err(lift)?;
+            let other = self
+                .load_aggregate::<B>(&tenant, second, Until::End)
+                .await
+                .map_err(lift)?;
+            let (command_a, command_b) = decide(&first.state, &other.state);
+            let events_a = match command_a {
+                Some(c) => A::handle_command(&first.state, c)
+                    .map_err(|e| CommandError::Refused(PairRefusal::First(e)))?,
+                None => Vec::new(),
+            };
+            let events_b = match command_b {
+                Some(c) => B::handle_command(&other.state, c)
+                    .map_err(|e| CommandError::Refused(PairRefusal::Second(e)))?,
+                None => Vec::new(),
+            };
+            let mut streams = Vec::new();
+            if !events_a.is_empty() {
+                streams.push(StreamAppend {
+                    stream_type: A::NAME.to_owned(),
+                    stream_id: request.stream_id,
+                    expected_version: first.version,
+                    events: encode(&events_a),
+                });
+            }
+            if !events_b.is_empty() {
+                streams.push(StreamAppend {
+                    stream_type: B::NAME.to_owned(),
+                    stream_id: second,
+                    expected_version: other.version,
+                    events: encode(&events_b),
+                });
+            }
+            if streams.is_empty() {
+                return Ok(CommandOutcome {
+                    stream_id: request.stream_id,
+                    version: first.version,
+                    events: Vec::new(),
+                    replayed: false,
+                });
+            }
+            let append = AppendRequest {
+                tenant: request.tenant.clone(),
+                metadata: request.metadata.clone(),
+                request_hash: request.request_hash.clone(),
+                streams,
+            };
+            match self.append(append).await {
+                Ok(appended) => {
+                    return Ok(CommandOutcome {
+                        stream_id: request.stream_id,
+                        version: appended
+                            .version_of(request.stream_id)
+                            .unwrap_or(first.version),
+                        events: appended.events,
+                        replayed: appended.replayed,
+                    })
+                }
+                Err(AppendError::Conflict { .. }) if attempt <= RETRIES_ON_CONFLICT * 3 => continue,
+                Err(AppendError::Conflict { .. }) => {
+                    return Err(CommandError::VersionMismatch {
+                        expected: first.version,
+                        actual: first.version,
+                    })
+                }
+                Err(AppendError::WrongStream { .. }) => return Err(CommandError::WrongStream),
+                Err(AppendError::CommandIdReused { .. }) => {
+                    return Err(CommandError::CommandIdReused)
+                }
+                Err(AppendError::Invalid(what)) => {
+                    return Err(CommandError::Infrastructure(sqlx::Error::Protocol(
+                        what.to_owned(),
+                    )))
+                }
+                Err(AppendError::Database(e)) => return Err(CommandError::Infrastructure(e)),
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ mod seal;
 mod verify;
 
 pub use append::{AppendError, AppendRequest, Appended, AppendedEvent, NewEvent, StreamAppend};
-pub use command::{CommandError, CommandOutcome, CommandRequest, Loaded};
+pub use command::{CommandError, CommandOutcome, CommandRequest, Loaded, PairRefusal};
 pub use read::{Cursor, StoredEvent, Until, Upcasters};
 pub use seal::Seal;
 pub use verify::{VerificationFailure, VerificationReport};

@@ -600,3 +600,165 @@ async fn seals_chain_and_cover_everything_once() {
         Some(second.digest.as_str())
     );
 }
+
+mod padron_blocking {
+    //! The padrón's blocking rule under concurrency: opening a removal file changes the file and
+    //! the person's inscription in one append, so a renewal sent at the same moment either lands
+    //! before the opening or is refused, in every history.
+
+    use super::*;
+    use chrono::NaiveDate;
+    use expedientes_domain::padron::{
+        Actor, Dwelling, FileCommand, Inscription, InscriptionCommand, InscriptionRefusal, Person,
+        RemovalBasis, RemovalFile, ResidenceStatus,
+    };
+    use expedientes_domain::user_account::{IdentityDocument, Nationality};
+    use expedientes_eventlog::{CommandError, CommandRequest, PairRefusal};
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    fn request(stream_id: Uuid) -> CommandRequest {
+        CommandRequest {
+            tenant: "28079".parse().unwrap(),
+            stream_id,
+            expected_version: None,
+            metadata: metadata(Some(Uuid::new_v4())),
+            request_hash: None,
+        }
+    }
+
+    fn card() -> IdentityDocument {
+        IdentityDocument::ResidenceCard {
+            number: "X1234567L".parse().unwrap(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_renewal_is_recorded_while_a_removal_file_is_open() {
+        let (log, _) = log().await;
+        let mut renewals_before = 0;
+        let mut renewals_refused = 0;
+        for _ in 0..40 {
+            let inscription = Uuid::new_v4();
+            log.execute::<Inscription>(request(inscription), |_, _| InscriptionCommand::Inscribe {
+                person: Person {
+                    name: "Bilal Haddad".into(),
+                    birth_date: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+                    nationality: Nationality::NonEu,
+                    document: card(),
+                },
+                residence: ResidenceStatus::NonEuTemporary,
+                dwelling: Dwelling {
+                    key: "9872023VK4797S0001WX".into(),
+                    address: "Calle de Toledo 10".into(),
+                },
+                declares_nobody_else: false,
+                actor: Actor::Themselves,
+                on: d(1, 10),
+                at: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+            let file = Uuid::new_v4();
+            let open =
+                log.execute_pair::<RemovalFile, Inscription>(request(file), inscription, |_, _| {
+                    (
+                        Some(FileCommand::Open {
+                            inscription,
+                            basis: RemovalBasis::ExOfficio {
+                                reason: "nobody else lives there".into(),
+                            },
+                            on: d(3, 2),
+                            max_time_due: d(6, 2),
+                        }),
+                        Some(InscriptionCommand::RecordRemovalFileOpened { file, on: d(3, 2) }),
+                    )
+                });
+            let renew = log.execute::<Inscription>(request(inscription), |_, _| {
+                InscriptionCommand::Renew {
+                    document: card(),
+                    actor: Actor::Themselves,
+                    on: d(3, 2),
+                }
+            });
+            let (opened, renewed) = tokio::join!(open, renew);
+            opened.unwrap();
+            match renewed {
+                Ok(_) => renewals_before += 1,
+                Err(CommandError::Refused(InscriptionRefusal::BlockedByRemovalFile)) => {
+                    renewals_refused += 1
+                }
+                Err(other) => panic!("unexpected: {other:?}"),
+            }
+            // In the history, no renewal follows the opening.
+            let history = log
+                .load_stream("28079", inscription, Until::End)
+                .await
+                .unwrap();
+            let opened_at = history
+                .iter()
+                .position(|e| e.event_type == "removal_file_opened")
+                .expect("the opening is recorded on the inscription");
+            assert!(
+                history[opened_at..]
+                    .iter()
+                    .all(|e| e.event_type != "renewed"),
+                "a renewal was recorded while the file was open: {:?}",
+                history.iter().map(|e| &e.event_type).collect::<Vec<_>>()
+            );
+            // And the file's opening and the inscription's mark are one atomic append.
+            let file_events = log.load_stream("28079", file, Until::End).await.unwrap();
+            assert_eq!(file_events.len(), 1);
+            assert_eq!(
+                file_events[0].transaction_id,
+                history[opened_at].transaction_id
+            );
+            // A second renewal now is refused.
+            let again = log
+                .execute::<Inscription>(request(inscription), |_, _| InscriptionCommand::Renew {
+                    document: card(),
+                    actor: Actor::Themselves,
+                    on: d(3, 3),
+                })
+                .await;
+            assert!(matches!(
+                again,
+                Err(CommandError::Refused(
+                    InscriptionRefusal::BlockedByRemovalFile
+                ))
+            ));
+        }
+        assert_eq!(renewals_before + renewals_refused, 40);
+        eprintln!("renewals before the opening: {renewals_before}, refused: {renewals_refused}");
+        // A refused half refuses the whole: opening a second file while one is open appends nothing.
+        let inscription = Uuid::new_v4();
+        let refused = log
+            .execute_pair::<RemovalFile, Inscription>(
+                request(Uuid::new_v4()),
+                inscription,
+                |_, _| {
+                    (
+                        Some(FileCommand::Open {
+                            inscription,
+                            basis: RemovalBasis::ExOfficio { reason: "x".into() },
+                            on: d(3, 2),
+                            max_time_due: d(6, 2),
+                        }),
+                        Some(InscriptionCommand::RecordRemovalFileOpened {
+                            file: Uuid::new_v4(),
+                            on: d(3, 2),
+                        }),
+                    )
+                },
+            )
+            .await;
+        assert!(matches!(
+            refused,
+            Err(CommandError::Refused(PairRefusal::Second(
+                InscriptionRefusal::NotInscribed
+            )))
+        ));
+    }
+}
