@@ -251,6 +251,8 @@ pub enum InscriptionCommand {
 pub enum InscriptionEvent {
     /// Inscribed.
     Inscribed {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
         /// Who.
         person: Person,
         /// Residence status.
@@ -266,6 +268,8 @@ pub enum InscriptionEvent {
     },
     /// Moved.
     AddressChanged {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
         /// Where to.
         dwelling: Dwelling,
         /// Who acted.
@@ -275,6 +279,8 @@ pub enum InscriptionEvent {
     },
     /// Personal data modified.
     PersonalDataModified {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
         /// New name.
         name: String,
         /// New document.
@@ -286,6 +292,8 @@ pub enum InscriptionEvent {
     },
     /// Renewed expressly.
     Renewed {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
         /// Who acted.
         actor: Actor,
         /// The local date.
@@ -384,6 +392,11 @@ pub enum InscriptionRefusal {
     FileAlreadyOpen,
 }
 
+/// The renewal due date after a change on `on`, for those who must renew.
+fn due_after(state: &InscriptionState, on: NaiveDate) -> Option<NaiveDate> {
+    (state.residence == Some(ResidenceStatus::NonEuTemporary)).then(|| renewal_due(on))
+}
+
 fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
     use chrono::Datelike;
     let mut age = day.year() - birth.year();
@@ -444,6 +457,8 @@ impl esrs::Aggregate for Inscription {
             ) => {
                 check_actor(&actor, person.birth_date, on)?;
                 Ok(vec![E::Inscribed {
+                    renewal_due: (residence == ResidenceStatus::NonEuTemporary)
+                        .then(|| renewal_due(on)),
                     person,
                     residence,
                     dwelling,
@@ -500,6 +515,7 @@ impl esrs::Aggregate for Inscription {
                     on,
                 },
             ) => Ok(vec![E::AddressChanged {
+                renewal_due: due_after(state, on),
                 dwelling,
                 actor,
                 on,
@@ -513,6 +529,7 @@ impl esrs::Aggregate for Inscription {
                     on,
                 },
             ) => Ok(vec![E::PersonalDataModified {
+                renewal_due: due_after(state, on),
                 name,
                 document,
                 actor,
@@ -534,7 +551,11 @@ impl esrs::Aggregate for Inscription {
                 if card_on_record && matches!(document, IdentityDocument::Passport { .. }) {
                     return Err(InscriptionRefusal::CardTakesPrecedence);
                 }
-                Ok(vec![E::Renewed { actor, on }])
+                Ok(vec![E::Renewed {
+                    renewal_due: due_after(state, on),
+                    actor,
+                    on,
+                }])
             }
             (_, C::SendRenewalWarning { due, on }) => {
                 if state.renewal_due() != Some(due) {
@@ -594,12 +615,9 @@ impl esrs::Aggregate for Inscription {
     }
 }
 
-/// The renewal timers an inscription event sets or cancels, given the residence status (known
-/// from the inscription; the caller passes the state after the event).
-pub fn renewal_timers(
-    state_after: &InscriptionState,
-    event: &InscriptionEvent,
-) -> Vec<TimerEffect> {
+/// The renewal timers an inscription event sets or cancels: the warning letter three months before
+/// the expiry, and the lapse proposal the day after it.
+pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
     use InscriptionEvent as E;
     let cancel = || {
         vec![
@@ -612,14 +630,14 @@ pub fn renewal_timers(
         ]
     };
     match event {
-        E::Inscribed { .. }
-        | E::AddressChanged { .. }
-        | E::PersonalDataModified { .. }
-        | E::Renewed { .. } => match state_after.renewal_due() {
+        E::Inscribed { renewal_due, .. }
+        | E::AddressChanged { renewal_due, .. }
+        | E::PersonalDataModified { renewal_due, .. }
+        | E::Renewed { renewal_due, .. } => match renewal_due {
             Some(due) => {
                 let warn_on = due
                     .checked_sub_months(Months::new(WARNING_MONTHS))
-                    .unwrap_or(due);
+                    .unwrap_or(*due);
                 let data = serde_json::json!({ "due": due });
                 vec![
                     TimerEffect::Set {
@@ -629,7 +647,7 @@ pub fn renewal_timers(
                     },
                     TimerEffect::Set {
                         kind: RENEWAL_EXPIRY_TIMER.into(),
-                        fires_on: due.succ_opt().unwrap_or(due),
+                        fires_on: due.succ_opt().unwrap_or(*due),
                         data,
                     },
                 ]
@@ -668,6 +686,7 @@ mod tests {
     }
     fn inscribed(residence: ResidenceStatus, on: NaiveDate) -> InscriptionEvent {
         InscriptionEvent::Inscribed {
+            renewal_due: (residence == ResidenceStatus::NonEuTemporary).then(|| renewal_due(on)),
             person: person(d(1990, 1, 1)),
             residence,
             dwelling: home(),
@@ -695,12 +714,14 @@ mod tests {
             given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29))])
                 .when(renew_with(card(), d(2025, 6, 1)))
                 .then([InscriptionEvent::Renewed {
+                    renewal_due: Some(d(2027, 6, 1)),
                     actor: Actor::Themselves,
                     on: d(2025, 6, 1),
                 }]);
         assert_eq!(state.renewal_due(), Some(d(2027, 6, 1)));
         // A change of address restarts the count (the ombudsman's point).
         let moved = InscriptionEvent::AddressChanged {
+            renewal_due: Some(d(2028, 1, 10)),
             dwelling: home(),
             actor: Actor::Themselves,
             on: d(2026, 1, 10),
@@ -828,8 +849,7 @@ mod tests {
     #[test]
     fn renewal_timers_warn_three_months_before_and_propose_lapse_after_the_expiry() {
         let event = inscribed(ResidenceStatus::NonEuTemporary, d(2025, 3, 10));
-        let state = given::<Inscription>([event.clone()]).state().clone();
-        let timers = renewal_timers(&state, &event);
+        let timers = renewal_timers(&event);
         assert_eq!(
             timers,
             vec![
@@ -863,6 +883,7 @@ mod tests {
             .then([proposed.clone()]);
         // A stale timer (renewed since) proposes nothing.
         let renewed = InscriptionEvent::Renewed {
+            renewal_due: Some(d(2029, 1, 5)),
             actor: Actor::Themselves,
             on: d(2027, 1, 5),
         };
