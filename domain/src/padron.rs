@@ -16,8 +16,12 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::procedure::{DomainEvent, TimerEffect};
+use crate::procedure::{
+    CaseEffect, CaseParty, CitizenAction, DomainEvent, Notice, NoticeChannel, NoticeRecipient,
+    Procedure, TimerEffect,
+};
 use crate::user_account::{IdentityDocument, Nationality};
+use crate::values::{CaseNumber, SiaCode};
 
 /// The residence status that decides whether an inscription must be renewed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1027,6 +1031,12 @@ pub enum FileDecision {
 pub enum FileCommand {
     /// Opens the file against an inscription.
     Open {
+        /// The file's number.
+        case_number: CaseNumber,
+        /// The procedure's SIA code.
+        sia_code: SiaCode,
+        /// The inscribed person (the interested party).
+        person: CaseParty,
         /// The inscription.
         inscription: Uuid,
         /// Ex officio or at request.
@@ -1042,6 +1052,9 @@ pub enum FileCommand {
         channel: NotificationChannel,
         /// The local date.
         on: NaiveDate,
+        /// Electronic: the last day of the hearing if the notification is deemed rejected after
+        /// 10 calendar days (computed now with the legal calendar, used by the rejection timer).
+        hearing_due_if_rejected: Option<NaiveDate>,
     },
     /// A paper delivery attempt failed.
     RecordFailedDelivery {
@@ -1110,6 +1123,12 @@ pub enum FileCommand {
 pub enum FileEvent {
     /// Opened.
     Opened {
+        /// The file's number.
+        case_number: CaseNumber,
+        /// The procedure's SIA code.
+        sia_code: SiaCode,
+        /// The inscribed person.
+        person: CaseParty,
         /// The inscription.
         inscription: Uuid,
         /// How it started.
@@ -1125,6 +1144,8 @@ pub enum FileEvent {
         channel: NotificationChannel,
         /// The local date.
         on: NaiveDate,
+        /// Electronic: the hearing's last day if deemed rejected.
+        hearing_due_if_rejected: Option<NaiveDate>,
     },
     /// A paper attempt failed.
     DeliveryFailed {
@@ -1272,6 +1293,9 @@ impl esrs::Aggregate for RemovalFile {
             (
                 S::NotOpened,
                 C::Open {
+                    case_number,
+                    sia_code,
+                    person,
                     inscription,
                     basis,
                     on,
@@ -1284,6 +1308,9 @@ impl esrs::Aggregate for RemovalFile {
                     }
                 }
                 Ok(vec![E::Opened {
+                    case_number,
+                    sia_code,
+                    person,
                     inscription,
                     basis,
                     on,
@@ -1300,8 +1327,24 @@ impl esrs::Aggregate for RemovalFile {
                 }
                 Ok(vec![E::Lapsed { on }])
             }
-            (S::Notifying, C::SendNotification { channel, on }) => {
-                Ok(vec![E::NotificationSent { channel, on }])
+            (
+                S::Notifying,
+                C::SendNotification {
+                    channel,
+                    on,
+                    hearing_due_if_rejected,
+                },
+            ) => {
+                if channel == NotificationChannel::Electronic && hearing_due_if_rejected.is_none() {
+                    return Err(FileRefusal::WrongStage(
+                        "an electronic notification needs its rejection hearing date",
+                    ));
+                }
+                Ok(vec![E::NotificationSent {
+                    channel,
+                    on,
+                    hearing_due_if_rejected,
+                }])
             }
             (S::Notifying, C::RecordFailedDelivery { on }) => {
                 if state.channel != Some(NotificationChannel::Paper)
@@ -1457,10 +1500,11 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
         E::NotificationSent {
             channel: NotificationChannel::Electronic,
             on,
+            hearing_due_if_rejected,
         } => vec![TimerEffect::Set {
             kind: ELECTRONIC_REJECTION_TIMER.into(),
             fires_on: *on + chrono::Days::new(ELECTRONIC_REJECTION_DAYS + 1),
-            data: serde_json::json!({ "sent_on": on }),
+            data: serde_json::json!({ "sent_on": on, "hearing_due": hearing_due_if_rejected }),
         }],
         E::Notified { .. } => vec![cancel(ELECTRONIC_REJECTION_TIMER)],
         // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
@@ -1475,6 +1519,144 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
     }
 }
 
+impl Procedure for Inscription {
+    const TITLE: &'static str = "Inscripción en el padrón municipal";
+
+    /// An inscription is a register entry, not a case file: the padrón register shows it.
+    fn case_effects(_event: &InscriptionEvent) -> Vec<CaseEffect> {
+        Vec::new()
+    }
+
+    fn timer_effects(event: &InscriptionEvent) -> Vec<TimerEffect> {
+        renewal_timers(event)
+    }
+
+    fn timer_command(
+        kind: &str,
+        data: &serde_json::Value,
+        _now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<InscriptionCommand> {
+        let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
+        match kind {
+            RENEWAL_WARNING_TIMER => {
+                Some(InscriptionCommand::SendRenewalWarning { due, on: today })
+            }
+            RENEWAL_EXPIRY_TIMER => Some(InscriptionCommand::ProposeLapse { due, on: today }),
+            _ => None,
+        }
+    }
+
+    fn notices(event: &InscriptionEvent) -> Vec<Notice> {
+        match event {
+            InscriptionEvent::RenewalWarningSent { .. } => vec![Notice {
+                kind: "renewal_warning".into(),
+                recipient: NoticeRecipient::Person,
+                channel: NoticeChannel::Email,
+            }],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Procedure for RemovalFile {
+    const TITLE: &'static str = "Baja por inscripción indebida";
+
+    fn case_effects(event: &FileEvent) -> Vec<CaseEffect> {
+        let at = |on: &NaiveDate| on.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
+        let changed = |state: &str, description: &str, on: &NaiveDate| CaseEffect::StateChanged {
+            state: state.to_owned(),
+            description: description.to_owned(),
+            at: at(on),
+        };
+        let closed = |state: &str, description: &str, on: &NaiveDate| {
+            vec![
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::ResolutionDue(None),
+                CaseEffect::Closed {
+                    state: state.to_owned(),
+                    description: description.to_owned(),
+                    at: at(on),
+                },
+            ]
+        };
+        match event {
+            FileEvent::Opened {
+                case_number,
+                sia_code,
+                person,
+                on,
+                max_time_due,
+                ..
+            } => vec![
+                CaseEffect::Opened {
+                    case_number: case_number.clone(),
+                    sia_code: sia_code.clone(),
+                    subject: "Baja por inscripción indebida en el padrón".into(),
+                    parties: vec![person.clone()],
+                    at: at(on),
+                },
+                changed("notifying", "Opened: the opening is being notified", on),
+                CaseEffect::ResolutionDue(Some(*max_time_due)),
+            ],
+            FileEvent::Notified { on, hearing_due, .. } => vec![
+                changed("hearing", "Notified: you may regularise your situation or allege", on),
+                CaseEffect::CitizenMustAct(Some(CitizenAction {
+                    what: "Regularise your padrón inscription, or file allegations that you still live there".into(),
+                    due: *hearing_due,
+                })),
+            ],
+            FileEvent::Agreed { on } | FileEvent::AllegationsFiled { on, .. } => vec![
+                changed("to_resolve", "Waiting for the council's resolution", on),
+                CaseEffect::CitizenMustAct(None),
+            ],
+            FileEvent::ReportRequested { on } => vec![
+                changed(
+                    "awaiting_report",
+                    "Waiting for the Consejo de Empadronamiento's report (the time limit is suspended)",
+                    on,
+                ),
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::ResolutionDue(None),
+            ],
+            FileEvent::ReportReceived { on, max_time_due, .. } => vec![
+                changed("to_resolve", "Report received: waiting for the council's resolution", on),
+                CaseEffect::ResolutionDue(Some(*max_time_due)),
+            ],
+            FileEvent::Resolved { decision, on } => match decision {
+                FileDecision::Remove => closed("removed", "Resolved: removed for wrong inscription", on),
+                FileDecision::Archive => closed("archived", "Resolved: archived, the inscription stays", on),
+            },
+            FileEvent::Lapsed { on } => closed("lapsed", "Lapsed: not resolved in time", on),
+            _ => Vec::new(),
+        }
+    }
+
+    fn timer_effects(event: &FileEvent) -> Vec<TimerEffect> {
+        file_timers(event)
+    }
+
+    fn timer_command(
+        kind: &str,
+        data: &serde_json::Value,
+        _now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<FileCommand> {
+        match kind {
+            FILE_LAPSE_TIMER => Some(FileCommand::Lapse {
+                due: serde_json::from_value(data.get("due")?.clone()).ok()?,
+                on: today,
+            }),
+            ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotified {
+                outcome: NotificationOutcome::Rejected,
+                on: today,
+                hearing_due: serde_json::from_value(data.get("hearing_due")?.clone()).ok()?,
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod file_tests {
     use super::*;
@@ -1483,8 +1665,18 @@ mod file_tests {
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, m, day).unwrap()
     }
+    fn party() -> CaseParty {
+        CaseParty {
+            document: "X1234567L".parse().unwrap(),
+            name: "Bilal Haddad".into(),
+            role: crate::procedure::PartyRole::Interested,
+        }
+    }
     fn opened() -> FileEvent {
         FileEvent::Opened {
+            case_number: "28079/2026/000010".parse().unwrap(),
+            sia_code: "999999".parse().unwrap(),
+            person: party(),
             inscription: Uuid::nil(),
             basis: RemovalBasis::ExOfficio {
                 reason: "a new inscription declared nobody else lives there".into(),
@@ -1497,6 +1689,7 @@ mod file_tests {
         FileEvent::NotificationSent {
             channel,
             on: d(3, 3),
+            hearing_due_if_rejected: (channel == NotificationChannel::Electronic).then(|| d(4, 7)),
         }
     }
     fn notified(outcome: NotificationOutcome) -> FileEvent {
@@ -1511,6 +1704,9 @@ mod file_tests {
     fn a_request_must_say_where_the_person_is() {
         given::<RemovalFile>([])
             .when(FileCommand::Open {
+                case_number: "28079/2026/000010".parse().unwrap(),
+                sia_code: "999999".parse().unwrap(),
+                person: party(),
                 inscription: Uuid::nil(),
                 basis: RemovalBasis::Request {
                     requester: "12345678Z".into(),
@@ -1684,9 +1880,42 @@ mod file_tests {
             vec![TimerEffect::Set {
                 kind: ELECTRONIC_REJECTION_TIMER.into(),
                 fires_on: d(3, 14),
-                data: serde_json::json!({"sent_on": "2026-03-03"}),
+                data: serde_json::json!({"sent_on": "2026-03-03", "hearing_due": "2026-04-07"}),
             }]
         );
+    }
+
+    #[test]
+    fn timers_send_the_commands_the_deadlines_imply() {
+        let now = chrono::Utc::now();
+        let TimerEffect::Set { kind, data, .. } =
+            &file_timers(&sent(NotificationChannel::Electronic))[0]
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            RemovalFile::timer_command(kind, data, now, d(3, 14)),
+            Some(FileCommand::RecordNotified {
+                outcome: NotificationOutcome::Rejected,
+                on: d(3, 14),
+                hearing_due: d(4, 7),
+            })
+        );
+        let TimerEffect::Set { kind, data, .. } = &file_timers(&opened())[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            RemovalFile::timer_command(kind, data, now, d(6, 3)),
+            Some(FileCommand::Lapse {
+                due: d(6, 2),
+                on: d(6, 3)
+            })
+        );
+        // The case view shows what the person must do by when.
+        let effects = RemovalFile::case_effects(&notified(NotificationOutcome::Accessed));
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, CaseEffect::CitizenMustAct(Some(a)) if a.due == d(3, 26))));
     }
 
     #[test]

@@ -635,6 +635,14 @@ mod padron_blocking {
         }
     }
 
+    fn party() -> expedientes_domain::CaseParty {
+        expedientes_domain::CaseParty {
+            document: "X1234567L".parse().unwrap(),
+            name: "Bilal Haddad".into(),
+            role: expedientes_domain::PartyRole::Interested,
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_renewal_is_recorded_while_a_removal_file_is_open() {
         let (log, _) = log().await;
@@ -666,6 +674,9 @@ mod padron_blocking {
                 log.execute_pair::<RemovalFile, Inscription>(request(file), inscription, |_, _| {
                     (
                         Some(FileCommand::Open {
+                            case_number: "28079/2026/000001".parse().unwrap(),
+                            sia_code: "999999".parse().unwrap(),
+                            person: party(),
                             inscription,
                             basis: RemovalBasis::ExOfficio {
                                 reason: "nobody else lives there".into(),
@@ -741,6 +752,9 @@ mod padron_blocking {
                 |_, _| {
                     (
                         Some(FileCommand::Open {
+                            case_number: "28079/2026/000001".parse().unwrap(),
+                            sia_code: "999999".parse().unwrap(),
+                            person: party(),
                             inscription,
                             basis: RemovalBasis::ExOfficio { reason: "x".into() },
                             on: d(3, 2),
