@@ -19,10 +19,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use expedientes_domain::general_application::GeneralApplication;
+use expedientes_domain::padron::{Inscription, RemovalFile};
 use expedientes_domain::user_account::UserAccount;
 use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
 use expedientes_projections::{
-    Accounts, CaseView, Clock, Outbox, ReadModel, Runner, Scheduler, Timers,
+    Accounts, CaseView, Clock, Outbox, PadronRegister, ReadModel, Runner, Scheduler, Timers,
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -63,6 +64,7 @@ pub fn case_view() -> CaseView {
     CaseView::new()
         .with_procedure::<GeneralApplication>()
         .with_procedure::<UserAccount>()
+        .with_procedure::<RemovalFile>()
 }
 
 /// The deadline timers with every procedure plugged in.
@@ -70,6 +72,8 @@ pub fn timers(timezone: chrono_tz::Tz) -> Timers {
     Timers::new(timezone)
         .with_procedure::<GeneralApplication>()
         .with_procedure::<UserAccount>()
+        .with_procedure::<Inscription>()
+        .with_procedure::<RemovalFile>()
 }
 
 /// The process-wide Prometheus recorder (installed once).
@@ -89,12 +93,15 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
     let log = EventLog::new(pool.clone());
     let case_view = Arc::new(case_view());
     let timers = Arc::new(timers(config.timezone));
-    let outbox = Outbox::new().with_procedure::<UserAccount>();
+    let outbox = Outbox::new()
+        .with_procedure::<UserAccount>()
+        .with_procedure::<Inscription>();
     let models: Vec<Arc<dyn ReadModel>> = vec![
         case_view.clone(),
         timers.clone(),
         Arc::new(Accounts),
         Arc::new(outbox),
+        Arc::new(PadronRegister),
     ];
     let runner = Runner::new(log.clone(), models);
     let scheduler = Scheduler::new(log.clone(), timers, clock.clone());

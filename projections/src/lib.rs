@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod case_view;
 pub mod clock;
 pub mod outbox;
+pub mod padron;
 mod runner;
 pub mod timers;
 
@@ -19,5 +20,6 @@ pub use accounts::Accounts;
 pub use case_view::{CaseRow, CaseView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outbox::Outbox;
+pub use padron::PadronRegister;
 pub use runner::{Lag, ProjectionError, ReadModel, Runner, Tables};
 pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

@@ -1,5 +1,7 @@
 //! Read models against a real PostgreSQL: incremental catch-up, rebuild and lag.
 
+#[path = "projections/padron.rs"]
+mod padron;
 #[path = "projections/timers.rs"]
 mod timers;
 
