@@ -44,7 +44,7 @@ CREATE TABLE notices_outbox (
     stream_type  text NOT NULL,
     kind         text NOT NULL,
     recipient    text NOT NULL CHECK (recipient IN ('person', 'council')),
-    channel      text NOT NULL CHECK (channel IN ('email', 'sms')),
+    channel      text NOT NULL CHECK (channel IN ('email', 'sms', 'post')),
     created_at   timestamptz NOT NULL,
     sent_at      timestamptz,
     attempts     integer NOT NULL DEFAULT 0,

@@ -112,6 +112,10 @@ fn render(kind: &str, secret: Option<&str>) -> (String, String) {
             "Account locked".into(),
             "Your account was locked after three wrong passwords. Unlock it in person or with an electronic certificate.".into(),
         ),
+        ("renewal_warning", _) => (
+            "Su inscripción padronal debe renovarse".into(),
+            "Your padrón inscription expires in three months: renew it at a citizen office with your foreigner card (or passport).".into(),
+        ),
         ("password_expired", _) => (
             "Password expired".into(),
             "Your password expired after a year without use. Recover it to keep using the service.".into(),
@@ -128,8 +132,11 @@ pub async fn process_outbox(
     let now = state.clock.now();
     let mut tx = state.pool.begin().await?;
     let rows = sqlx::query(
-        "SELECT o.notice_id, o.tenant, o.stream_id, o.kind, o.recipient, o.channel, a.email, a.mobile
-         FROM notices_outbox o LEFT JOIN account_view a ON a.account_id = o.stream_id
+        "SELECT o.notice_id, o.tenant, o.stream_id, o.kind, o.recipient, o.channel, a.email, a.mobile,
+                p.name || ', ' || p.address AS postal
+         FROM notices_outbox o
+         LEFT JOIN account_view a ON a.account_id = o.stream_id
+         LEFT JOIN padron_register p ON p.inscription_id = o.stream_id
          WHERE o.sent_at IS NULL AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
          ORDER BY o.created_at LIMIT 50
          FOR UPDATE OF o SKIP LOCKED",
@@ -146,6 +153,9 @@ pub async fn process_outbox(
         let channel: String = row.try_get("channel")?;
         let to = if row.try_get::<String, _>("recipient")? == "council" {
             state.config.council_notices_email.clone()
+        } else if channel == "post" {
+            row.try_get::<Option<String>, _>("postal")?
+                .unwrap_or_default()
         } else if channel == "sms" {
             row.try_get::<Option<String>, _>("mobile")?
                 .unwrap_or_default()

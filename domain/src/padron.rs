@@ -1552,7 +1552,7 @@ impl Procedure for Inscription {
             InscriptionEvent::RenewalWarningSent { .. } => vec![Notice {
                 kind: "renewal_warning".into(),
                 recipient: NoticeRecipient::Person,
-                channel: NoticeChannel::Email,
+                channel: NoticeChannel::Post,
             }],
             _ => Vec::new(),
         }

@@ -142,6 +142,8 @@ pub enum NoticeChannel {
     Email,
     /// SMS to the mobile phone.
     Sms,
+    /// A letter to the postal address.
+    Post,
 }
 
 /// An event that knows its own stable name and schema version, as stored in the event log.

@@ -112,6 +112,7 @@ impl ReadModel for Outbox {
                 .bind(match notice.channel {
                     NoticeChannel::Email => "email",
                     NoticeChannel::Sms => "sms",
+                    NoticeChannel::Post => "post",
                 })
                 .bind(event.recorded_at)
                 .execute(&mut *conn)

@@ -2616,3 +2616,6 @@ mod timers;
 
 #[path = "api/calendars.rs"]
 mod calendars;
+
+#[path = "api/padron.rs"]
+mod padron;

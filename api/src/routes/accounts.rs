@@ -158,6 +158,11 @@ pub struct DocumentInput {
 }
 
 impl DocumentInput {
+    /// The identity document it names, or a validation problem on `field`.
+    pub fn parse_document(&self, field: &str) -> Result<IdentityDocument, ApiError> {
+        self.parse(field)
+    }
+
     fn parse(&self, field: &str) -> Result<IdentityDocument, ApiError> {
         let bad = |e: expedientes_domain::ParseError| {
             ApiError::invalid_field(&format!("{field}.number"), e.to_string())

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod commands;
 pub mod deadlines;
 pub mod ops;
+pub mod padron;
 
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,8 @@ use crate::state::AppState;
         accounts::register, accounts::activate, accounts::login, accounts::recover, accounts::verify_identity,
         accounts::reset_key, accounts::unlock, accounts::change_contact, accounts::verification_queue,
         accounts::get_account, accounts::my_account, accounts::verify_mobile, accounts::request_pin,
-        accounts::login_with_pin,
+        accounts::login_with_pin, padron::inscribe, padron::get_inscription, padron::renew,
+        padron::change_address, padron::resolve_lapse, padron::renewals,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -115,6 +117,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{id}/unlocks", post(accounts::unlock))
         .route("/v1/accounts/{id}/contact", axum::routing::put(accounts::change_contact))
         .route("/v1/carpeta/account", get(accounts::my_account))
+        .route("/v1/padron/inscriptions", post(padron::inscribe))
+        .route("/v1/padron/inscriptions/{id}", get(padron::get_inscription))
+        .route("/v1/padron/inscriptions/{id}/renewals", post(padron::renew))
+        .route("/v1/padron/inscriptions/{id}/address-changes", post(padron::change_address))
+        .route("/v1/padron/inscriptions/{id}/lapse-resolutions", post(padron::resolve_lapse))
+        .route("/v1/padron/renewals", get(padron::renewals))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -1,0 +1,472 @@
+//! The padrón over HTTP (first part): inscriptions — inscribe, change address, modify personal data,
+//! renew (ENCSARP), resolve a lapse — the register, and the renewals queue. Removal files for wrong
+//! inscription are not exposed yet.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{Months, NaiveDate};
+use expedientes_domain::padron::{
+    Actor, Dwelling, Inscription, InscriptionCommand, InscriptionRefusal, Person, RemovalCause,
+    ResidenceStatus,
+};
+use expedientes_domain::user_account::Nationality;
+use expedientes_domain::MunicipalityCode;
+use expedientes_eventlog::{CommandError, CommandRequest, Metadata};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{Caller, Role};
+use crate::extract::{parse_json, require_json, resource_id, ApiQuery};
+use crate::problem::ApiError;
+use crate::routes::accounts::DocumentInput;
+use crate::state::AppState;
+
+/// The inscription (stream) id of a person in a council: one per document number.
+pub fn inscription_id(tenant: &MunicipalityCode, document: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!(
+            "expedientes:padron:{tenant}:{}",
+            document.trim().to_ascii_uppercase()
+        )
+        .as_bytes(),
+    )
+}
+
+fn body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    require_json(headers)?;
+    parse_json(bytes)
+}
+
+/// Who acted, in a request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActorInput {
+    /// `themselves`, `parent`, `legal_representative` or `representative`.
+    pub kind: String,
+    /// The acting person's document (all but `themselves`).
+    pub document: Option<String>,
+    /// A representative's written authorisation.
+    pub authorisation: Option<String>,
+}
+
+impl ActorInput {
+    fn parse(&self) -> Result<Actor, ApiError> {
+        let document = || {
+            self.document
+                .clone()
+                .filter(|d| !d.trim().is_empty())
+                .ok_or_else(|| ApiError::invalid_field("actor.document", "required"))
+        };
+        Ok(match self.kind.as_str() {
+            "themselves" => Actor::Themselves,
+            "parent" => Actor::Parent {
+                document: document()?,
+            },
+            "legal_representative" => Actor::LegalRepresentative {
+                document: document()?,
+            },
+            "representative" => Actor::Representative {
+                document: document()?,
+                authorisation: self.authorisation.clone().unwrap_or_default(),
+            },
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "actor.kind",
+                    "themselves, parent, legal_representative or representative",
+                ))
+            }
+        })
+    }
+}
+
+/// An inscription request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InscribeInput {
+    /// Full name.
+    pub name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// `spanish`, `european_union` or `non_eu`.
+    #[schema(value_type = String)]
+    pub nationality: Nationality,
+    /// `spanish`, `eu_citizen`, `non_eu_permanent` or `non_eu_temporary`.
+    #[schema(value_type = String)]
+    pub residence: ResidenceStatus,
+    /// The identity document.
+    pub document: DocumentInput,
+    /// The dwelling's stable key (e.g. cadastral reference).
+    pub dwelling_key: String,
+    /// The address.
+    pub address: String,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// A register row.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct RegisterRow {
+    /// The inscription.
+    pub inscription_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Document.
+    pub document: String,
+    /// Residence status.
+    pub residence: String,
+    /// Dwelling key.
+    pub dwelling_key: String,
+    /// Address.
+    pub address: String,
+    /// Inscribed on.
+    pub inscribed_on: NaiveDate,
+    /// The last change that counts as renewal.
+    pub last_change_on: NaiveDate,
+    /// When the inscription must be renewed (non-EU without permanent residence).
+    pub renewal_due: Option<NaiveDate>,
+    /// Proposed for lapse.
+    pub lapse_proposed: bool,
+    /// An open removal file.
+    pub open_removal_file: Option<Uuid>,
+    /// Removed on.
+    pub removed_on: Option<NaiveDate>,
+    /// Removal cause.
+    pub removal_cause: Option<String>,
+    /// Version.
+    pub version: i32,
+}
+
+const REGISTER_COLUMNS: &str = "inscription_id, name, document, residence, dwelling_key, address, inscribed_on, \
+    last_change_on, renewal_due, lapse_proposed, open_removal_file, removed_on, removal_cause, version";
+
+async fn row(
+    state: &AppState,
+    tenant: &MunicipalityCode,
+    id: Uuid,
+) -> Result<RegisterRow, ApiError> {
+    let row: Option<RegisterRow> = sqlx::query_as(&format!(
+        "SELECT {REGISTER_COLUMNS} FROM padron_register WHERE inscription_id = $1 AND tenant = $2"
+    ))
+    .bind(id)
+    .bind(tenant.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    row.ok_or_else(|| ApiError::NotFound("no such inscription".into()))
+}
+
+fn refusal(error: CommandError<InscriptionRefusal>) -> ApiError {
+    match error {
+        CommandError::Refused(r) => ApiError::Refused {
+            detail: r.to_string(),
+            current_version: None,
+        },
+        CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
+        CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
+        CommandError::WrongStream => ApiError::NotFound("no such inscription".into()),
+        CommandError::Undecodable { position, reason } => {
+            ApiError::Internal(format!("event {position}: {reason}"))
+        }
+        CommandError::Infrastructure(e) => e.into(),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    on_behalf_of: Option<String>,
+    command: InscriptionCommand,
+) -> Result<(), ApiError> {
+    state
+        .log
+        .execute::<Inscription>(
+            CommandRequest {
+                tenant: caller.tenant.clone(),
+                stream_id: id,
+                expected_version: None,
+                metadata: Metadata {
+                    actor_id: caller.subject.clone(),
+                    actor_role: caller.role.as_str().into(),
+                    on_behalf_of,
+                    channel: Some("caseworker_api".into()),
+                    correlation_id: Uuid::new_v4(),
+                    command_id: Some(Uuid::new_v4()),
+                    ..Metadata::default()
+                },
+                request_hash: None,
+            },
+            move |_, _| command.clone(),
+        )
+        .await
+        .map_err(refusal)?;
+    if let Err(error) = state.runner.settle(std::time::Duration::from_secs(2)).await {
+        tracing::warn!(%error, "read models could not catch up after a command");
+    }
+    Ok(())
+}
+
+/// A caseworker inscribes a person (at a citizen office, with the documents checked).
+#[utoipa::path(post, path = "/v1/padron/inscriptions", request_body = InscribeInput,
+    responses((status = 201, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn inscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let input: InscribeInput = body(&headers, &bytes)?;
+    let document = input.document.parse_document("document")?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ApiError::invalid_field("name", "required"));
+    }
+    if input.dwelling_key.trim().is_empty() || input.address.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            "dwelling_key",
+            "a dwelling key and an address are required",
+        ));
+    }
+    let actor = input.actor.parse()?;
+    let on_behalf_of = match &actor {
+        Actor::Themselves => None,
+        _ => Some(document.login_number()),
+    };
+    let id = inscription_id(&caller.tenant, &document.login_number());
+    let now = state.clock.now();
+    let on = crate::deadlines::local_date(&state, now);
+    run(
+        &state,
+        &caller,
+        id,
+        on_behalf_of,
+        InscriptionCommand::Inscribe {
+            person: Person {
+                name,
+                birth_date: input.birth_date,
+                nationality: input.nationality,
+                document,
+            },
+            residence: input.residence,
+            dwelling: Dwelling {
+                key: input.dwelling_key.trim().to_owned(),
+                address: input.address.trim().to_owned(),
+            },
+            declares_nobody_else: false,
+            actor,
+            on,
+            at: now,
+        },
+    )
+    .await?;
+    let created = row(&state, &caller.tenant, id).await?;
+    let mut response = (StatusCode::CREATED, Json(created)).into_response();
+    response.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/v1/padron/inscriptions/{id}")).expect("valid header"),
+    );
+    Ok(response)
+}
+
+/// An inscription in the register.
+#[utoipa::path(get, path = "/v1/padron/inscriptions/{id}", params(("id" = Uuid, Path)),
+    responses((status = 200, body = RegisterRow)), security(("bearer" = [])), tag = "padron")]
+pub async fn get_inscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RegisterRow>, ApiError> {
+    let id = resource_id(&id, "inscription")?;
+    let found = row(&state, &caller.tenant, id).await?;
+    if caller.role == Role::Citizen && found.document != caller.subject {
+        return Err(ApiError::NotFound("no such inscription".into()));
+    }
+    Ok(Json(found))
+}
+
+/// A renewal (ratification of the data and declaration of continued residence).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewInput {
+    /// The document shown (the foreigner card takes precedence over the passport).
+    pub document: DocumentInput,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// Renews an inscription (ENCSARP), recorded by a caseworker at a citizen office.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/renewals", params(("id" = Uuid, Path)), request_body = RenewInput,
+    responses((status = 200, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn renew(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RegisterRow>, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: RenewInput = body(&headers, &bytes)?;
+    let document = input.document.parse_document("document")?;
+    let actor = input.actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    run(
+        &state,
+        &caller,
+        id,
+        None,
+        InscriptionCommand::Renew {
+            document,
+            actor,
+            on,
+        },
+    )
+    .await?;
+    row(&state, &caller.tenant, id).await.map(Json)
+}
+
+/// A change of address within the municipality.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    /// The dwelling's key.
+    pub dwelling_key: String,
+    /// The address.
+    pub address: String,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// Changes the address (counts as renewal).
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/address-changes", params(("id" = Uuid, Path)), request_body = AddressInput,
+    responses((status = 200, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn change_address(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RegisterRow>, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: AddressInput = body(&headers, &bytes)?;
+    if input.dwelling_key.trim().is_empty() || input.address.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            "dwelling_key",
+            "a dwelling key and an address are required",
+        ));
+    }
+    let actor = input.actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    run(
+        &state,
+        &caller,
+        id,
+        None,
+        InscriptionCommand::ChangeAddress {
+            dwelling: Dwelling {
+                key: input.dwelling_key.trim().to_owned(),
+                address: input.address.trim().to_owned(),
+            },
+            actor,
+            on,
+        },
+    )
+    .await?;
+    row(&state, &caller.tenant, id).await.map(Json)
+}
+
+/// Removes an inscription proposed for lapse (a caseworker's resolution, no hearing), effective on
+/// the day its notification takes effect.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LapseInput {
+    /// The day the resolution's notification took effect.
+    pub notified_on: NaiveDate,
+}
+
+/// Resolves the lapse of a non-renewed inscription.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/lapse-resolutions", params(("id" = Uuid, Path)), request_body = LapseInput,
+    responses((status = 200, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn resolve_lapse(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RegisterRow>, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: LapseInput = body(&headers, &bytes)?;
+    run(
+        &state,
+        &caller,
+        id,
+        None,
+        InscriptionCommand::Remove {
+            cause: RemovalCause::Lapse,
+            effective_on: input.notified_on,
+        },
+    )
+    .await?;
+    row(&state, &caller.tenant, id).await.map(Json)
+}
+
+/// The renewals queue filter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RenewalsQuery {
+    /// `due` (renewal due in the next 3 months, default) or `expired` (proposed for lapse,
+    /// awaiting resolution).
+    pub which: Option<String>,
+}
+
+/// The caseworkers' renewal queues.
+#[utoipa::path(get, path = "/v1/padron/renewals", params(RenewalsQuery),
+    responses((status = 200, body = [RegisterRow])), security(("bearer" = [])), tag = "padron")]
+pub async fn renewals(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<RenewalsQuery>,
+) -> Result<Json<Vec<RegisterRow>>, ApiError> {
+    caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    let rows: Vec<RegisterRow> = match query.which.as_deref().unwrap_or("due") {
+        "due" => {
+            let horizon = today.checked_add_months(Months::new(3)).unwrap_or(today);
+            sqlx::query_as(&format!(
+                "SELECT {REGISTER_COLUMNS} FROM padron_register
+                 WHERE tenant = $1 AND removed_on IS NULL AND renewal_due IS NOT NULL AND renewal_due <= $2
+                   AND NOT lapse_proposed
+                 ORDER BY renewal_due, inscription_id LIMIT 1000"
+            ))
+            .bind(caller.tenant.as_str())
+            .bind(horizon)
+            .fetch_all(&state.pool)
+            .await?
+        }
+        "expired" => {
+            sqlx::query_as(&format!(
+                "SELECT {REGISTER_COLUMNS} FROM padron_register
+                 WHERE tenant = $1 AND removed_on IS NULL AND lapse_proposed
+                 ORDER BY renewal_due, inscription_id LIMIT 1000"
+            ))
+            .bind(caller.tenant.as_str())
+            .fetch_all(&state.pool)
+            .await?
+        }
+        _ => return Err(ApiError::invalid_field("which", "due or expired")),
+    };
+    Ok(Json(rows))
+}
