@@ -44,7 +44,7 @@ use crate::state::AppState;
         accounts::reset_key, accounts::unlock, accounts::change_contact, accounts::verification_queue,
         accounts::get_account, accounts::my_account, accounts::verify_mobile, accounts::request_pin,
         accounts::login_with_pin, padron::inscribe, padron::get_inscription, padron::renew,
-        padron::change_address, padron::resolve_lapse, padron::renewals,
+        padron::change_address, padron::resolve_lapse, padron::renewals, padron::open_file, padron::file_step,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -123,6 +123,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/padron/inscriptions/{id}/address-changes", post(padron::change_address))
         .route("/v1/padron/inscriptions/{id}/lapse-resolutions", post(padron::resolve_lapse))
         .route("/v1/padron/renewals", get(padron::renewals))
+        .route("/v1/padron/removal-files", post(padron::open_file))
+        .route("/v1/padron/removal-files/{id}/steps", post(padron::file_step))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -470,3 +470,361 @@ pub async fn renewals(
     };
     Ok(Json(rows))
 }
+
+use expedientes_domain::padron::{
+    FileCommand, FileDecision, FileRefusal, NotificationChannel, NotificationOutcome, RemovalBasis,
+    RemovalFile,
+};
+use expedientes_domain::{CaseNumber, CaseParty, PartyRole};
+use expedientes_eventlog::PairRefusal;
+
+/// Opening a removal file.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenFileInput {
+    /// The inscription concerned.
+    pub inscription_id: Uuid,
+    /// Ex officio (caseworker): why.
+    pub reason: Option<String>,
+    /// At request (citizen): what is known of the person's whereabouts.
+    pub whereabouts: Option<String>,
+}
+
+/// A removal file's step.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileStepInput {
+    /// `send_electronic`, `send_paper`, `delivery_failed`, `accessed`, `delivered`, `edict`,
+    /// `allegations`, `agreement`, `regularised`, `request_report`, `report_favourable`,
+    /// `report_unfavourable`, `resolve_remove`, `resolve_archive`.
+    pub step: String,
+    /// For allegations: a summary.
+    pub summary: Option<String>,
+    /// For `accessed`, `delivered`, `edict`: the day the notification took effect (default today).
+    pub on: Option<NaiveDate>,
+}
+
+/// The outcome of a removal-file command.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileOutcome {
+    /// The file (its case view is at /v1/cases/{file_id}).
+    pub file_id: Uuid,
+    /// Its version.
+    pub version: i32,
+}
+
+fn file_refusal(error: CommandError<PairRefusal<FileRefusal, InscriptionRefusal>>) -> ApiError {
+    match error {
+        CommandError::Refused(r) => ApiError::Refused {
+            detail: r.to_string(),
+            current_version: None,
+        },
+        CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
+        CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
+        CommandError::WrongStream => ApiError::NotFound("no such file".into()),
+        CommandError::Undecodable { position, reason } => {
+            ApiError::Internal(format!("event {position}: {reason}"))
+        }
+        CommandError::Infrastructure(e) => e.into(),
+    }
+}
+
+/// Opens a removal file for wrong inscription: ex officio (caseworker, with a reason) or at the
+/// request of a person (citizen, with what they know of the person's whereabouts). The file and the
+/// person's inscription change together.
+#[utoipa::path(post, path = "/v1/padron/removal-files", request_body = OpenFileInput,
+    responses((status = 201, body = FileOutcome), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn open_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Caseworker, Role::Citizen])?;
+    let input: OpenFileInput = body(&headers, &bytes)?;
+    let inscription = row(&state, &caller.tenant, input.inscription_id).await?;
+    let basis = match caller.role {
+        Role::Caseworker => RemovalBasis::ExOfficio {
+            reason: input
+                .reason
+                .filter(|r| !r.trim().is_empty())
+                .ok_or_else(|| ApiError::invalid_field("reason", "say why the file is opened"))?,
+        },
+        _ => {
+            // The requester must not have an open file of their own (art.: blocked procedures).
+            let own = inscription_id(&caller.tenant, &caller.subject);
+            if let Ok(own_row) = row(&state, &caller.tenant, own).await {
+                if own_row.open_removal_file.is_some() {
+                    return Err(ApiError::Refused {
+                        detail: InscriptionRefusal::BlockedByRemovalFile.to_string(),
+                        current_version: None,
+                    });
+                }
+            }
+            RemovalBasis::Request {
+                requester: caller.subject.clone(),
+                whereabouts: input.whereabouts.unwrap_or_default(),
+            }
+        }
+    };
+    let now = state.clock.now();
+    let on = crate::deadlines::local_date(&state, now);
+    let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+    // Art. 21.3: three months unless the council configures otherwise.
+    let max_time_due = crate::deadlines::months_after(&calendar, &caller.tenant, on, 3)?;
+    let year = on.format("%Y").to_string().parse().unwrap_or(2026);
+    let sequence: i64 = sqlx::query_scalar(
+        "INSERT INTO case_number_sequences (tenant, year, last) VALUES ($1, $2, 1)
+         ON CONFLICT (tenant, year) DO UPDATE SET last = case_number_sequences.last + 1 RETURNING last",
+    )
+    .bind(caller.tenant.as_str())
+    .bind(year)
+    .fetch_one(&state.pool)
+    .await?;
+    let case_number = CaseNumber::new(&caller.tenant, year, sequence as u64)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let person = CaseParty {
+        document: inscription
+            .document
+            .parse()
+            .map_err(|_| ApiError::Internal("an inscribed document that does not parse".into()))?,
+        name: inscription.name.clone(),
+        role: PartyRole::Interested,
+    };
+    let file = Uuid::new_v4();
+    let target = input.inscription_id;
+    let sia_code = state.config.sia_general_application.clone();
+    let outcome = state
+        .log
+        .execute_pair::<RemovalFile, Inscription>(
+            file_request(&caller, file),
+            target,
+            move |_, _| {
+                (
+                    Some(FileCommand::Open {
+                        case_number: case_number.clone(),
+                        sia_code: sia_code.clone(),
+                        person: person.clone(),
+                        inscription: target,
+                        basis: basis.clone(),
+                        on,
+                        max_time_due,
+                    }),
+                    Some(InscriptionCommand::RecordRemovalFileOpened { file, on }),
+                )
+            },
+        )
+        .await
+        .map_err(file_refusal)?;
+    settle(&state).await;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/cases/{file}"))],
+        Json(FileOutcome {
+            file_id: file,
+            version: outcome.version,
+        }),
+    )
+        .into_response())
+}
+
+async fn file_inscription(state: &AppState, file: Uuid) -> Result<Uuid, ApiError> {
+    let inscription: Option<Uuid> = sqlx::query_scalar(
+        "SELECT (payload->>'inscription')::uuid FROM events WHERE stream_id = $1 AND version = 1",
+    )
+    .bind(file)
+    .fetch_optional(&state.pool)
+    .await?;
+    inscription.ok_or_else(|| ApiError::NotFound("no such removal file".into()))
+}
+
+fn file_request(caller: &Caller, file: Uuid) -> CommandRequest {
+    CommandRequest {
+        tenant: caller.tenant.clone(),
+        stream_id: file,
+        expected_version: None,
+        metadata: Metadata {
+            actor_id: caller.subject.clone(),
+            actor_role: caller.role.as_str().into(),
+            channel: Some("caseworker_api".into()),
+            correlation_id: Uuid::new_v4(),
+            command_id: Some(Uuid::new_v4()),
+            ..Metadata::default()
+        },
+        request_hash: None,
+    }
+}
+
+async fn settle(state: &AppState) {
+    if let Err(error) = state.runner.settle(std::time::Duration::from_secs(2)).await {
+        tracing::warn!(%error, "read models could not catch up after a command");
+    }
+}
+
+/// Records a step of a removal file. Notification dates start the 15 business days of the hearing
+/// (legal calendar); the resolution to remove also removes the inscription, atomically.
+#[utoipa::path(post, path = "/v1/padron/removal-files/{id}/steps", params(("id" = Uuid, Path)), request_body = FileStepInput,
+    responses((status = 200, body = FileOutcome), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn file_step(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<FileOutcome>, ApiError> {
+    let file = resource_id(&id, "file")?;
+    let case = crate::routes::cases::visible_case(&state, &caller, file).await?;
+    if case.procedure != "padron_removal_file" {
+        return Err(ApiError::NotFound("no such removal file".into()));
+    }
+    let input: FileStepInput = body(&headers, &bytes)?;
+    let citizen_steps = ["allegations", "agreement", "regularised"];
+    if caller.role == Role::Citizen {
+        if !citizen_steps.contains(&input.step.as_str()) {
+            return Err(ApiError::Forbidden("this step is the council's".into()));
+        }
+    } else {
+        caller.require(&[Role::Caseworker])?;
+    }
+    let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    let hearing = |from: NaiveDate| {
+        crate::deadlines::business_days_after(&calendar, &caller.tenant, from, 15)
+    };
+    let file_command = Some(match input.step.as_str() {
+        // A file that lapsed by its timer: its inscription is unblocked (the timer changes only
+        // the file).
+        "release_lapsed" => {
+            let inscription = file_inscription(&state, file).await?;
+            let outcome = state
+                .log
+                .execute_pair::<RemovalFile, Inscription>(
+                    file_request(&caller, file),
+                    inscription,
+                    move |current, _| {
+                        let closed = current.stage == expedientes_domain::padron::FileStage::Lapsed;
+                        (
+                            None,
+                            closed.then_some(InscriptionCommand::RecordRemovalFileClosed {
+                                file,
+                                on: today,
+                            }),
+                        )
+                    },
+                )
+                .await
+                .map_err(file_refusal)?;
+            settle(&state).await;
+            return Ok(Json(FileOutcome {
+                file_id: file,
+                version: outcome.version,
+            }));
+        }
+        "send_electronic" => {
+            // Deemed rejected after 10 calendar days; the hearing then starts the next day.
+            let rejected_on = today + chrono::Days::new(10);
+            FileCommand::SendNotification {
+                channel: NotificationChannel::Electronic,
+                on: today,
+                hearing_due_if_rejected: Some(hearing(rejected_on)?),
+            }
+        }
+        "send_paper" => FileCommand::SendNotification {
+            channel: NotificationChannel::Paper,
+            on: today,
+            hearing_due_if_rejected: None,
+        },
+        "delivery_failed" => FileCommand::RecordFailedDelivery { on: today },
+        "accessed" | "delivered" | "edict" => {
+            let on = input.on.unwrap_or(today);
+            FileCommand::RecordNotified {
+                outcome: match input.step.as_str() {
+                    "accessed" => NotificationOutcome::Accessed,
+                    "delivered" => NotificationOutcome::Delivered,
+                    _ => NotificationOutcome::Edict,
+                },
+                on,
+                hearing_due: hearing(on)?,
+            }
+        }
+        "allegations" => FileCommand::RecordAllegations {
+            summary: input.summary.unwrap_or_default(),
+            on: today,
+        },
+        "agreement" => FileCommand::RecordAgreement { on: today },
+        "regularised" => FileCommand::RecordRegularised { on: today },
+        "request_report" => FileCommand::RequestReport { on: today },
+        "report_favourable" | "report_unfavourable" => {
+            // The maximum time resumes, moved by the days the report was awaited (art. 22).
+            let requested: Option<NaiveDate> = sqlx::query_scalar(
+                "SELECT (payload->>'on')::date FROM events
+                 WHERE stream_id = $1 AND event_type = 'report_requested' ORDER BY version DESC LIMIT 1",
+            )
+            .bind(file)
+            .fetch_optional(&state.pool)
+            .await?;
+            let suspended = requested.map_or(0, |r| (today - r).num_days().max(0) as u64);
+            let current = case.resolution_due.unwrap_or(today);
+            let due: Option<NaiveDate> = sqlx::query_scalar(
+                "SELECT (payload->>'max_time_due')::date FROM events
+                 WHERE stream_id = $1 AND payload ? 'max_time_due' ORDER BY version DESC LIMIT 1",
+            )
+            .bind(file)
+            .fetch_optional(&state.pool)
+            .await?
+            .flatten();
+            FileCommand::RecordReport {
+                favourable: input.step == "report_favourable",
+                on: today,
+                max_time_due: due.unwrap_or(current) + chrono::Days::new(suspended),
+            }
+        }
+        "resolve_remove" | "resolve_archive" => FileCommand::Resolve {
+            decision: if input.step == "resolve_remove" {
+                FileDecision::Remove
+            } else {
+                FileDecision::Archive
+            },
+            on: today,
+        },
+        _ => {
+            return Err(ApiError::invalid_field(
+                "step",
+                "not a step of a removal file",
+            ))
+        }
+    });
+    // The inscription changes with the file when the file ends.
+    let inscription = file_inscription(&state, file).await?;
+    let closes: Option<InscriptionCommand> = match file_command.as_ref().expect("a step") {
+        FileCommand::Resolve {
+            decision: FileDecision::Remove,
+            ..
+        } => Some(InscriptionCommand::Remove {
+            cause: RemovalCause::WrongInscription,
+            effective_on: today,
+        }),
+        FileCommand::Resolve { .. } | FileCommand::RecordRegularised { .. } => {
+            Some(InscriptionCommand::RecordRemovalFileClosed { file, on: today })
+        }
+        _ => None,
+    };
+    let mut request = file_request(&caller, file);
+    if caller.role == Role::Citizen {
+        request.metadata.channel = Some("electronic_registry".into());
+    }
+    let outcome = state
+        .log
+        .execute_pair::<RemovalFile, Inscription>(request, inscription, move |_, _| {
+            (file_command.clone(), closes.clone())
+        })
+        .await
+        .map_err(file_refusal)?;
+    settle(&state).await;
+    Ok(Json(FileOutcome {
+        file_id: file,
+        version: outcome.version,
+    }))
+}

@@ -196,3 +196,268 @@ async fn an_expiry_without_renewal_ends_in_lapse() {
         assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
     }
 }
+
+async fn inscribed(app: &TestApp, document: Value, name: &str) -> String {
+    let mut body = inscription("non_eu_temporary");
+    body["document"] = document;
+    body["name"] = json!(name);
+    post("/v1/padron/inscriptions")
+        .bearer(&app.caseworker())
+        .json(&body)
+        .send(app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json()["inscription_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn step(app: &TestApp, token: &str, file: &str, step: &str) -> Reply {
+    post(format!("/v1/padron/removal-files/{file}/steps"))
+        .bearer(token)
+        .json(&json!({"step": step, "summary": "sigo viviendo aquí"}))
+        .send(app)
+        .await
+}
+
+async fn open(app: &TestApp, inscription: &str) -> String {
+    post("/v1/padron/removal-files")
+        .bearer(&app.caseworker())
+        .json(&json!({"inscription_id": inscription, "reason": "a new inscription declared nobody else lives there"}))
+        .send(app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json()["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn removal_files_through_each_notification_path() {
+    // Monday 2 March 2026, Madrid.
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let nie = |n: &str| json!({"kind": "residence_card", "number": n});
+
+    // 1. Electronic, accessed; allegations; the Consejo's report; removal (and the inscription goes).
+    let first = inscribed(&app, nie(BILAL), "Bilal Haddad").await;
+    let file = open(&app, &first).await;
+    let blocked = post(format!("/v1/padron/inscriptions/{first}/renewals"))
+        .bearer(&cw)
+        .json(&json!({"document": nie(BILAL), "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await;
+    assert!(
+        assert_problem(&blocked, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("removal file")
+    );
+    step(&app, &cw, &file, "send_electronic")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "accessed")
+        .await
+        .expect(StatusCode::OK);
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(case["state"], "hearing");
+    // 15 business days from the day after 2 March 2026 (legal calendar).
+    assert_eq!(
+        case["citizen_action"]["due"],
+        business_days_after(day(2026, 3, 2), 15).to_string()
+    );
+    assert_eq!(
+        case["resolution_due"], "2026-06-02",
+        "three months from the opening"
+    );
+    // The person sees it in Mi Carpeta and alleges.
+    let carpeta = get("/v1/carpeta")
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(carpeta["files"][0]["citizen_must_act"], true);
+    step(&app, &app.citizen(BILAL), &file, "allegations")
+        .await
+        .expect(StatusCode::OK);
+    assert_problem(
+        &step(&app, &cw, &file, "resolve_remove").await,
+        StatusCode::CONFLICT,
+        "refused",
+    );
+    step(&app, &cw, &file, "request_report")
+        .await
+        .expect(StatusCode::OK);
+    let waiting = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(
+        (
+            waiting["state"].as_str(),
+            waiting["resolution_due"].as_str()
+        ),
+        (Some("awaiting_report"), None)
+    );
+    app.clock.advance(Duration::days(25));
+    step(&app, &cw, &file, "report_favourable")
+        .await
+        .expect(StatusCode::OK);
+    let resumed = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(
+        resumed["resolution_due"], "2026-06-27",
+        "moved by the 25 days of suspension"
+    );
+    step(&app, &cw, &file, "resolve_remove")
+        .await
+        .expect(StatusCode::OK);
+    let person = get(format!("/v1/padron/inscriptions/{first}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(person["removal_cause"], "wrong_inscription");
+
+    // 2. Electronic, not accessed: deemed rejected after 10 calendar days (the timer); archived.
+    let second = inscribed(&app, nie("Y1234567X"), "Carmen Ruiz").await;
+    let file = open(&app, &second).await;
+    step(&app, &cw, &file, "send_electronic")
+        .await
+        .expect(StatusCode::OK);
+    let sent_on = local_date(app.clock_now());
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    app.clock.set(app.clock_now() + Duration::days(10));
+    assert_eq!(
+        app.state.scheduler.run_once().await.unwrap().fired,
+        0,
+        "not on the tenth day"
+    );
+    app.clock.set(app.clock_now() + Duration::days(1));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(case["state"], "hearing");
+    let rejected_on = sent_on + chrono::Days::new(10);
+    assert_eq!(
+        case["citizen_action"]["due"],
+        business_days_after(rejected_on, 15).to_string()
+    );
+    step(&app, &cw, &file, "resolve_archive")
+        .await
+        .expect(StatusCode::OK);
+    let person = get(format!("/v1/padron/inscriptions/{second}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        (
+            person["removed_on"].clone(),
+            person["open_removal_file"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+
+    // 3. Paper: two failed attempts, then an edict in the BOE; express agreement; removal.
+    let third = inscribed(&app, nie("Z1234567R"), "Diego Sanz").await;
+    let file = open(&app, &third).await;
+    step(&app, &cw, &file, "send_paper")
+        .await
+        .expect(StatusCode::OK);
+    assert_problem(
+        &step(&app, &cw, &file, "edict").await,
+        StatusCode::CONFLICT,
+        "refused",
+    );
+    step(&app, &cw, &file, "delivery_failed")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "delivery_failed")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "edict").await.expect(StatusCode::OK);
+    step(&app, &cw, &file, "agreement")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "resolve_remove")
+        .await
+        .expect(StatusCode::OK);
+    let person = get(format!("/v1/padron/inscriptions/{third}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(person["removal_cause"], "wrong_inscription");
+}
+
+#[tokio::test]
+async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let id = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let file = open(&app, &id).await;
+    step(&app, &cw, &file, "send_paper")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "delivered")
+        .await
+        .expect(StatusCode::OK);
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    // 2 June 2026 is the last day; at 00:00 Madrid on 3 June it lapses.
+    app.clock.set(utc(2026, 6, 2, 21, 0));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 0);
+    app.clock.set(utc(2026, 6, 2, 22, 0));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(case["state"], "lapsed");
+    let refused = step(&app, &cw, &file, "resolve_remove").await;
+    assert!(
+        assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lapsed")
+    );
+    step(&app, &cw, &file, "release_lapsed")
+        .await
+        .expect(StatusCode::OK);
+    let person = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        (
+            person["removed_on"].clone(),
+            person["open_removal_file"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+    // Unblocked: the renewal is possible again.
+    post(format!("/v1/padron/inscriptions/{id}/renewals"))
+        .bearer(&cw)
+        .json(&json!({"document": {"kind": "residence_card", "number": BILAL}, "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+}
