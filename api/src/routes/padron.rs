@@ -106,6 +106,10 @@ pub struct InscribeInput {
     pub address: String,
     /// Who acted.
     pub actor: ActorInput,
+    /// Declares that nobody else lives at the dwelling: removal files are opened ex officio for
+    /// everyone else inscribed there.
+    #[serde(default)]
+    pub declares_nobody_else: bool,
 }
 
 /// A register row.
@@ -258,13 +262,38 @@ pub async fn inscribe(
                 key: input.dwelling_key.trim().to_owned(),
                 address: input.address.trim().to_owned(),
             },
-            declares_nobody_else: false,
+            declares_nobody_else: input.declares_nobody_else,
             actor,
             on,
             at: now,
         },
     )
     .await?;
+    if input.declares_nobody_else {
+        let others: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT inscription_id FROM padron_register
+             WHERE tenant = $1 AND dwelling_key = $2 AND removed_on IS NULL AND inscription_id <> $3
+               AND open_removal_file IS NULL",
+        )
+        .bind(caller.tenant.as_str())
+        .bind(input.dwelling_key.trim())
+        .bind(id)
+        .fetch_all(&state.pool)
+        .await?;
+        for other in others {
+            open_removal_file(
+                &state,
+                &caller,
+                other,
+                RemovalBasis::ExOfficio {
+                    reason:
+                        "a new inscription at the dwelling declared that nobody else lives there"
+                            .into(),
+                },
+            )
+            .await?;
+        }
+    }
     let created = row(&state, &caller.tenant, id).await?;
     let mut response = (StatusCode::CREATED, Json(created)).into_response();
     response.headers_mut().insert(
@@ -543,7 +572,7 @@ pub async fn open_file(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Caseworker, Role::Citizen])?;
     let input: OpenFileInput = body(&headers, &bytes)?;
-    let inscription = row(&state, &caller.tenant, input.inscription_id).await?;
+    row(&state, &caller.tenant, input.inscription_id).await?;
     let basis = match caller.role {
         Role::Caseworker => RemovalBasis::ExOfficio {
             reason: input
@@ -568,9 +597,31 @@ pub async fn open_file(
             }
         }
     };
+    let (file, version) = open_removal_file(&state, &caller, input.inscription_id, basis).await?;
+    let outcome = FileOutcome {
+        file_id: file,
+        version,
+    };
+    settle(&state).await;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/cases/{file}"))],
+        Json(outcome),
+    )
+        .into_response())
+}
+
+/// Opens a removal file against an inscription, changing the file and the inscription together.
+async fn open_removal_file(
+    state: &AppState,
+    caller: &Caller,
+    target: Uuid,
+    basis: RemovalBasis,
+) -> Result<(Uuid, i32), ApiError> {
+    let inscription = row(state, &caller.tenant, target).await?;
     let now = state.clock.now();
-    let on = crate::deadlines::local_date(&state, now);
-    let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+    let on = crate::deadlines::local_date(state, now);
+    let calendar = crate::deadlines::calendar_for(state, &caller.tenant).await?;
     // Art. 21.3: three months unless the council configures otherwise.
     let max_time_due = crate::deadlines::months_after(&calendar, &caller.tenant, on, 3)?;
     let year = on.format("%Y").to_string().parse().unwrap_or(2026);
@@ -593,12 +644,11 @@ pub async fn open_file(
         role: PartyRole::Interested,
     };
     let file = Uuid::new_v4();
-    let target = input.inscription_id;
     let sia_code = state.config.sia_general_application.clone();
     let outcome = state
         .log
         .execute_pair::<RemovalFile, Inscription>(
-            file_request(&caller, file),
+            file_request(caller, file),
             target,
             move |_, _| {
                 (
@@ -617,16 +667,8 @@ pub async fn open_file(
         )
         .await
         .map_err(file_refusal)?;
-    settle(&state).await;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/v1/cases/{file}"))],
-        Json(FileOutcome {
-            file_id: file,
-            version: outcome.version,
-        }),
-    )
-        .into_response())
+    settle(state).await;
+    Ok((file, outcome.version))
 }
 
 async fn file_inscription(state: &AppState, file: Uuid) -> Result<Uuid, ApiError> {

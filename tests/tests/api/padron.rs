@@ -461,3 +461,46 @@ async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
         .await
         .expect(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn declaring_that_nobody_else_lives_there_opens_files_for_the_others() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let earlier = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let mut newcomer = inscription("spanish");
+    newcomer["nationality"] = json!("spanish");
+    newcomer["document"] = json!({"kind": "dni", "number": ANA});
+    newcomer["name"] = json!("Ana García");
+    newcomer["declares_nobody_else"] = json!(true);
+    post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&newcomer)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    let person = get(format!("/v1/padron/inscriptions/{earlier}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    let file = person["open_removal_file"]
+        .as_str()
+        .expect("a file was opened ex officio");
+    let case = get(case_uri(file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(
+        (case["procedure"].as_str(), case["state"].as_str()),
+        (Some("padron_removal_file"), Some("notifying"))
+    );
+    // The person with an open file cannot ask for the removal of others.
+    let refused = post("/v1/padron/removal-files")
+        .bearer(&app.citizen(BILAL))
+        .json(&json!({"inscription_id": earlier, "whereabouts": "x"}))
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::CONFLICT, "refused");
+}
