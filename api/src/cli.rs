@@ -87,6 +87,16 @@ enum Command {
         #[command(subcommand)]
         change: CalendarChange,
     },
+    /// Loads a realistic data set for a municipality (inscriptions, renewals due, removal files,
+    /// applications) so the service can be tried at once.
+    Demo {
+        /// The council (INE code).
+        #[arg(long, default_value = "28079")]
+        tenant: String,
+        /// How many inscriptions.
+        #[arg(long, default_value_t = 3000)]
+        inscriptions: u32,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -237,6 +247,15 @@ pub fn main() -> ExitCode {
             Command::Verify => verify(&config).await,
             Command::Seal => seal(&config).await,
             Command::Calendar { change } => calendar(&config, change).await,
+            Command::Demo {
+                tenant,
+                inscriptions,
+            } => {
+                if let Err(e) = run_migrations(&config).await {
+                    return failure(e);
+                }
+                crate::demo::run(&config, &tenant, inscriptions).await
+            }
             Command::Bench {
                 which:
                     Bench::Eventlog {

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod deadlines;
+pub mod demo;
 pub mod extract;
 pub mod notices;
 pub mod problem;

@@ -338,3 +338,45 @@ fn commands_needing_a_database_say_so_without_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
 }
+
+#[tokio::test]
+async fn demo_loads_a_municipality_and_is_safe_to_run_twice() {
+    let db = TestDatabase::create(&MIGRATOR).await;
+    let url = db.url.clone();
+    let run = move || {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            expedientes(
+                &["demo", "--tenant", "28079", "--inscriptions", "120"],
+                Some(&url),
+            )
+        })
+    };
+    let first = run().await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("120 inscriptions"));
+    let second = run().await.unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let pool = db.pool(2).await;
+    let (inscriptions, renewals, files): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(renewal_due), count(open_removal_file) FROM padron_register",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(inscriptions, 120, "a second run adds no one twice");
+    assert!(
+        renewals > 0 && files > 0,
+        "{renewals} renewals, {files} files"
+    );
+    let bad = expedientes(&["demo", "--tenant", "99999"], Some(&db.url));
+    assert_eq!(bad.status.code(), Some(2));
+}
