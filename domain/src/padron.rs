@@ -211,6 +211,21 @@ pub enum InscriptionCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// Confirms continued residence (EU citizens and non-EU permanent residents).
+    ConfirmResidence {
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The person, inscribed at their dwelling, authorises someone new to be inscribed there
+    /// (appended together with the newcomer's inscription).
+    AuthoriseNewInscription {
+        /// The newcomer's inscription.
+        newcomer: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// A removal file was opened against the person (appended together with the file's opening).
     RecordRemovalFileOpened {
         /// The file.
@@ -303,6 +318,20 @@ pub enum InscriptionEvent {
         /// The local date.
         on: NaiveDate,
     },
+    /// Residence confirmed.
+    ResidenceConfirmed {
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A new inscription at the dwelling was authorised by this person.
+    NewInscriptionAuthorised {
+        /// The newcomer's inscription.
+        newcomer: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// A removal file was opened.
     RemovalFileOpened {
         /// The file.
@@ -347,6 +376,8 @@ impl DomainEvent for InscriptionEvent {
             InscriptionEvent::AddressChanged { .. } => "address_changed",
             InscriptionEvent::PersonalDataModified { .. } => "personal_data_modified",
             InscriptionEvent::Renewed { .. } => "renewed",
+            InscriptionEvent::ResidenceConfirmed { .. } => "residence_confirmed",
+            InscriptionEvent::NewInscriptionAuthorised { .. } => "new_inscription_authorised",
             InscriptionEvent::RemovalFileOpened { .. } => "removal_file_opened",
             InscriptionEvent::RemovalFileClosed { .. } => "removal_file_closed",
             InscriptionEvent::RenewalWarningSent { .. } => "renewal_warning_sent",
@@ -373,6 +404,9 @@ pub enum InscriptionRefusal {
         "a removal file for wrong inscription is open against this person: regularise it first"
     )]
     BlockedByRemovalFile,
+    /// Confirmation by someone who renews instead.
+    #[error("only EU citizens and non-EU permanent residents confirm their residence")]
+    ConfirmationNotRequired,
     /// Renewal by someone who does not have to.
     #[error("only non-EU foreigners without permanent residence renew their inscription")]
     RenewalNotRequired,
@@ -506,11 +540,14 @@ impl esrs::Aggregate for Inscription {
                 }]),
             },
             // Everything below is blocked while a removal file is open.
-            (_, C::ChangeAddress { .. } | C::ModifyPersonalData { .. } | C::Renew { .. })
-                if state.open_removal_file.is_some() =>
-            {
-                Err(InscriptionRefusal::BlockedByRemovalFile)
-            }
+            (
+                _,
+                C::ChangeAddress { .. }
+                | C::ModifyPersonalData { .. }
+                | C::Renew { .. }
+                | C::ConfirmResidence { .. }
+                | C::AuthoriseNewInscription { .. },
+            ) if state.open_removal_file.is_some() => Err(InscriptionRefusal::BlockedByRemovalFile),
             (
                 _,
                 C::ChangeAddress {
@@ -561,6 +598,18 @@ impl esrs::Aggregate for Inscription {
                     on,
                 }])
             }
+            (_, C::ConfirmResidence { actor, on }) => {
+                if !matches!(
+                    state.residence,
+                    Some(ResidenceStatus::EuCitizen | ResidenceStatus::NonEuPermanent)
+                ) {
+                    return Err(InscriptionRefusal::ConfirmationNotRequired);
+                }
+                Ok(vec![E::ResidenceConfirmed { actor, on }])
+            }
+            (_, C::AuthoriseNewInscription { newcomer, on }) => {
+                Ok(vec![E::NewInscriptionAuthorised { newcomer, on }])
+            }
             (_, C::SendRenewalWarning { due, on }) => {
                 if state.renewal_due() != Some(due) {
                     return Err(InscriptionRefusal::StaleTimer);
@@ -606,6 +655,7 @@ impl esrs::Aggregate for Inscription {
                 state.renewal_basis = Some(on);
                 state.lapse_proposed = false;
             }
+            E::ResidenceConfirmed { .. } | E::NewInscriptionAuthorised { .. } => {}
             E::RemovalFileOpened { file, .. } => state.open_removal_file = Some(file),
             E::RemovalFileClosed { .. } => state.open_removal_file = None,
             E::RenewalWarningSent { .. } => {}
@@ -793,6 +843,10 @@ mod tests {
                 actor: Actor::Themselves,
                 on: d(2026, 1, 6),
             },
+            InscriptionCommand::AuthoriseNewInscription {
+                newcomer: Uuid::new_v4(),
+                on: d(2026, 1, 6),
+            },
         ] {
             given::<Inscription>(history.clone())
                 .when(command)
@@ -813,6 +867,32 @@ mod tests {
             .when(renew_with(card(), d(2026, 2, 2)))
             .outcome()
             .is_ok());
+    }
+
+    #[test]
+    fn eu_citizens_and_permanent_residents_confirm_residence_unless_blocked() {
+        let confirm = InscriptionCommand::ConfirmResidence {
+            actor: Actor::Themselves,
+            on: d(2026, 5, 1),
+        };
+        given::<Inscription>([inscribed(ResidenceStatus::EuCitizen, d(2025, 1, 1))])
+            .when(confirm.clone())
+            .then([InscriptionEvent::ResidenceConfirmed {
+                actor: Actor::Themselves,
+                on: d(2026, 5, 1),
+            }]);
+        given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
+            .when(confirm.clone())
+            .then_refused(|e| *e == InscriptionRefusal::ConfirmationNotRequired);
+        given::<Inscription>([
+            inscribed(ResidenceStatus::NonEuPermanent, d(2025, 1, 1)),
+            InscriptionEvent::RemovalFileOpened {
+                file: Uuid::nil(),
+                on: d(2026, 4, 1),
+            },
+        ])
+        .when(confirm)
+        .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
     }
 
     #[test]

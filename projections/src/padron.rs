@@ -170,7 +170,9 @@ impl ReadModel for PadronRegister {
                 .bind(stored.version)
                 .execute(&mut *conn)
                 .await?,
-                InscriptionEvent::RenewalWarningSent { .. } => {
+                InscriptionEvent::RenewalWarningSent { .. }
+                | InscriptionEvent::ResidenceConfirmed { .. }
+                | InscriptionEvent::NewInscriptionAuthorised { .. } => {
                     sqlx::query(&format!("UPDATE {table} SET version = $2 WHERE inscription_id = $1"))
                         .bind(id)
                         .bind(stored.version)

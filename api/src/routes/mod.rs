@@ -45,6 +45,7 @@ use crate::state::AppState;
         accounts::get_account, accounts::my_account, accounts::verify_mobile, accounts::request_pin,
         accounts::login_with_pin, padron::inscribe, padron::get_inscription, padron::renew,
         padron::change_address, padron::resolve_lapse, padron::renewals, padron::open_file, padron::file_step,
+        padron::modify_personal_data, padron::confirm_residence, padron::remove, padron::my_inscription,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -123,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/padron/inscriptions/{id}/address-changes", post(padron::change_address))
         .route("/v1/padron/inscriptions/{id}/lapse-resolutions", post(padron::resolve_lapse))
         .route("/v1/padron/renewals", get(padron::renewals))
+        .route("/v1/padron/inscriptions/{id}/personal-data", post(padron::modify_personal_data))
+        .route("/v1/padron/inscriptions/{id}/residence-confirmations", post(padron::confirm_residence))
+        .route("/v1/padron/inscriptions/{id}/removals", post(padron::remove))
+        .route("/v1/carpeta/padron", get(padron::my_inscription))
         .route("/v1/padron/removal-files", post(padron::open_file))
         .route("/v1/padron/removal-files/{id}/steps", post(padron::file_step))
         .route("/health", get(ops::health))

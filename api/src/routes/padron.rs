@@ -110,6 +110,9 @@ pub struct InscribeInput {
     /// everyone else inscribed there.
     #[serde(default)]
     pub declares_nobody_else: bool,
+    /// A person inscribed at the dwelling who authorises this inscription (their inscription id):
+    /// recorded on both inscriptions together; refused while that person has an open removal file.
+    pub authorised_by: Option<Uuid>,
 }
 
 /// A register row.
@@ -245,30 +248,59 @@ pub async fn inscribe(
     let id = inscription_id(&caller.tenant, &document.login_number());
     let now = state.clock.now();
     let on = crate::deadlines::local_date(&state, now);
-    run(
-        &state,
-        &caller,
-        id,
-        on_behalf_of,
-        InscriptionCommand::Inscribe {
-            person: Person {
-                name,
-                birth_date: input.birth_date,
-                nationality: input.nationality,
-                document,
-            },
-            residence: input.residence,
-            dwelling: Dwelling {
-                key: input.dwelling_key.trim().to_owned(),
-                address: input.address.trim().to_owned(),
-            },
-            declares_nobody_else: input.declares_nobody_else,
-            actor,
-            on,
-            at: now,
+    let command = InscriptionCommand::Inscribe {
+        person: Person {
+            name,
+            birth_date: input.birth_date,
+            nationality: input.nationality,
+            document,
         },
-    )
-    .await?;
+        residence: input.residence,
+        dwelling: Dwelling {
+            key: input.dwelling_key.trim().to_owned(),
+            address: input.address.trim().to_owned(),
+        },
+        declares_nobody_else: input.declares_nobody_else,
+        actor,
+        on,
+        at: now,
+    };
+    match input.authorised_by {
+        None => run(&state, &caller, id, on_behalf_of, command).await?,
+        Some(authoriser) => {
+            let authoriser_row = row(&state, &caller.tenant, authoriser).await?;
+            if authoriser_row.dwelling_key != input.dwelling_key.trim()
+                || authoriser_row.removed_on.is_some()
+            {
+                return Err(ApiError::invalid_field(
+                    "authorised_by",
+                    "must be someone inscribed at that dwelling",
+                ));
+            }
+            let mut request = file_request(&caller, id);
+            request.metadata.on_behalf_of = on_behalf_of;
+            state
+                .log
+                .execute_pair::<Inscription, Inscription>(request, authoriser, move |_, _| {
+                    (
+                        Some(command.clone()),
+                        Some(InscriptionCommand::AuthoriseNewInscription { newcomer: id, on }),
+                    )
+                })
+                .await
+                .map_err(|e| match e {
+                    CommandError::Refused(PairRefusal::First(r) | PairRefusal::Second(r)) => {
+                        ApiError::Refused {
+                            detail: r.to_string(),
+                            current_version: None,
+                        }
+                    }
+                    CommandError::Infrastructure(e) => e.into(),
+                    other => ApiError::Internal(other.to_string()),
+                })?;
+            settle(&state).await;
+        }
+    }
     if input.declares_nobody_else {
         let others: Vec<Uuid> = sqlx::query_scalar(
             "SELECT inscription_id FROM padron_register
@@ -868,5 +900,181 @@ pub async fn file_step(
     Ok(Json(FileOutcome {
         file_id: file,
         version: outcome.version,
+    }))
+}
+
+/// New personal data.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataInput {
+    /// Name.
+    pub name: String,
+    /// Identity document.
+    pub document: DocumentInput,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// Modifies personal data (counts as renewal; refused while a removal file is open).
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/personal-data", params(("id" = Uuid, Path)), request_body = PersonalDataInput,
+    responses((status = 200, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn modify_personal_data(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RegisterRow>, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: PersonalDataInput = body(&headers, &bytes)?;
+    let document = input.document.parse_document("document")?;
+    if input.name.trim().is_empty() {
+        return Err(ApiError::invalid_field("name", "required"));
+    }
+    let actor = input.actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    run(
+        &state,
+        &caller,
+        id,
+        None,
+        InscriptionCommand::ModifyPersonalData {
+            name: input.name.trim().to_owned(),
+            document,
+            actor,
+            on,
+        },
+    )
+    .await?;
+    row(&state, &caller.tenant, id).await.map(Json)
+}
+
+/// Confirms continued residence (EU citizens and non-EU permanent residents).
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/residence-confirmations", params(("id" = Uuid, Path)), request_body = ActorInput,
+    responses((status = 200, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn confirm_residence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RegisterRow>, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let actor: ActorInput = body(&headers, &bytes)?;
+    let actor = actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    run(
+        &state,
+        &caller,
+        id,
+        None,
+        InscriptionCommand::ConfirmResidence { actor, on },
+    )
+    .await?;
+    row(&state, &caller.tenant, id).await.map(Json)
+}
+
+/// A removal for death or change of residence.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemovalInput {
+    /// `death` or `change_of_residence` (lapse and wrong inscription have their own procedures).
+    pub cause: String,
+    /// Effective on.
+    pub effective_on: NaiveDate,
+}
+
+/// Removes an inscription for death or change of residence.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/removals", params(("id" = Uuid, Path)), request_body = RemovalInput,
+    responses((status = 200, body = RegisterRow), (status = 409, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<RegisterRow>, ApiError> {
+    caller.require(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: RemovalInput = body(&headers, &bytes)?;
+    let cause = match input.cause.as_str() {
+        "death" => RemovalCause::Death,
+        "change_of_residence" => RemovalCause::ChangeOfResidence,
+        _ => {
+            return Err(ApiError::invalid_field(
+                "cause",
+                "death or change_of_residence",
+            ))
+        }
+    };
+    run(
+        &state,
+        &caller,
+        id,
+        None,
+        InscriptionCommand::Remove {
+            cause,
+            effective_on: input.effective_on,
+        },
+    )
+    .await?;
+    row(&state, &caller.tenant, id).await.map(Json)
+}
+
+/// The citizen's own padrón inscription in Mi Carpeta, with what they must do and by when.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyInscription {
+    /// The register row.
+    pub inscription: RegisterRow,
+    /// What to do next, if anything.
+    pub next_step: Option<String>,
+    /// By when.
+    pub due: Option<NaiveDate>,
+}
+
+/// The citizen's padrón inscription.
+#[utoipa::path(get, path = "/v1/carpeta/padron",
+    responses((status = 200, body = MyInscription), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "citizens")]
+pub async fn my_inscription(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<MyInscription>, ApiError> {
+    caller.require(&[Role::Citizen])?;
+    let found = row(
+        &state,
+        &caller.tenant,
+        inscription_id(&caller.tenant, &caller.subject),
+    )
+    .await?;
+    let (next_step, due) = if found.removed_on.is_some() {
+        (None, None)
+    } else if found.open_removal_file.is_some() {
+        (
+            Some("A removal file is open: see it in your files and regularise or allege by its date.".to_owned()),
+            None,
+        )
+    } else if found.lapse_proposed {
+        (Some("Your inscription expired without renewal and is proposed for lapse: renew it at a citizen office now.".to_owned()), found.renewal_due)
+    } else if let Some(due) = found.renewal_due {
+        (
+            Some("Renew your padrón inscription at a citizen office with your foreigner card (or passport).".to_owned()),
+            Some(due),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(Json(MyInscription {
+        inscription: found,
+        next_step,
+        due,
     }))
 }

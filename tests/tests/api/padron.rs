@@ -504,3 +504,104 @@ async fn declaring_that_nobody_else_lives_there_opens_files_for_the_others() {
         .await;
     assert_problem(&refused, StatusCode::CONFLICT, "refused");
 }
+
+#[tokio::test]
+async fn an_open_file_blocks_every_procedure_the_law_names() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let host = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    // Mi Carpeta shows the renewal and its date.
+    let mine = get("/v1/carpeta/padron")
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(mine["due"], "2028-03-02");
+    assert!(mine["next_step"].as_str().unwrap().contains("Renew"));
+    // Authorised by the host, a newcomer is inscribed at the dwelling.
+    let mut newcomer = inscription("non_eu_permanent");
+    newcomer["document"] = json!({"kind": "residence_card", "number": "Y1234567X"});
+    newcomer["name"] = json!("Carmen Ruiz");
+    newcomer["authorised_by"] = json!(host);
+    post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&newcomer)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    // Once a file is open against the host, nothing of the list goes through.
+    let file = open(&app, &host).await;
+    let mine = get("/v1/carpeta/padron")
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(mine["next_step"].as_str().unwrap().contains("removal file"));
+    let mut another = inscription("spanish");
+    another["nationality"] = json!("spanish");
+    another["document"] = json!({"kind": "dni", "number": ANA});
+    another["name"] = json!("Ana García");
+    another["authorised_by"] = json!(host);
+    let refused = post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&another)
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::CONFLICT, "refused");
+    let refused = post(format!("/v1/padron/inscriptions/{host}/personal-data"))
+        .bearer(&cw)
+        .json(&json!({"name": "B. Haddad", "document": {"kind": "residence_card", "number": BILAL}, "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::CONFLICT, "refused");
+    // The newcomer (a permanent resident) confirms residence; the host could not.
+    let carmen = get("/v1/carpeta/padron")
+        .bearer(&app.citizen("Y1234567X"))
+        .send(&app)
+        .await
+        .ok_json();
+    let carmen_id = carmen["inscription"]["inscription_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(format!(
+        "/v1/padron/inscriptions/{carmen_id}/residence-confirmations"
+    ))
+    .bearer(&cw)
+    .json(&json!({"kind": "themselves"}))
+    .send(&app)
+    .await
+    .expect(StatusCode::OK);
+    // The file is archived: the host is free again, and can authorise.
+    step(&app, &cw, &file, "send_paper")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "delivered")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &app.citizen(BILAL), &file, "allegations")
+        .await
+        .expect(StatusCode::OK);
+    step(&app, &cw, &file, "resolve_archive")
+        .await
+        .expect(StatusCode::OK);
+    post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&another)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    // Removal for death.
+    let gone = post(format!("/v1/padron/inscriptions/{carmen_id}/removals"))
+        .bearer(&cw)
+        .json(&json!({"cause": "death", "effective_on": "2026-03-10"}))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(gone["removal_cause"], "death");
+}
