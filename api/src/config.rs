@@ -33,6 +33,9 @@ pub struct Config {
     pub council_notices_email: String,
     /// `EXPEDIENTES_SIA_USER_ACCOUNT`: the council's SIA code for user registrations.
     pub sia_user_account: SiaCode,
+    /// `EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS` (default 3, art. 21.3): the maximum time to resolve a
+    /// removal file for wrong inscription.
+    pub removal_file_max_months: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -117,6 +120,8 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_SIA_GENERAL_APPLICATION.into())
                 .parse()
                 .map_err(|e| format!("EXPEDIENTES_SIA_USER_ACCOUNT: {e}"))?,
+            removal_file_max_months: seconds("EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS", 3)?.clamp(1, 24)
+                as u32,
             projection_interval: Duration::from_millis(
                 seconds("EXPEDIENTES_PROJECTION_INTERVAL_MS", 200)?.max(10),
             ),

@@ -80,6 +80,7 @@ impl TestApp {
             timezone: chrono_tz::Europe::Madrid,
             council_notices_email: "registro@ayuntamiento.test".into(),
             sia_user_account: "999998".parse().expect("a SIA code"),
+            removal_file_max_months: 3,
         };
         let clock = ManualClock::new(now);
         let state = expedientes_api::build_state(pool, config, Arc::new(clock.clone()));

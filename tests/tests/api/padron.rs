@@ -605,3 +605,49 @@ async fn an_open_file_blocks_every_procedure_the_law_names() {
         .ok_json();
     assert_eq!(gone["removal_cause"], "death");
 }
+
+#[tokio::test]
+async fn a_citizen_with_a_certificate_renews_their_own_inscription_online() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let id = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let card = json!({"document": {"kind": "residence_card", "number": BILAL}, "actor": {"kind": "themselves"}});
+    let uri = format!("/v1/padron/inscriptions/{id}/renewals");
+    let weak = post(&uri)
+        .bearer(&app.citizen(BILAL))
+        .json(&card)
+        .send(&app)
+        .await;
+    assert_problem(&weak, StatusCode::FORBIDDEN, "forbidden");
+    let other = app.state.keys.mint(
+        Role::Citizen,
+        &MADRID.parse().unwrap(),
+        ANA,
+        Assurance::High,
+        600,
+    );
+    assert_problem(
+        &post(&uri).bearer(&other).json(&card).send(&app).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    );
+    let certified = app.state.keys.mint(
+        Role::Citizen,
+        &MADRID.parse().unwrap(),
+        BILAL,
+        Assurance::High,
+        600,
+    );
+    app.clock.advance(Duration::days(30));
+    let renewed = post(&uri)
+        .bearer(&certified)
+        .json(&card)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(renewed["renewal_due"], "2028-04-01");
+}
