@@ -1094,6 +1094,19 @@ pub struct FileState {
     pub report_favourable: Option<bool>,
     /// The last day of the maximum time to resolve (moved by suspensions).
     pub max_time_due: Option<NaiveDate>,
+    /// When the Consejo's report was requested, while it is awaited.
+    pub report_requested_on: Option<NaiveDate>,
+}
+
+impl FileState {
+    /// The maximum time moved by the days the report has been awaited until `on`.
+    fn resumed_due(&self, on: NaiveDate) -> NaiveDate {
+        let current = self.max_time_due.unwrap_or(on);
+        let suspended = self
+            .report_requested_on
+            .map_or(0, |requested| (on - requested).num_days().max(0) as u64);
+        current + chrono::Days::new(suspended)
+    }
 }
 
 /// The decision of a removal file.
@@ -1172,14 +1185,19 @@ pub enum FileCommand {
         /// The local date.
         on: NaiveDate,
     },
-    /// The report arrived; the clock resumes with the maximum time moved by the suspension.
+    /// The report arrived; the clock resumes with the maximum time moved by the days it was
+    /// suspended.
     RecordReport {
         /// Favourable to the removal?
         favourable: bool,
         /// The local date.
         on: NaiveDate,
-        /// The new last day of the maximum time.
-        max_time_due: NaiveDate,
+    },
+    /// Timer: three months passed without the report; the suspension ends (art. 22: at most three
+    /// months) and the procedure goes on without it.
+    EndReportWait {
+        /// The local date.
+        on: NaiveDate,
     },
     /// Resolves.
     Resolve {
@@ -1265,6 +1283,13 @@ pub enum FileEvent {
         /// The local date.
         on: NaiveDate,
     },
+    /// The wait for the report ended without it (three months).
+    ReportWaitEnded {
+        /// The local date.
+        on: NaiveDate,
+        /// The moved maximum time.
+        max_time_due: NaiveDate,
+    },
     /// Report received.
     ReportReceived {
         /// Favourable?
@@ -1300,6 +1325,7 @@ impl DomainEvent for FileEvent {
             FileEvent::AllegationsFiled { .. } => "allegations_filed",
             FileEvent::ReportRequested { .. } => "report_requested",
             FileEvent::ReportReceived { .. } => "report_received",
+            FileEvent::ReportWaitEnded { .. } => "report_wait_ended",
             FileEvent::Resolved { .. } => "resolved",
             FileEvent::Lapsed { .. } => "lapsed",
         }
@@ -1484,18 +1510,26 @@ impl esrs::Aggregate for RemovalFile {
                 }
                 Ok(vec![E::ReportRequested { on }])
             }
-            (
-                S::AwaitingReport,
-                C::RecordReport {
+            (S::AwaitingReport, C::RecordReport { favourable, on }) => {
+                Ok(vec![E::ReportReceived {
                     favourable,
                     on,
-                    max_time_due,
-                },
-            ) => Ok(vec![E::ReportReceived {
-                favourable,
-                on,
-                max_time_due,
-            }]),
+                    max_time_due: state.resumed_due(on),
+                }])
+            }
+            (S::AwaitingReport, C::EndReportWait { on }) => {
+                let limit = state
+                    .report_requested_on
+                    .and_then(|r| r.checked_add_months(Months::new(REPORT_WAIT_MONTHS)))
+                    .unwrap_or(on);
+                if on <= limit {
+                    return Err(FileRefusal::WrongStage("the report may still arrive"));
+                }
+                Ok(vec![E::ReportWaitEnded {
+                    on,
+                    max_time_due: state.resumed_due(on),
+                }])
+            }
             (S::Hearing | S::ToResolve, C::Resolve { decision, on }) => {
                 if decision == FileDecision::Remove {
                     if let Some(due) = state.hearing_due {
@@ -1537,7 +1571,15 @@ impl esrs::Aggregate for RemovalFile {
                 state.stage = FileStage::ToResolve;
             }
             E::AllegationsFiled { .. } => state.stage = FileStage::ToResolve,
-            E::ReportRequested { .. } => state.stage = FileStage::AwaitingReport,
+            E::ReportRequested { on } => {
+                state.stage = FileStage::AwaitingReport;
+                state.report_requested_on = Some(on);
+            }
+            E::ReportWaitEnded { max_time_due, .. } => {
+                state.max_time_due = Some(max_time_due);
+                state.report_requested_on = None;
+                state.stage = FileStage::ToResolve;
+            }
             E::ReportReceived {
                 favourable,
                 max_time_due,
@@ -1545,6 +1587,7 @@ impl esrs::Aggregate for RemovalFile {
             } => {
                 state.report_favourable = Some(favourable);
                 state.max_time_due = Some(max_time_due);
+                state.report_requested_on = None;
                 state.stage = FileStage::ToResolve;
             }
             E::Resolved { decision, .. } => {
@@ -1565,6 +1608,10 @@ pub const FILE_LAPSE_TIMER: &str = "removal_file_lapse";
 pub const ELECTRONIC_REJECTION_DAYS: u64 = 10;
 /// The electronic-rejection timer.
 pub const ELECTRONIC_REJECTION_TIMER: &str = "electronic_notification_rejection";
+/// The longest the Consejo's report suspends the maximum time (art. 22: three months).
+pub const REPORT_WAIT_MONTHS: u32 = 3;
+/// The timer that ends the wait for the report.
+pub const REPORT_WAIT_TIMER: &str = "report_wait";
 
 /// The timers a removal-file event sets, suspends or cancels.
 pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
@@ -1588,12 +1635,28 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
         }],
         E::Notified { .. } => vec![cancel(ELECTRONIC_REJECTION_TIMER)],
         // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
-        E::ReportRequested { .. } => vec![TimerEffect::Suspend {
-            kind: FILE_LAPSE_TIMER.into(),
-        }],
-        E::ReportReceived { max_time_due, .. } => vec![lapse(*max_time_due)],
+        E::ReportRequested { on } => vec![
+            TimerEffect::Suspend {
+                kind: FILE_LAPSE_TIMER.into(),
+            },
+            TimerEffect::Set {
+                kind: REPORT_WAIT_TIMER.into(),
+                fires_on: on
+                    .checked_add_months(Months::new(REPORT_WAIT_MONTHS))
+                    .and_then(|d| d.succ_opt())
+                    .unwrap_or(*on),
+                data: serde_json::json!({ "requested_on": on }),
+            },
+        ],
+        E::ReportReceived { max_time_due, .. } | E::ReportWaitEnded { max_time_due, .. } => {
+            vec![lapse(*max_time_due), cancel(REPORT_WAIT_TIMER)]
+        }
         E::Resolved { .. } | E::Lapsed { .. } => {
-            vec![cancel(FILE_LAPSE_TIMER), cancel(ELECTRONIC_REJECTION_TIMER)]
+            vec![
+                cancel(FILE_LAPSE_TIMER),
+                cancel(ELECTRONIC_REJECTION_TIMER),
+                cancel(REPORT_WAIT_TIMER),
+            ]
         }
         _ => Vec::new(),
     }
@@ -1699,6 +1762,10 @@ impl Procedure for RemovalFile {
                 CaseEffect::CitizenMustAct(None),
                 CaseEffect::ResolutionDue(None),
             ],
+            FileEvent::ReportWaitEnded { on, max_time_due } => vec![
+                changed("to_resolve", "No report after three months: the procedure goes on without it", on),
+                CaseEffect::ResolutionDue(Some(*max_time_due)),
+            ],
             FileEvent::ReportReceived { on, max_time_due, .. } => vec![
                 changed("to_resolve", "Report received: waiting for the council's resolution", on),
                 CaseEffect::ResolutionDue(Some(*max_time_due)),
@@ -1727,6 +1794,7 @@ impl Procedure for RemovalFile {
                 due: serde_json::from_value(data.get("due")?.clone()).ok()?,
                 on: today,
             }),
+            REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: today }),
             ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotified {
                 outcome: NotificationOutcome::Rejected,
                 on: today,
@@ -1912,10 +1980,45 @@ mod file_tests {
     fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
         assert_eq!(
             file_timers(&FileEvent::ReportRequested { on: d(3, 27) }),
-            vec![TimerEffect::Suspend {
-                kind: FILE_LAPSE_TIMER.into()
-            }]
+            vec![
+                TimerEffect::Suspend {
+                    kind: FILE_LAPSE_TIMER.into()
+                },
+                TimerEffect::Set {
+                    kind: REPORT_WAIT_TIMER.into(),
+                    fires_on: d(6, 28),
+                    data: serde_json::json!({"requested_on": "2026-03-27"}),
+                },
+            ]
         );
+        // The report moves the maximum time by the days it was awaited; without it, three months
+        // at most.
+        let base = [
+            opened(),
+            sent(NotificationChannel::Electronic),
+            notified(NotificationOutcome::Accessed),
+        ];
+        let mut waiting = base.to_vec();
+        waiting.push(FileEvent::ReportRequested { on: d(3, 27) });
+        given::<RemovalFile>(waiting.clone())
+            .when(FileCommand::RecordReport {
+                favourable: false,
+                on: d(4, 16),
+            })
+            .then([FileEvent::ReportReceived {
+                favourable: false,
+                on: d(4, 16),
+                max_time_due: d(6, 22),
+            }]);
+        given::<RemovalFile>(waiting.clone())
+            .when(FileCommand::EndReportWait { on: d(6, 27) })
+            .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+        given::<RemovalFile>(waiting)
+            .when(FileCommand::EndReportWait { on: d(6, 28) })
+            .then([FileEvent::ReportWaitEnded {
+                on: d(6, 28),
+                max_time_due: d(9, 3),
+            }]);
         let base = [
             opened(),
             sent(NotificationChannel::Electronic),

@@ -860,31 +860,11 @@ pub async fn file_step(
         "agreement" => FileCommand::RecordAgreement { on: today },
         "regularised" => FileCommand::RecordRegularised { on: today },
         "request_report" => FileCommand::RequestReport { on: today },
-        "report_favourable" | "report_unfavourable" => {
-            // The maximum time resumes, moved by the days the report was awaited (art. 22).
-            let requested: Option<NaiveDate> = sqlx::query_scalar(
-                "SELECT (payload->>'on')::date FROM events
-                 WHERE stream_id = $1 AND event_type = 'report_requested' ORDER BY version DESC LIMIT 1",
-            )
-            .bind(file)
-            .fetch_optional(&state.pool)
-            .await?;
-            let suspended = requested.map_or(0, |r| (today - r).num_days().max(0) as u64);
-            let current = case.resolution_due.unwrap_or(today);
-            let due: Option<NaiveDate> = sqlx::query_scalar(
-                "SELECT (payload->>'max_time_due')::date FROM events
-                 WHERE stream_id = $1 AND payload ? 'max_time_due' ORDER BY version DESC LIMIT 1",
-            )
-            .bind(file)
-            .fetch_optional(&state.pool)
-            .await?
-            .flatten();
-            FileCommand::RecordReport {
-                favourable: input.step == "report_favourable",
-                on: today,
-                max_time_due: due.unwrap_or(current) + chrono::Days::new(suspended),
-            }
-        }
+        // The aggregate moves the maximum time by the days the report was awaited (art. 22).
+        "report_favourable" | "report_unfavourable" => FileCommand::RecordReport {
+            favourable: input.step == "report_favourable",
+            on: today,
+        },
         "resolve_remove" | "resolve_archive" => FileCommand::Resolve {
             decision: if input.step == "resolve_remove" {
                 FileDecision::Remove
