@@ -238,6 +238,33 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to a command that was not carried out: a domain refusal is 409 in its own words;
+    /// a version mismatch is 412 when the caller pinned the version (`If-Match`), else 409.
+    pub fn from_command<E: std::error::Error>(
+        error: expedientes_eventlog::CommandError<E>,
+        pinned: bool,
+    ) -> Self {
+        use expedientes_eventlog::CommandError;
+        match error {
+            CommandError::Refused(refusal) => ApiError::Refused {
+                detail: refusal.to_string(),
+                current_version: None,
+            },
+            CommandError::VersionMismatch { expected, actual } if pinned => {
+                ApiError::PreconditionFailed { expected, actual }
+            }
+            CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
+            CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
+            CommandError::WrongStream => ApiError::NotFound("no such file".into()),
+            CommandError::Undecodable { position, reason } => {
+                ApiError::Internal(format!("event {position} cannot be decoded: {reason}"))
+            }
+            CommandError::Infrastructure(e) => e.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match error {

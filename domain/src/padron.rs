@@ -20,7 +20,7 @@ use crate::procedure::{
     CaseEffect, CaseParty, CitizenAction, DomainEvent, Notice, NoticeChannel, NoticeRecipient,
     Procedure, TimerEffect,
 };
-use crate::user_account::{IdentityDocument, Nationality};
+use crate::user_account::{age_on, IdentityDocument, Nationality};
 use crate::values::{CaseNumber, SiaCode};
 
 /// The residence status that decides whether an inscription must be renewed.
@@ -433,15 +433,6 @@ pub enum InscriptionRefusal {
 /// The renewal due date after a change on `on`, for those who must renew.
 fn due_after(state: &InscriptionState, on: NaiveDate) -> Option<NaiveDate> {
     (state.residence == Some(ResidenceStatus::NonEuTemporary)).then(|| renewal_due(on))
-}
-
-fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
-    use chrono::Datelike;
-    let mut age = day.year() - birth.year();
-    if (day.month(), day.day()) < (birth.month(), birth.day()) {
-        age -= 1;
-    }
-    age
 }
 
 fn check_actor(

@@ -599,7 +599,8 @@ pub enum Refusal {
     MobileNotVerified,
 }
 
-fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
+/// A person's age in whole years on a day.
+pub(crate) fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
     let mut age = day.year() - birth.year();
     if (day.month(), day.day()) < (birth.month(), birth.day()) {
         age -= 1;

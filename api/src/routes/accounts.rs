@@ -93,17 +93,8 @@ fn refusal(error: CommandError<Refusal>) -> ApiError {
     match error {
         CommandError::Refused(Refusal::AccountLocked) => ApiError::AccountLocked,
         CommandError::Refused(Refusal::PasswordExpired) => ApiError::PasswordExpired,
-        CommandError::Refused(refusal) => ApiError::Refused {
-            detail: refusal.to_string(),
-            current_version: None,
-        },
-        CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
-        CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
         CommandError::WrongStream => ApiError::NotFound("no such account".into()),
-        CommandError::Undecodable { position, reason } => {
-            ApiError::Internal(format!("event {position}: {reason}"))
-        }
-        CommandError::Infrastructure(e) => e.into(),
+        other => ApiError::from_command(other, false),
     }
 }
 

@@ -161,22 +161,7 @@ fn envelope(
 }
 
 fn map_error(error: CommandError<Refusal>, pinned: bool) -> ApiError {
-    match error {
-        CommandError::Refused(refusal) => ApiError::Refused {
-            detail: refusal.to_string(),
-            current_version: None,
-        },
-        CommandError::VersionMismatch { expected, actual } if pinned => {
-            ApiError::PreconditionFailed { expected, actual }
-        }
-        CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
-        CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
-        CommandError::WrongStream => ApiError::NotFound("no such file".into()),
-        CommandError::Undecodable { position, reason } => {
-            ApiError::Internal(format!("event {position} cannot be decoded: {reason}"))
-        }
-        CommandError::Infrastructure(e) => e.into(),
-    }
+    ApiError::from_command(error, pinned)
 }
 
 async fn respond(

@@ -168,17 +168,8 @@ async fn row(
 
 fn refusal(error: CommandError<InscriptionRefusal>) -> ApiError {
     match error {
-        CommandError::Refused(r) => ApiError::Refused {
-            detail: r.to_string(),
-            current_version: None,
-        },
-        CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
-        CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
         CommandError::WrongStream => ApiError::NotFound("no such inscription".into()),
-        CommandError::Undecodable { position, reason } => {
-            ApiError::Internal(format!("event {position}: {reason}"))
-        }
-        CommandError::Infrastructure(e) => e.into(),
+        other => ApiError::from_command(other, false),
     }
 }
 
@@ -600,19 +591,7 @@ pub struct FileOutcome {
 }
 
 fn file_refusal(error: CommandError<PairRefusal<FileRefusal, InscriptionRefusal>>) -> ApiError {
-    match error {
-        CommandError::Refused(r) => ApiError::Refused {
-            detail: r.to_string(),
-            current_version: None,
-        },
-        CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
-        CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
-        CommandError::WrongStream => ApiError::NotFound("no such file".into()),
-        CommandError::Undecodable { position, reason } => {
-            ApiError::Internal(format!("event {position}: {reason}"))
-        }
-        CommandError::Infrastructure(e) => e.into(),
-    }
+    ApiError::from_command(error, false)
 }
 
 /// Opens a removal file for wrong inscription: ex officio (caseworker, with a reason) or at the
