@@ -473,13 +473,19 @@ pub async fn register(
 }
 
 /// A single-use code and the new password.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivationInput {
     /// The code received by e-mail.
     pub token: String,
     /// The new password (8 to 128 characters).
     pub password: String,
+}
+
+impl std::fmt::Debug for ActivationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ActivationInput { .. }")
+    }
 }
 
 /// Follows a single-use link (e-mail confirmation or key activation) and sets the password.
@@ -506,6 +512,9 @@ pub async fn activate(
     } else {
         Command::SetPassword { at: now }
     };
+    // The password first: if the command then fails, the account is simply not active yet and a
+    // new code sets it again; the other order could leave an active account with no password.
+    secrets::store_password(&mut conn, tenant.as_str(), account, &input.password, now).await?;
     execute(
         &state,
         &tenant,
@@ -517,7 +526,6 @@ pub async fn activate(
     )
     .await
     .map_err(refusal)?;
-    secrets::store_password(&mut conn, tenant.as_str(), account, &input.password, now).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
