@@ -226,6 +226,16 @@ pub enum InscriptionCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// The person asks for the removal of someone else inscribed at their dwelling (appended together
+    /// with the opening of that file; refused while a file is open against the person).
+    RequestRemovalOf {
+        /// The file opened at the request.
+        file: Uuid,
+        /// The inscription concerned.
+        target: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// A removal file was opened against the person (appended together with the file's opening).
     RecordRemovalFileOpened {
         /// The file.
@@ -332,6 +342,15 @@ pub enum InscriptionEvent {
         /// The local date.
         on: NaiveDate,
     },
+    /// The person requested the removal of someone else.
+    RemovalRequested {
+        /// The file.
+        file: Uuid,
+        /// The inscription concerned.
+        target: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// A removal file was opened.
     RemovalFileOpened {
         /// The file.
@@ -378,6 +397,7 @@ impl DomainEvent for InscriptionEvent {
             InscriptionEvent::Renewed { .. } => "renewed",
             InscriptionEvent::ResidenceConfirmed { .. } => "residence_confirmed",
             InscriptionEvent::NewInscriptionAuthorised { .. } => "new_inscription_authorised",
+            InscriptionEvent::RemovalRequested { .. } => "removal_requested",
             InscriptionEvent::RemovalFileOpened { .. } => "removal_file_opened",
             InscriptionEvent::RemovalFileClosed { .. } => "removal_file_closed",
             InscriptionEvent::RenewalWarningSent { .. } => "renewal_warning_sent",
@@ -537,7 +557,8 @@ impl esrs::Aggregate for Inscription {
                 | C::ModifyPersonalData { .. }
                 | C::Renew { .. }
                 | C::ConfirmResidence { .. }
-                | C::AuthoriseNewInscription { .. },
+                | C::AuthoriseNewInscription { .. }
+                | C::RequestRemovalOf { .. },
             ) if state.open_removal_file.is_some() => Err(InscriptionRefusal::BlockedByRemovalFile),
             (
                 _,
@@ -601,6 +622,9 @@ impl esrs::Aggregate for Inscription {
             (_, C::AuthoriseNewInscription { newcomer, on }) => {
                 Ok(vec![E::NewInscriptionAuthorised { newcomer, on }])
             }
+            (_, C::RequestRemovalOf { file, target, on }) => {
+                Ok(vec![E::RemovalRequested { file, target, on }])
+            }
             (_, C::SendRenewalWarning { due, on }) => {
                 if state.renewal_due() != Some(due) {
                     return Err(InscriptionRefusal::StaleTimer);
@@ -646,7 +670,9 @@ impl esrs::Aggregate for Inscription {
                 state.renewal_basis = Some(on);
                 state.lapse_proposed = false;
             }
-            E::ResidenceConfirmed { .. } | E::NewInscriptionAuthorised { .. } => {}
+            E::ResidenceConfirmed { .. }
+            | E::NewInscriptionAuthorised { .. }
+            | E::RemovalRequested { .. } => {}
             E::RemovalFileOpened { file, .. } => state.open_removal_file = Some(file),
             E::RemovalFileClosed { .. } => state.open_removal_file = None,
             E::RenewalWarningSent { .. } => {}
@@ -836,6 +862,11 @@ mod tests {
             },
             InscriptionCommand::AuthoriseNewInscription {
                 newcomer: Uuid::new_v4(),
+                on: d(2026, 1, 6),
+            },
+            InscriptionCommand::RequestRemovalOf {
+                file: Uuid::new_v4(),
+                target: Uuid::new_v4(),
                 on: d(2026, 1, 6),
             },
         ] {

@@ -310,6 +310,30 @@ impl EventLog {
         A::Error: std::error::Error,
         B::Error: std::error::Error,
     {
+        self.execute_group::<A, B>(request, &[second], |a, others| {
+            let (first, other) = decide(a, others[0]);
+            (first, vec![other])
+        })
+        .await
+    }
+
+    /// [`EventLog::execute_pair`] with several streams of the second aggregate (e.g. a removal
+    /// requested by someone: the file, the inscription concerned and the requester's own
+    /// inscription, which refuses while a file is open against them). All or nothing.
+    pub async fn execute_group<A, B>(
+        &self,
+        request: CommandRequest,
+        others: &[Uuid],
+        mut decide: impl FnMut(&A::State, &[&B::State]) -> (Option<A::Command>, Vec<Option<B::Command>>),
+    ) -> Result<CommandOutcome, CommandError<PairRefusal<A::Error, B::Error>>>
+    where
+        A: Aggregate,
+        B: Aggregate,
+        A::Event: DomainEvent,
+        B::Event: DomainEvent,
+        A::Error: std::error::Error,
+        B::Error: std::error::Error,
+    {
         fn lift<E: std::error::Error, F: std::error::Error>(
             error: CommandError<E>,
         ) -> CommandError<F> {
@@ -344,19 +368,19 @@ impl EventLog {
                 .load_aggregate::<A>(&tenant, request.stream_id, Until::End)
                 .await
                 .map_err(lift)?;
-            let other = self
-                .load_aggregate::<B>(&tenant, second, Until::End)
-                .await
-                .map_err(lift)?;
-            let (command_a, command_b) = decide(&first.state, &other.state);
+            let mut loaded = Vec::with_capacity(others.len());
+            for other in others {
+                loaded.push(
+                    self.load_aggregate::<B>(&tenant, *other, Until::End)
+                        .await
+                        .map_err(lift)?,
+                );
+            }
+            let states: Vec<&B::State> = loaded.iter().map(|l| &l.state).collect();
+            let (command_a, commands_b) = decide(&first.state, &states);
             let events_a = match command_a {
                 Some(c) => A::handle_command(&first.state, c)
                     .map_err(|e| CommandError::Refused(PairRefusal::First(e)))?,
-                None => Vec::new(),
-            };
-            let events_b = match command_b {
-                Some(c) => B::handle_command(&other.state, c)
-                    .map_err(|e| CommandError::Refused(PairRefusal::Second(e)))?,
                 None => Vec::new(),
             };
             let mut streams = Vec::new();
@@ -368,13 +392,18 @@ impl EventLog {
                     events: encode(&events_a),
                 });
             }
-            if !events_b.is_empty() {
-                streams.push(StreamAppend {
-                    stream_type: B::NAME.to_owned(),
-                    stream_id: second,
-                    expected_version: other.version,
-                    events: encode(&events_b),
-                });
+            for ((other, state), command) in others.iter().zip(&loaded).zip(commands_b) {
+                let Some(command) = command else { continue };
+                let events = B::handle_command(&state.state, command)
+                    .map_err(|e| CommandError::Refused(PairRefusal::Second(e)))?;
+                if !events.is_empty() {
+                    streams.push(StreamAppend {
+                        stream_type: B::NAME.to_owned(),
+                        stream_id: *other,
+                        expected_version: state.version,
+                        events: encode(&events),
+                    });
+                }
             }
             if streams.is_empty() {
                 return Ok(CommandOutcome {

@@ -172,7 +172,8 @@ impl ReadModel for PadronRegister {
                 .await?,
                 InscriptionEvent::RenewalWarningSent { .. }
                 | InscriptionEvent::ResidenceConfirmed { .. }
-                | InscriptionEvent::NewInscriptionAuthorised { .. } => {
+                | InscriptionEvent::NewInscriptionAuthorised { .. }
+                | InscriptionEvent::RemovalRequested { .. } => {
                     sqlx::query(&format!("UPDATE {table} SET version = $2 WHERE inscription_id = $1"))
                         .bind(id)
                         .bind(stored.version)

@@ -616,22 +616,10 @@ pub async fn open_file(
                 .filter(|r| !r.trim().is_empty())
                 .ok_or_else(|| ApiError::invalid_field("reason", "say why the file is opened"))?,
         },
-        _ => {
-            // The requester must not have an open file of their own (art.: blocked procedures).
-            let own = inscription_id(&caller.tenant, &caller.subject);
-            if let Ok(own_row) = row(&state, &caller.tenant, own).await {
-                if own_row.open_removal_file.is_some() {
-                    return Err(ApiError::Refused {
-                        detail: InscriptionRefusal::BlockedByRemovalFile.to_string(),
-                        current_version: None,
-                    });
-                }
-            }
-            RemovalBasis::Request {
-                requester: caller.subject.clone(),
-                whereabouts: input.whereabouts.unwrap_or_default(),
-            }
-        }
+        _ => RemovalBasis::Request {
+            requester: caller.subject.clone(),
+            whereabouts: input.whereabouts.unwrap_or_default(),
+        },
     };
     let (file, version) = open_removal_file(&state, &caller, input.inscription_id, basis).await?;
     let outcome = FileOutcome {
@@ -686,12 +674,38 @@ async fn open_removal_file(
     };
     let file = Uuid::new_v4();
     let sia_code = state.config.sia_general_application.clone();
+    // At a person's request, the requester's own inscription (if they are inscribed here) records
+    // the request in the same append: it refuses while a file is open against them.
+    let requester = match &basis {
+        RemovalBasis::Request { requester, .. } => {
+            let own = inscription_id(&caller.tenant, requester);
+            row(state, &caller.tenant, own)
+                .await
+                .ok()
+                .map(|_| own)
+                .filter(|own| *own != target)
+        }
+        RemovalBasis::ExOfficio { .. } => None,
+    };
+    let mut streams = vec![target];
+    streams.extend(requester);
     let outcome = state
         .log
-        .execute_pair::<RemovalFile, Inscription>(
+        .execute_group::<RemovalFile, Inscription>(
             file_request(caller, file),
-            target,
+            &streams,
             move |_, _| {
+                let mut inscriptions = vec![Some(InscriptionCommand::RecordRemovalFileOpened {
+                    file,
+                    on,
+                })];
+                if requester.is_some() {
+                    inscriptions.push(Some(InscriptionCommand::RequestRemovalOf {
+                        file,
+                        target,
+                        on,
+                    }));
+                }
                 (
                     Some(FileCommand::Open {
                         case_number: case_number.clone(),
@@ -702,7 +716,7 @@ async fn open_removal_file(
                         on,
                         max_time_due,
                     }),
-                    Some(InscriptionCommand::RecordRemovalFileOpened { file, on }),
+                    inscriptions,
                 )
             },
         )

@@ -651,3 +651,74 @@ async fn a_citizen_with_a_certificate_renews_their_own_inscription_online() {
         .ok_json();
     assert_eq!(renewed["renewal_due"], "2028-04-01");
 }
+
+#[tokio::test]
+async fn a_person_with_an_open_file_cannot_request_the_removal_of_others() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let blocked = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let other = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": "Y1234567X"}),
+        "Carmen Ruiz",
+    )
+    .await;
+    open(&app, &blocked).await;
+    let request = |token: String| {
+        post("/v1/padron/removal-files")
+            .bearer(&token)
+            .json(&json!({"inscription_id": other, "whereabouts": "vive en Getafe desde 2025"}))
+    };
+    let refused = request(app.citizen(BILAL)).send(&app).await;
+    assert!(
+        assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("removal file")
+    );
+    // Nothing was opened against the other person.
+    let carmen = get(format!("/v1/padron/inscriptions/{other}"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(carmen["open_removal_file"], Value::Null);
+    // Someone not blocked may request it; the request is recorded on their own inscription too.
+    let ana = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": "Z1234567R"}),
+        "Diego Sanz",
+    )
+    .await;
+    request(app.citizen("Z1234567R"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    // The log shows it once the cluster-wide watermark passes it (other tests' transactions may
+    // hold it back a moment).
+    let mut recorded = false;
+    for _ in 0..200 {
+        let history = get("/v1/audit/events?limit=1000")
+            .bearer(&app.auditor())
+            .send(&app)
+            .await
+            .ok_json();
+        recorded = history["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event_type"] == "removal_requested" && e["stream_id"] == ana.as_str());
+        if recorded {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert!(
+        recorded,
+        "the request is recorded on the requester's inscription"
+    );
+}
