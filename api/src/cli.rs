@@ -393,6 +393,7 @@ async fn serve(config: Config) -> ExitCode {
         state.scheduler.clone(),
         state.runner.clone(),
         SCHEDULER_INTERVAL,
+        Some(state.clone()),
     ));
     tokio::spawn(seal_loop(state.log.clone(), seal_interval));
     tokio::spawn(notices_loop(state.clone()));
@@ -442,7 +443,7 @@ async fn scheduler(config: Config) -> ExitCode {
     let state = crate::build_state(pool, config, Arc::new(SystemClock));
     tracing::info!("scheduler running");
     tokio::select! {
-        () = scheduler_loop(state.scheduler.clone(), state.runner.clone(), SCHEDULER_INTERVAL) => ExitCode::SUCCESS,
+        () = scheduler_loop(state.scheduler.clone(), state.runner.clone(), SCHEDULER_INTERVAL, Some(state.clone())) => ExitCode::SUCCESS,
         () = tokio_util_shutdown() => ExitCode::SUCCESS,
     }
 }
@@ -452,6 +453,7 @@ async fn scheduler_loop(
     scheduler: expedientes_projections::Scheduler,
     runner: Runner,
     interval: Duration,
+    follow_ups: Option<crate::AppState>,
 ) {
     loop {
         if let Err(error) = runner.catch_up().await {
@@ -461,6 +463,11 @@ async fn scheduler_loop(
             Ok(pass) if pass.handled() > 0 => tracing::info!(?pass, "timers fired"),
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "scheduler pass failed"),
+        }
+        if let Some(state) = &follow_ups {
+            if let Err(error) = crate::routes::padron::release_lapsed_files(state).await {
+                tracing::warn!(%error, "lapsed removal files could not be followed up");
+            }
         }
         if let Err(error) = scheduler.publish_metrics().await {
             tracing::warn!(%error, "timer metrics unavailable");

@@ -1081,3 +1081,66 @@ pub async fn my_inscription(
         due,
     }))
 }
+
+/// Unblocks the inscriptions whose removal file lapsed by its timer (timers change one stream; this
+/// follow-up changes the inscription, in the same way the `release_lapsed` step does). Idempotent:
+/// the scheduler runs it after each pass. Returns how many were released.
+pub async fn release_lapsed_files(state: &AppState) -> Result<u64, ApiError> {
+    let rows: Vec<(String, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT p.tenant, p.inscription_id, p.open_removal_file FROM padron_register p
+         JOIN case_view c ON c.case_id = p.open_removal_file
+         WHERE c.state = 'lapsed' AND p.removed_on IS NULL
+         LIMIT 500",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let mut released = 0;
+    for (tenant, inscription, file) in rows {
+        let Ok(tenant) = tenant.parse::<MunicipalityCode>() else {
+            continue;
+        };
+        let today = crate::deadlines::local_date(state, state.clock.now());
+        let request = CommandRequest {
+            tenant,
+            stream_id: file,
+            expected_version: None,
+            metadata: Metadata {
+                actor_id: "scheduler".into(),
+                actor_role: "system".into(),
+                channel: Some("scheduler".into()),
+                correlation_id: Uuid::new_v4(),
+                command_id: Some(Uuid::new_v5(&file, b"release_lapsed")),
+                ..Metadata::default()
+            },
+            request_hash: Some(file.as_bytes().to_vec()),
+        };
+        let outcome = state
+            .log
+            .execute_pair::<RemovalFile, Inscription>(
+                request,
+                inscription,
+                move |current, person| {
+                    let lapsed = current.stage == expedientes_domain::padron::FileStage::Lapsed;
+                    let still_marked = person.open_removal_file == Some(file);
+                    (
+                        None,
+                        (lapsed && still_marked).then_some(
+                            InscriptionCommand::RecordRemovalFileClosed { file, on: today },
+                        ),
+                    )
+                },
+            )
+            .await;
+        match outcome {
+            Ok(o) if !o.events.is_empty() => released += 1,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%file, %error, "a lapsed file's inscription could not be released")
+            }
+        }
+    }
+    if released > 0 {
+        settle(state).await;
+    }
+    Ok(released)
+}
