@@ -56,8 +56,11 @@ pub enum Command {
 }
 
 /// The events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// The log stores `event_type()`: strum derives it from the variant names, in the same
+// snake_case as the serde tag, so renaming a variant renames stored events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Event {
     /// A year was added or replaced.
     YearPublished {
@@ -85,10 +88,7 @@ pub enum Event {
 
 impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
-        match self {
-            Event::YearPublished { .. } => "year_published",
-            Event::LocalDaysSet { .. } => "local_days_set",
-        }
+        self.into()
     }
 }
 
@@ -340,6 +340,26 @@ mod tests {
             NaiveDate::from_ymd_opt(2027, 1, 7).unwrap()
         );
         assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+    }
+
+    #[test]
+    fn event_types_are_the_names_stored_in_the_log() {
+        let year: YearCalendar = serde_json::from_value(serde_json::json!({
+            "year": 2027, "official": true, "national": ["2027-01-01"]
+        }))
+        .unwrap();
+        let published = Event::YearPublished {
+            calendar: year,
+            source: "BOE-A-2026-00000".into(),
+            at: at(),
+        };
+        for (event, name) in [
+            (published, "year_published"),
+            (local_set(), "local_days_set"),
+        ] {
+            assert_eq!(event.event_type(), name);
+            assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
+        }
     }
 
     #[test]

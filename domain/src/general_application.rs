@@ -154,8 +154,11 @@ pub enum Command {
 }
 
 /// The events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// The log stores `event_type()`: strum derives it from the variant names, in the same
+// snake_case as the serde tag, so renaming a variant renames stored events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Event {
     /// The application was filed.
     Submitted {
@@ -220,15 +223,7 @@ pub enum Event {
 
 impl DomainEvent for Event {
     fn event_type(&self) -> &'static str {
-        match self {
-            Event::Submitted { .. } => "submitted",
-            Event::RectificationRequested { .. } => "rectification_requested",
-            Event::RectificationExtended { .. } => "rectification_extended",
-            Event::Rectified { .. } => "rectified",
-            Event::DeemedWithdrawn { .. } => "deemed_withdrawn",
-            Event::Resolved { .. } => "resolved",
-            Event::Withdrawn { .. } => "withdrawn",
-        }
+        self.into()
     }
 }
 
@@ -792,6 +787,43 @@ mod tests {
             let json = serde_json::to_value(&event).unwrap();
             assert_eq!(json["type"], event.event_type());
             assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn event_types_are_the_names_stored_in_the_log() {
+        // The log's `event_type` column holds these names: they must never change, and they are
+        // the JSON tag too.
+        for (event, name) in [
+            (submitted(), "submitted"),
+            (requested(), "rectification_requested"),
+            (
+                Event::RectificationExtended {
+                    at: at(3),
+                    due: date(7, 23),
+                },
+                "rectification_extended",
+            ),
+            (
+                Event::Rectified {
+                    note: "plano adjunto".into(),
+                    at: at(3),
+                },
+                "rectified",
+            ),
+            (Event::DeemedWithdrawn { at: at(20) }, "deemed_withdrawn"),
+            (
+                Event::Resolved {
+                    decision: Decision::Granted,
+                    grounds: "conforme".into(),
+                    at: at(9),
+                },
+                "resolved",
+            ),
+            (Event::Withdrawn { at: at(4) }, "withdrawn"),
+        ] {
+            assert_eq!(event.event_type(), name);
+            assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod council_calendar;
 pub mod general_application;
+pub mod identity;
 pub mod padron;
 pub mod procedure;
 pub mod testing;

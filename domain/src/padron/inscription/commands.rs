@@ -1,0 +1,121 @@
+//! What can be asked of an inscription. Dates are the council's local dates, resolved by the
+//! caller.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::identity::IdentityDocument;
+use crate::padron::{Actor, Dwelling, Person, RemovalCause, ResidenceStatus};
+
+/// Commands on an inscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InscriptionCommand {
+    /// Inscribes the person at a dwelling.
+    Inscribe {
+        /// Who.
+        person: Person,
+        /// Residence status.
+        residence: ResidenceStatus,
+        /// Where.
+        dwelling: Dwelling,
+        /// Declares that nobody else lives at the dwelling (opens removal files ex officio for
+        /// those inscribed there).
+        declares_nobody_else: bool,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Moves to another dwelling in the municipality (counts as renewal).
+    ChangeAddress {
+        /// The new dwelling.
+        dwelling: Dwelling,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Modifies personal data (counts as renewal).
+    ModifyPersonalData {
+        /// The new name.
+        name: String,
+        /// The new document.
+        document: IdentityDocument,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Express renewal: ratification of the data and declaration of continued residence.
+    Renew {
+        /// The document shown.
+        document: IdentityDocument,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Confirms continued residence (EU citizens and non-EU permanent residents).
+    ConfirmResidence {
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The person, inscribed at their dwelling, authorises someone new to be inscribed there
+    /// (appended together with the newcomer's inscription).
+    AuthoriseNewInscription {
+        /// The newcomer's inscription.
+        newcomer: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The person asks for the removal of someone else inscribed at their dwelling (appended together
+    /// with the opening of that file; refused while a file is open against the person).
+    RequestRemovalOf {
+        /// The file opened at the request.
+        file: Uuid,
+        /// The inscription concerned.
+        target: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A removal file was opened against the person (appended together with the file's opening).
+    RecordRemovalFileOpened {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The removal file was closed without removal (archived, lapsed or regularised).
+    RecordRemovalFileClosed {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Timer: the warning letter three months before the expiry.
+    SendRenewalWarning {
+        /// The expiry it warns about.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Timer: the expiry passed without renewal; the inscription is proposed for lapse.
+    ProposeLapse {
+        /// The expiry that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Removes the inscription (lapse by a caseworker's resolution, effective on its notification;
+    /// wrong inscription by a removal file's resolution; death; change of residence).
+    Remove {
+        /// Why.
+        cause: RemovalCause,
+        /// The day it takes effect.
+        effective_on: NaiveDate,
+    },
+}

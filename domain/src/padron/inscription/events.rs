@@ -1,0 +1,132 @@
+//! What happened to an inscription, as stored in the event log.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::identity::IdentityDocument;
+use crate::padron::{Actor, Dwelling, Person, RemovalCause, ResidenceStatus};
+use crate::procedure::DomainEvent;
+
+/// Events of an inscription.
+// The log stores `event_type()`: strum derives it from the variant names, in the same
+// snake_case as the serde tag, so renaming a variant renames stored events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum InscriptionEvent {
+    /// Inscribed.
+    Inscribed {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
+        /// Who.
+        person: Person,
+        /// Residence status.
+        residence: ResidenceStatus,
+        /// Where.
+        dwelling: Dwelling,
+        /// The declaration that nobody else lives there.
+        declares_nobody_else: bool,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Moved.
+    AddressChanged {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
+        /// Where to.
+        dwelling: Dwelling,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Personal data modified.
+    PersonalDataModified {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
+        /// New name.
+        name: String,
+        /// New document.
+        document: IdentityDocument,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Renewed expressly.
+    Renewed {
+        /// The renewal due date this change sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Residence confirmed.
+    ResidenceConfirmed {
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A new inscription at the dwelling was authorised by this person.
+    NewInscriptionAuthorised {
+        /// The newcomer's inscription.
+        newcomer: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The person requested the removal of someone else.
+    RemovalRequested {
+        /// The file.
+        file: Uuid,
+        /// The inscription concerned.
+        target: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// A removal file was opened.
+    RemovalFileOpened {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The removal file closed without removal.
+    RemovalFileClosed {
+        /// The file.
+        file: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The warning letter was sent.
+    RenewalWarningSent {
+        /// The expiry.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Proposed for lapse.
+    LapseProposed {
+        /// The expiry that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Removed.
+    Removed {
+        /// Why.
+        cause: RemovalCause,
+        /// Effective on.
+        effective_on: NaiveDate,
+    },
+}
+
+impl DomainEvent for InscriptionEvent {
+    fn event_type(&self) -> &'static str {
+        self.into()
+    }
+}

@@ -1,0 +1,308 @@
+//! A person's inscription in the padrón: the aggregate, its command handling and what its events
+//! mean for the rest of the system (timers and the renewal warning letter; no case view, it is a
+//! register entry).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::identity::{age_on, IdentityDocument};
+use crate::padron::{Actor, RemovalCause, ResidenceStatus};
+use crate::procedure::{
+    CaseEffect, Notice, NoticeChannel, NoticeRecipient, Procedure, TimerEffect,
+};
+
+mod commands;
+mod events;
+mod refusals;
+mod state;
+#[cfg(test)]
+mod tests;
+mod timers;
+
+pub use commands::InscriptionCommand;
+pub use events::InscriptionEvent;
+pub use refusals::InscriptionRefusal;
+pub use state::{InscriptionStage, InscriptionState};
+pub use timers::{
+    renewal_due, renewal_timers, RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS, RENEWAL_WARNING_TIMER,
+    WARNING_MONTHS,
+};
+
+/// One person's inscription in a council's padrón.
+#[derive(Debug)]
+pub struct Inscription;
+
+/// The renewal due date after a change on `on`, for those who must renew.
+fn due_after(state: &InscriptionState, on: NaiveDate) -> Option<NaiveDate> {
+    (state.residence == Some(ResidenceStatus::NonEuTemporary)).then(|| renewal_due(on))
+}
+
+fn check_actor(
+    actor: &Actor,
+    person_birth: NaiveDate,
+    on: NaiveDate,
+) -> Result<(), InscriptionRefusal> {
+    let minor = age_on(person_birth, on) < 18;
+    match actor {
+        Actor::Themselves if minor => Err(InscriptionRefusal::ActorNotEntitled(
+            "minors act through the parents with custody or their legal representatives",
+        )),
+        Actor::Parent { .. } | Actor::LegalRepresentative { .. } if !minor => Err(InscriptionRefusal::ActorNotEntitled(
+            "an adult acts personally or through an accredited representative",
+        )),
+        Actor::Representative { authorisation, .. } if minor || authorisation.trim().is_empty() => {
+            Err(InscriptionRefusal::ActorNotEntitled(
+                "a representative of an adult needs a written authorisation (and both identity documents)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl esrs::Aggregate for Inscription {
+    const NAME: &'static str = "padron_inscription";
+    type State = InscriptionState;
+    type Command = InscriptionCommand;
+    type Event = InscriptionEvent;
+    type Error = InscriptionRefusal;
+
+    fn handle_command(
+        state: &InscriptionState,
+        command: InscriptionCommand,
+    ) -> Result<Vec<InscriptionEvent>, InscriptionRefusal> {
+        use InscriptionCommand as C;
+        use InscriptionEvent as E;
+        use InscriptionStage as S;
+        match (state.stage, command) {
+            (
+                S::NotInscribed,
+                C::Inscribe {
+                    person,
+                    residence,
+                    dwelling,
+                    declares_nobody_else,
+                    actor,
+                    on,
+                    ..
+                },
+            ) => {
+                check_actor(&actor, person.birth_date, on)?;
+                Ok(vec![E::Inscribed {
+                    renewal_due: (residence == ResidenceStatus::NonEuTemporary)
+                        .then(|| renewal_due(on)),
+                    person,
+                    residence,
+                    dwelling,
+                    declares_nobody_else,
+                    actor,
+                    on,
+                }])
+            }
+            (S::NotInscribed, _) => Err(InscriptionRefusal::NotInscribed),
+            // A removed person is inscribed again as a new inscription (a new stream).
+            (_, C::Inscribe { .. }) => Err(InscriptionRefusal::AlreadyInscribed),
+            (S::Removed, _) => Err(InscriptionRefusal::Removed),
+            (_, C::RecordRemovalFileOpened { file, on }) => {
+                if state.open_removal_file.is_some() {
+                    return Err(InscriptionRefusal::FileAlreadyOpen);
+                }
+                Ok(vec![E::RemovalFileOpened { file, on }])
+            }
+            (_, C::RecordRemovalFileClosed { file, on }) => {
+                if state.open_removal_file != Some(file) {
+                    return Err(InscriptionRefusal::NoRemovalFile);
+                }
+                Ok(vec![E::RemovalFileClosed { file, on }])
+            }
+            (
+                _,
+                C::Remove {
+                    cause,
+                    effective_on,
+                },
+            ) => match cause {
+                RemovalCause::Lapse if !state.lapse_proposed => {
+                    Err(InscriptionRefusal::LapseNotProposed)
+                }
+                RemovalCause::WrongInscription if state.open_removal_file.is_none() => {
+                    Err(InscriptionRefusal::NoRemovalFile)
+                }
+                _ => Ok(vec![E::Removed {
+                    cause,
+                    effective_on,
+                }]),
+            },
+            // Everything below is blocked while a removal file is open.
+            (
+                _,
+                C::ChangeAddress { .. }
+                | C::ModifyPersonalData { .. }
+                | C::Renew { .. }
+                | C::ConfirmResidence { .. }
+                | C::AuthoriseNewInscription { .. }
+                | C::RequestRemovalOf { .. },
+            ) if state.open_removal_file.is_some() => Err(InscriptionRefusal::BlockedByRemovalFile),
+            (
+                _,
+                C::ChangeAddress {
+                    dwelling,
+                    actor,
+                    on,
+                },
+            ) => Ok(vec![E::AddressChanged {
+                renewal_due: due_after(state, on),
+                dwelling,
+                actor,
+                on,
+            }]),
+            (
+                _,
+                C::ModifyPersonalData {
+                    name,
+                    document,
+                    actor,
+                    on,
+                },
+            ) => Ok(vec![E::PersonalDataModified {
+                renewal_due: due_after(state, on),
+                name,
+                document,
+                actor,
+                on,
+            }]),
+            (
+                _,
+                C::Renew {
+                    document,
+                    actor,
+                    on,
+                },
+            ) => {
+                if state.residence != Some(ResidenceStatus::NonEuTemporary) {
+                    return Err(InscriptionRefusal::RenewalNotRequired);
+                }
+                let card_on_record =
+                    matches!(state.document, Some(IdentityDocument::ResidenceCard { .. }));
+                if card_on_record && matches!(document, IdentityDocument::Passport { .. }) {
+                    return Err(InscriptionRefusal::CardTakesPrecedence);
+                }
+                Ok(vec![E::Renewed {
+                    renewal_due: due_after(state, on),
+                    actor,
+                    on,
+                }])
+            }
+            (_, C::ConfirmResidence { actor, on }) => {
+                if !matches!(
+                    state.residence,
+                    Some(ResidenceStatus::EuCitizen | ResidenceStatus::NonEuPermanent)
+                ) {
+                    return Err(InscriptionRefusal::ConfirmationNotRequired);
+                }
+                Ok(vec![E::ResidenceConfirmed { actor, on }])
+            }
+            (_, C::AuthoriseNewInscription { newcomer, on }) => {
+                Ok(vec![E::NewInscriptionAuthorised { newcomer, on }])
+            }
+            (_, C::RequestRemovalOf { file, target, on }) => {
+                Ok(vec![E::RemovalRequested { file, target, on }])
+            }
+            (_, C::SendRenewalWarning { due, on }) => {
+                if state.renewal_due() != Some(due) {
+                    return Err(InscriptionRefusal::StaleTimer);
+                }
+                Ok(vec![E::RenewalWarningSent { due, on }])
+            }
+            (_, C::ProposeLapse { due, on }) => {
+                if state.renewal_due() != Some(due) || on <= due {
+                    return Err(InscriptionRefusal::StaleTimer);
+                }
+                Ok(vec![E::LapseProposed { due, on }])
+            }
+        }
+    }
+
+    fn apply_event(mut state: InscriptionState, event: InscriptionEvent) -> InscriptionState {
+        use InscriptionEvent as E;
+        match event {
+            E::Inscribed {
+                person,
+                residence,
+                dwelling,
+                on,
+                ..
+            } => {
+                state.stage = InscriptionStage::Inscribed;
+                state.residence = Some(residence);
+                state.document = Some(person.document);
+                state.dwelling = Some(dwelling);
+                state.renewal_basis = Some(on);
+            }
+            E::AddressChanged { dwelling, on, .. } => {
+                state.dwelling = Some(dwelling);
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::PersonalDataModified { document, on, .. } => {
+                state.document = Some(document);
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::Renewed { on, .. } => {
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::ResidenceConfirmed { .. }
+            | E::NewInscriptionAuthorised { .. }
+            | E::RemovalRequested { .. } => {}
+            E::RemovalFileOpened { file, .. } => state.open_removal_file = Some(file),
+            E::RemovalFileClosed { .. } => state.open_removal_file = None,
+            E::RenewalWarningSent { .. } => {}
+            E::LapseProposed { .. } => state.lapse_proposed = true,
+            E::Removed { .. } => {
+                state.stage = InscriptionStage::Removed;
+                state.open_removal_file = None;
+            }
+        }
+        state
+    }
+}
+
+impl Procedure for Inscription {
+    const TITLE: &'static str = "Inscripción en el padrón municipal";
+
+    /// An inscription is a register entry, not a case file: the padrón register shows it.
+    fn case_effects(_event: &InscriptionEvent) -> Vec<CaseEffect> {
+        Vec::new()
+    }
+
+    fn timer_effects(event: &InscriptionEvent) -> Vec<TimerEffect> {
+        renewal_timers(event)
+    }
+
+    fn timer_command(
+        kind: &str,
+        data: &serde_json::Value,
+        _now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<InscriptionCommand> {
+        let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
+        match kind {
+            RENEWAL_WARNING_TIMER => {
+                Some(InscriptionCommand::SendRenewalWarning { due, on: today })
+            }
+            RENEWAL_EXPIRY_TIMER => Some(InscriptionCommand::ProposeLapse { due, on: today }),
+            _ => None,
+        }
+    }
+
+    fn notices(event: &InscriptionEvent) -> Vec<Notice> {
+        match event {
+            InscriptionEvent::RenewalWarningSent { .. } => vec![Notice {
+                kind: "renewal_warning".into(),
+                recipient: NoticeRecipient::Person,
+                channel: NoticeChannel::Post,
+            }],
+            _ => Vec::new(),
+        }
+    }
+}

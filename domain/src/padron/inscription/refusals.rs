@@ -1,0 +1,44 @@
+//! Why an inscription command is refused, in words for the person at the counter.
+
+/// Why an inscription command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InscriptionRefusal {
+    /// Inscribe twice.
+    #[error("the person is already inscribed")]
+    AlreadyInscribed,
+    /// Anything on a person not inscribed.
+    #[error("the person is not inscribed")]
+    NotInscribed,
+    /// Anything on a removed inscription.
+    #[error("the inscription was removed")]
+    Removed,
+    /// A removal file is open.
+    #[error(
+        "a removal file for wrong inscription is open against this person: regularise it first"
+    )]
+    BlockedByRemovalFile,
+    /// Confirmation by someone who renews instead.
+    #[error("only EU citizens and non-EU permanent residents confirm their residence")]
+    ConfirmationNotRequired,
+    /// Renewal by someone who does not have to.
+    #[error("only non-EU foreigners without permanent residence renew their inscription")]
+    RenewalNotRequired,
+    /// Renewal with a passport when a foreigner card is on record.
+    #[error("the foreigner card takes precedence over the passport: show the card")]
+    CardTakesPrecedence,
+    /// A minor acting alone, or an adult's representative without authorisation.
+    #[error("{0}")]
+    ActorNotEntitled(&'static str),
+    /// A timer for an expiry that is no longer the current one.
+    #[error("the inscription's renewal is now due on another date")]
+    StaleTimer,
+    /// Lapse removal not proposed.
+    #[error("a removal for lapse needs the inscription to have been proposed for lapse")]
+    LapseNotProposed,
+    /// Removing for a wrong inscription without the file.
+    #[error("a removal for wrong inscription comes from a removal file's resolution")]
+    NoRemovalFile,
+    /// A second file while one is open.
+    #[error("a removal file is already open against this person")]
+    FileAlreadyOpen,
+}

@@ -1,0 +1,52 @@
+//! Where an inscription is, rebuilt from its events.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::renewal_due;
+use crate::identity::IdentityDocument;
+use crate::padron::{Dwelling, ResidenceStatus};
+
+/// Where an inscription is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InscriptionStage {
+    /// Not inscribed.
+    #[default]
+    NotInscribed,
+    /// Inscribed.
+    Inscribed,
+    /// Removed.
+    Removed,
+}
+
+/// The inscription's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InscriptionState {
+    /// Stage.
+    pub stage: InscriptionStage,
+    /// Residence status.
+    pub residence: Option<ResidenceStatus>,
+    /// The person's documents on record (the foreigner card takes precedence over a passport).
+    pub document: Option<IdentityDocument>,
+    /// Where.
+    pub dwelling: Option<Dwelling>,
+    /// The last padrón change that counts as renewal (inscription, express renewal, change of
+    /// address, modification of personal data).
+    pub renewal_basis: Option<NaiveDate>,
+    /// The open removal file against the person, if any.
+    pub open_removal_file: Option<Uuid>,
+    /// Whether the inscription was proposed for lapse.
+    pub lapse_proposed: bool,
+}
+
+impl InscriptionState {
+    /// The renewal due date, for those who must renew.
+    pub fn renewal_due(&self) -> Option<NaiveDate> {
+        match self.residence {
+            Some(ResidenceStatus::NonEuTemporary) => self.renewal_basis.map(renewal_due),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The inscription's rules, given past events, when a command, then the events or the refusal.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::identity::{IdentityDocument, Nationality};
+use crate::padron::{
+    renewal_due, renewal_timers, Actor, Dwelling, Inscription, InscriptionCommand,
+    InscriptionEvent, InscriptionRefusal, Person, RemovalCause, ResidenceStatus,
+    RENEWAL_EXPIRY_TIMER, RENEWAL_WARNING_TIMER,
+};
+use crate::procedure::{DomainEvent, TimerEffect};
+use crate::testing::given;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+fn person(birth: NaiveDate) -> Person {
+    Person {
+        name: "Bilal Haddad".into(),
+        birth_date: birth,
+        nationality: Nationality::NonEu,
+        document: IdentityDocument::ResidenceCard {
+            number: "X1234567L".parse().unwrap(),
+        },
+    }
+}
+fn home() -> Dwelling {
+    Dwelling {
+        key: "9872023VK4797S0001WX".into(),
+        address: "Calle de Toledo 10, 2º B".into(),
+    }
+}
+fn inscribed(residence: ResidenceStatus, on: NaiveDate) -> InscriptionEvent {
+    InscriptionEvent::Inscribed {
+        renewal_due: (residence == ResidenceStatus::NonEuTemporary).then(|| renewal_due(on)),
+        person: person(d(1990, 1, 1)),
+        residence,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor: Actor::Themselves,
+        on,
+    }
+}
+fn renew_with(document: IdentityDocument, on: NaiveDate) -> InscriptionCommand {
+    InscriptionCommand::Renew {
+        document,
+        actor: Actor::Themselves,
+        on,
+    }
+}
+fn card() -> IdentityDocument {
+    IdentityDocument::ResidenceCard {
+        number: "X1234567L".parse().unwrap(),
+    }
+}
+
+#[test]
+fn renewal_is_due_two_years_after_the_last_change() {
+    let state = given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29))])
+        .when(renew_with(card(), d(2025, 6, 1)))
+        .then([InscriptionEvent::Renewed {
+            renewal_due: Some(d(2027, 6, 1)),
+            actor: Actor::Themselves,
+            on: d(2025, 6, 1),
+        }]);
+    assert_eq!(state.renewal_due(), Some(d(2027, 6, 1)));
+    // A change of address restarts the count (the ombudsman's point).
+    let moved = InscriptionEvent::AddressChanged {
+        renewal_due: Some(d(2028, 1, 10)),
+        dwelling: home(),
+        actor: Actor::Themselves,
+        on: d(2026, 1, 10),
+    };
+    let state = given::<Inscription>([
+        inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29)),
+        moved,
+    ])
+    .state()
+    .clone();
+    assert_eq!(state.renewal_due(), Some(d(2028, 1, 10)));
+    // 29 Feb + 2 years is 28 Feb.
+    let state = given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29))])
+        .state()
+        .clone();
+    assert_eq!(state.renewal_due(), Some(d(2026, 2, 28)));
+}
+
+#[test]
+fn only_non_eu_without_permanent_residence_renew() {
+    for residence in [
+        ResidenceStatus::Spanish,
+        ResidenceStatus::EuCitizen,
+        ResidenceStatus::NonEuPermanent,
+    ] {
+        given::<Inscription>([inscribed(residence, d(2025, 1, 1))])
+            .when(renew_with(card(), d(2026, 1, 1)))
+            .then_refused(|e| *e == InscriptionRefusal::RenewalNotRequired);
+    }
+}
+
+#[test]
+fn the_foreigner_card_takes_precedence_over_the_passport() {
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
+        .when(renew_with(
+            IdentityDocument::Passport {
+                number: "PAA123456".parse().unwrap(),
+            },
+            d(2026, 1, 1),
+        ))
+        .then_refused(|e| *e == InscriptionRefusal::CardTakesPrecedence);
+}
+
+#[test]
+fn an_open_removal_file_blocks_renewal_and_changes() {
+    let file = Uuid::new_v4();
+    let history = [
+        inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1)),
+        InscriptionEvent::RemovalFileOpened {
+            file,
+            on: d(2026, 1, 5),
+        },
+    ];
+    for command in [
+        renew_with(card(), d(2026, 1, 6)),
+        InscriptionCommand::ChangeAddress {
+            dwelling: home(),
+            actor: Actor::Themselves,
+            on: d(2026, 1, 6),
+        },
+        InscriptionCommand::ModifyPersonalData {
+            name: "B. Haddad".into(),
+            document: card(),
+            actor: Actor::Themselves,
+            on: d(2026, 1, 6),
+        },
+        InscriptionCommand::AuthoriseNewInscription {
+            newcomer: Uuid::new_v4(),
+            on: d(2026, 1, 6),
+        },
+        InscriptionCommand::RequestRemovalOf {
+            file: Uuid::new_v4(),
+            target: Uuid::new_v4(),
+            on: d(2026, 1, 6),
+        },
+    ] {
+        given::<Inscription>(history.clone())
+            .when(command)
+            .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
+    }
+    given::<Inscription>(history.clone())
+        .when(InscriptionCommand::RecordRemovalFileOpened {
+            file: Uuid::new_v4(),
+            on: d(2026, 1, 6),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::FileAlreadyOpen);
+    let mut closed = history.to_vec();
+    closed.push(InscriptionEvent::RemovalFileClosed {
+        file,
+        on: d(2026, 2, 1),
+    });
+    assert!(given::<Inscription>(closed)
+        .when(renew_with(card(), d(2026, 2, 2)))
+        .outcome()
+        .is_ok());
+}
+
+#[test]
+fn eu_citizens_and_permanent_residents_confirm_residence_unless_blocked() {
+    let confirm = InscriptionCommand::ConfirmResidence {
+        actor: Actor::Themselves,
+        on: d(2026, 5, 1),
+    };
+    given::<Inscription>([inscribed(ResidenceStatus::EuCitizen, d(2025, 1, 1))])
+        .when(confirm.clone())
+        .then([InscriptionEvent::ResidenceConfirmed {
+            actor: Actor::Themselves,
+            on: d(2026, 5, 1),
+        }]);
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
+        .when(confirm.clone())
+        .then_refused(|e| *e == InscriptionRefusal::ConfirmationNotRequired);
+    given::<Inscription>([
+        inscribed(ResidenceStatus::NonEuPermanent, d(2025, 1, 1)),
+        InscriptionEvent::RemovalFileOpened {
+            file: Uuid::nil(),
+            on: d(2026, 4, 1),
+        },
+    ])
+    .when(confirm)
+    .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
+}
+
+#[test]
+fn minors_act_through_parents_and_adults_need_authorised_representatives() {
+    let minor = person(d(2015, 1, 1));
+    let inscribe = |actor: Actor, who: Person| InscriptionCommand::Inscribe {
+        person: who,
+        residence: ResidenceStatus::NonEuTemporary,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor,
+        on: d(2026, 1, 1),
+        at: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
+    };
+    given::<Inscription>([])
+        .when(inscribe(Actor::Themselves, minor.clone()))
+        .then_refused(|e| matches!(e, InscriptionRefusal::ActorNotEntitled(_)));
+    assert!(given::<Inscription>([])
+        .when(inscribe(
+            Actor::Parent {
+                document: "12345678Z".into()
+            },
+            minor
+        ))
+        .outcome()
+        .is_ok());
+    given::<Inscription>([])
+        .when(inscribe(
+            Actor::Representative {
+                document: "12345678Z".into(),
+                authorisation: String::new(),
+            },
+            person(d(1990, 1, 1)),
+        ))
+        .then_refused(|e| matches!(e, InscriptionRefusal::ActorNotEntitled(_)));
+}
+
+#[test]
+fn renewal_timers_warn_three_months_before_and_propose_lapse_after_the_expiry() {
+    let event = inscribed(ResidenceStatus::NonEuTemporary, d(2025, 3, 10));
+    let timers = renewal_timers(&event);
+    assert_eq!(
+        timers,
+        vec![
+            TimerEffect::Set {
+                kind: RENEWAL_WARNING_TIMER.into(),
+                fires_on: d(2026, 12, 10),
+                data: serde_json::json!({"due": "2027-03-10"}),
+            },
+            TimerEffect::Set {
+                kind: RENEWAL_EXPIRY_TIMER.into(),
+                fires_on: d(2027, 3, 11),
+                data: serde_json::json!({"due": "2027-03-10"}),
+            },
+        ]
+    );
+    given::<Inscription>([event.clone()])
+        .when(InscriptionCommand::ProposeLapse {
+            due: d(2027, 3, 10),
+            on: d(2027, 3, 10),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::StaleTimer);
+    let proposed = InscriptionEvent::LapseProposed {
+        due: d(2027, 3, 10),
+        on: d(2027, 3, 11),
+    };
+    given::<Inscription>([event.clone()])
+        .when(InscriptionCommand::ProposeLapse {
+            due: d(2027, 3, 10),
+            on: d(2027, 3, 11),
+        })
+        .then([proposed.clone()]);
+    // A stale timer (renewed since) proposes nothing.
+    let renewed = InscriptionEvent::Renewed {
+        renewal_due: Some(d(2029, 1, 5)),
+        actor: Actor::Themselves,
+        on: d(2027, 1, 5),
+    };
+    given::<Inscription>([event.clone(), renewed])
+        .when(InscriptionCommand::ProposeLapse {
+            due: d(2027, 3, 10),
+            on: d(2027, 3, 11),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::StaleTimer);
+    // Removal for lapse needs the proposal; then it is removed without a hearing.
+    given::<Inscription>([event.clone()])
+        .when(InscriptionCommand::Remove {
+            cause: RemovalCause::Lapse,
+            effective_on: d(2027, 4, 1),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::LapseNotProposed);
+    given::<Inscription>([event, proposed])
+        .when(InscriptionCommand::Remove {
+            cause: RemovalCause::Lapse,
+            effective_on: d(2027, 4, 1),
+        })
+        .then([InscriptionEvent::Removed {
+            cause: RemovalCause::Lapse,
+            effective_on: d(2027, 4, 1),
+        }]);
+}
+
+#[test]
+fn event_types_are_the_names_stored_in_the_log() {
+    let on = d(2026, 1, 6);
+    let file = Uuid::nil();
+    for (event, name) in [
+        (inscribed(ResidenceStatus::NonEuTemporary, on), "inscribed"),
+        (
+            InscriptionEvent::AddressChanged {
+                renewal_due: Some(renewal_due(on)),
+                dwelling: home(),
+                actor: Actor::Themselves,
+                on,
+            },
+            "address_changed",
+        ),
+        (
+            InscriptionEvent::PersonalDataModified {
+                renewal_due: None,
+                name: "B. Haddad".into(),
+                document: card(),
+                actor: Actor::Themselves,
+                on,
+            },
+            "personal_data_modified",
+        ),
+        (
+            InscriptionEvent::Renewed {
+                renewal_due: Some(renewal_due(on)),
+                actor: Actor::Themselves,
+                on,
+            },
+            "renewed",
+        ),
+        (
+            InscriptionEvent::ResidenceConfirmed {
+                actor: Actor::Themselves,
+                on,
+            },
+            "residence_confirmed",
+        ),
+        (
+            InscriptionEvent::NewInscriptionAuthorised { newcomer: file, on },
+            "new_inscription_authorised",
+        ),
+        (
+            InscriptionEvent::RemovalRequested {
+                file,
+                target: file,
+                on,
+            },
+            "removal_requested",
+        ),
+        (
+            InscriptionEvent::RemovalFileOpened { file, on },
+            "removal_file_opened",
+        ),
+        (
+            InscriptionEvent::RemovalFileClosed { file, on },
+            "removal_file_closed",
+        ),
+        (
+            InscriptionEvent::RenewalWarningSent { due: on, on },
+            "renewal_warning_sent",
+        ),
+        (
+            InscriptionEvent::LapseProposed { due: on, on },
+            "lapse_proposed",
+        ),
+        (
+            InscriptionEvent::Removed {
+                cause: RemovalCause::Death,
+                effective_on: on,
+            },
+            "removed",
+        ),
+    ] {
+        assert_eq!(event.event_type(), name);
+        assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
+    }
+}

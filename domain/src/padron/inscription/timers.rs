@@ -1,0 +1,67 @@
+//! The ENCSARP renewal period and the timers that follow it: the warning letter three months
+//! before the expiry and the lapse proposal the day after.
+
+use chrono::{Months, NaiveDate};
+
+use super::InscriptionEvent;
+use crate::procedure::TimerEffect;
+
+/// The renewal period of ENCSARP.
+pub const RENEWAL_MONTHS: u32 = 24;
+/// The warning letter is sent this many months before the expiry.
+pub const WARNING_MONTHS: u32 = 3;
+/// Timer kinds.
+pub const RENEWAL_WARNING_TIMER: &str = "renewal_warning";
+/// Timer kinds.
+pub const RENEWAL_EXPIRY_TIMER: &str = "renewal_expiry";
+
+/// The renewal expiry for a renewal basis: two years date to date.
+pub fn renewal_due(basis: NaiveDate) -> NaiveDate {
+    basis
+        .checked_add_months(Months::new(RENEWAL_MONTHS))
+        .unwrap_or(basis)
+}
+
+/// The renewal timers an inscription event sets or cancels: the warning letter three months before
+/// the expiry, and the lapse proposal the day after it.
+pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
+    use InscriptionEvent as E;
+    let cancel = || {
+        vec![
+            TimerEffect::Cancel {
+                kind: RENEWAL_WARNING_TIMER.into(),
+            },
+            TimerEffect::Cancel {
+                kind: RENEWAL_EXPIRY_TIMER.into(),
+            },
+        ]
+    };
+    match event {
+        E::Inscribed { renewal_due, .. }
+        | E::AddressChanged { renewal_due, .. }
+        | E::PersonalDataModified { renewal_due, .. }
+        | E::Renewed { renewal_due, .. } => match renewal_due {
+            Some(due) => {
+                let warn_on = due
+                    .checked_sub_months(Months::new(WARNING_MONTHS))
+                    .unwrap_or(*due);
+                let data = serde_json::json!({ "due": due });
+                vec![
+                    TimerEffect::Set {
+                        kind: RENEWAL_WARNING_TIMER.into(),
+                        fires_on: warn_on,
+                        data: data.clone(),
+                    },
+                    TimerEffect::Set {
+                        kind: RENEWAL_EXPIRY_TIMER.into(),
+                        fires_on: due.succ_opt().unwrap_or(*due),
+                        data,
+                    },
+                ]
+            }
+            None => cancel(),
+        },
+        E::Removed { .. } => cancel(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,116 @@
+//! What happened in a removal file, as stored in the event log.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
+use crate::procedure::{CaseParty, DomainEvent};
+use crate::values::{CaseNumber, SiaCode};
+
+/// Events of a removal file.
+// The log stores `event_type()`: strum derives it from the variant names, in the same
+// snake_case as the serde tag, so renaming a variant renames stored events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum FileEvent {
+    /// Opened.
+    Opened {
+        /// The file's number.
+        case_number: CaseNumber,
+        /// The procedure's SIA code.
+        sia_code: SiaCode,
+        /// The inscribed person.
+        person: CaseParty,
+        /// The inscription.
+        inscription: Uuid,
+        /// How it started.
+        basis: RemovalBasis,
+        /// The local date.
+        on: NaiveDate,
+        /// The last day to resolve.
+        max_time_due: NaiveDate,
+    },
+    /// Notification sent.
+    NotificationSent {
+        /// How.
+        channel: NotificationChannel,
+        /// The local date.
+        on: NaiveDate,
+        /// Electronic: the hearing's last day if deemed rejected.
+        hearing_due_if_rejected: Option<NaiveDate>,
+    },
+    /// A paper attempt failed.
+    DeliveryFailed {
+        /// Which attempt.
+        attempt: u8,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Notified.
+    Notified {
+        /// How.
+        outcome: NotificationOutcome,
+        /// Effective day.
+        on: NaiveDate,
+        /// The last day to regularise or allege.
+        hearing_due: NaiveDate,
+    },
+    /// Regularised.
+    Regularised {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Agreed.
+    Agreed {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Allegations filed.
+    AllegationsFiled {
+        /// Summary.
+        summary: String,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Report requested.
+    ReportRequested {
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The wait for the report ended without it (three months).
+    ReportWaitEnded {
+        /// The local date.
+        on: NaiveDate,
+        /// The moved maximum time.
+        max_time_due: NaiveDate,
+    },
+    /// Report received.
+    ReportReceived {
+        /// Favourable?
+        favourable: bool,
+        /// The local date.
+        on: NaiveDate,
+        /// The moved maximum time.
+        max_time_due: NaiveDate,
+    },
+    /// Resolved.
+    Resolved {
+        /// The decision.
+        decision: FileDecision,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Lapsed.
+    Lapsed {
+        /// The local date.
+        on: NaiveDate,
+    },
+}
+
+impl DomainEvent for FileEvent {
+    fn event_type(&self) -> &'static str {
+        self.into()
+    }
+}

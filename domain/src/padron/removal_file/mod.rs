@@ -1,0 +1,367 @@
+//! The removal file for a wrong inscription (baja por inscripción indebida): the aggregate, its
+//! command handling and what its events mean for the case view and the deadline timers.
+
+use chrono::{DateTime, Months, NaiveDate, Utc};
+
+use crate::procedure::{CaseEffect, CitizenAction, Procedure, TimerEffect};
+
+mod commands;
+mod events;
+mod refusals;
+mod state;
+#[cfg(test)]
+mod tests;
+mod timers;
+mod values;
+
+pub use commands::FileCommand;
+pub use events::FileEvent;
+pub use refusals::FileRefusal;
+pub use state::{FileStage, FileState};
+pub use timers::{
+    file_timers, ELECTRONIC_REJECTION_DAYS, ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER,
+    REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
+};
+pub use values::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
+
+/// A removal file for a wrong inscription (baja por inscripción indebida).
+#[derive(Debug)]
+pub struct RemovalFile;
+
+fn file_stage_code(stage: FileStage) -> &'static str {
+    match stage {
+        FileStage::NotOpened => "not_opened",
+        FileStage::Notifying => "notifying",
+        FileStage::Hearing => "hearing",
+        FileStage::AwaitingReport => "awaiting_report",
+        FileStage::ToResolve => "to_resolve",
+        FileStage::Removed => "removed",
+        FileStage::Archived => "archived",
+        FileStage::Lapsed => "lapsed",
+    }
+}
+
+impl esrs::Aggregate for RemovalFile {
+    const NAME: &'static str = "padron_removal_file";
+    type State = FileState;
+    type Command = FileCommand;
+    type Event = FileEvent;
+    type Error = FileRefusal;
+
+    fn handle_command(
+        state: &FileState,
+        command: FileCommand,
+    ) -> Result<Vec<FileEvent>, FileRefusal> {
+        use FileCommand as C;
+        use FileEvent as E;
+        use FileStage as S;
+        let stage = state.stage;
+        match (stage, command) {
+            (
+                S::NotOpened,
+                C::Open {
+                    case_number,
+                    sia_code,
+                    person,
+                    inscription,
+                    basis,
+                    on,
+                    max_time_due,
+                },
+            ) => {
+                if let RemovalBasis::Request { whereabouts, .. } = &basis {
+                    if whereabouts.trim().is_empty() {
+                        return Err(FileRefusal::WhereaboutsMissing);
+                    }
+                }
+                Ok(vec![E::Opened {
+                    case_number,
+                    sia_code,
+                    person,
+                    inscription,
+                    basis,
+                    on,
+                    max_time_due,
+                }])
+            }
+            (S::NotOpened, _) => Err(FileRefusal::NotOpened),
+            (_, C::Open { .. }) => Err(FileRefusal::AlreadyOpen),
+            (s, _) if s.is_closed() => Err(FileRefusal::Closed(file_stage_code(s))),
+            (_, C::Lapse { due, on }) => {
+                let current = state.max_time_due.unwrap_or(due);
+                if stage == S::AwaitingReport || due != current || on <= current {
+                    return Err(FileRefusal::NotLapsedYet(current));
+                }
+                Ok(vec![E::Lapsed { on }])
+            }
+            (
+                S::Notifying,
+                C::SendNotification {
+                    channel,
+                    on,
+                    hearing_due_if_rejected,
+                },
+            ) => {
+                if channel == NotificationChannel::Electronic && hearing_due_if_rejected.is_none() {
+                    return Err(FileRefusal::WrongStage(
+                        "an electronic notification needs its rejection hearing date",
+                    ));
+                }
+                Ok(vec![E::NotificationSent {
+                    channel,
+                    on,
+                    hearing_due_if_rejected,
+                }])
+            }
+            (S::Notifying, C::RecordFailedDelivery { on }) => {
+                if state.channel != Some(NotificationChannel::Paper)
+                    || state.paper_attempts_failed >= 2
+                {
+                    return Err(FileRefusal::WrongStage(file_stage_code(stage)));
+                }
+                Ok(vec![E::DeliveryFailed {
+                    attempt: state.paper_attempts_failed + 1,
+                    on,
+                }])
+            }
+            (
+                S::Notifying,
+                C::RecordNotified {
+                    outcome,
+                    on,
+                    hearing_due,
+                },
+            ) => {
+                let fits = matches!(
+                    (state.channel, outcome),
+                    (
+                        Some(NotificationChannel::Electronic),
+                        NotificationOutcome::Accessed | NotificationOutcome::Rejected
+                    ) | (
+                        Some(NotificationChannel::Paper),
+                        NotificationOutcome::Delivered | NotificationOutcome::Edict
+                    )
+                );
+                if !fits {
+                    return Err(FileRefusal::OutcomeNotForChannel);
+                }
+                if outcome == NotificationOutcome::Edict && state.paper_attempts_failed < 2 {
+                    return Err(FileRefusal::EdictTooEarly);
+                }
+                Ok(vec![E::Notified {
+                    outcome,
+                    on,
+                    hearing_due,
+                }])
+            }
+            (S::Hearing | S::ToResolve, C::RecordRegularised { on }) => Ok(vec![
+                E::Regularised { on },
+                E::Resolved {
+                    decision: FileDecision::Archive,
+                    on,
+                },
+            ]),
+            (S::Hearing | S::ToResolve, C::RecordAgreement { on }) => Ok(vec![E::Agreed { on }]),
+            (S::Hearing, C::RecordAllegations { summary, on }) => {
+                Ok(vec![E::AllegationsFiled { summary, on }])
+            }
+            (S::Hearing | S::ToResolve, C::RequestReport { on }) => {
+                if state.agreed || state.report_favourable.is_some() {
+                    return Err(FileRefusal::WrongStage(file_stage_code(stage)));
+                }
+                Ok(vec![E::ReportRequested { on }])
+            }
+            (S::AwaitingReport, C::RecordReport { favourable, on }) => {
+                Ok(vec![E::ReportReceived {
+                    favourable,
+                    on,
+                    max_time_due: state.resumed_due(on),
+                }])
+            }
+            (S::AwaitingReport, C::EndReportWait { on }) => {
+                let limit = state
+                    .report_requested_on
+                    .and_then(|r| r.checked_add_months(Months::new(REPORT_WAIT_MONTHS)))
+                    .unwrap_or(on);
+                if on <= limit {
+                    return Err(FileRefusal::WrongStage("the report may still arrive"));
+                }
+                Ok(vec![E::ReportWaitEnded {
+                    on,
+                    max_time_due: state.resumed_due(on),
+                }])
+            }
+            (S::Hearing | S::ToResolve, C::Resolve { decision, on }) => {
+                if decision == FileDecision::Remove {
+                    if let Some(due) = state.hearing_due {
+                        if on <= due && !state.agreed {
+                            return Err(FileRefusal::HearingRunning(due));
+                        }
+                    }
+                    if !state.agreed && state.report_favourable != Some(true) {
+                        return Err(FileRefusal::ReportNeeded);
+                    }
+                }
+                Ok(vec![E::Resolved { decision, on }])
+            }
+            (s, _) => Err(FileRefusal::WrongStage(file_stage_code(s))),
+        }
+    }
+
+    fn apply_event(mut state: FileState, event: FileEvent) -> FileState {
+        use FileEvent as E;
+        match event {
+            E::Opened {
+                inscription,
+                max_time_due,
+                ..
+            } => {
+                state.stage = FileStage::Notifying;
+                state.inscription = Some(inscription);
+                state.max_time_due = Some(max_time_due);
+            }
+            E::NotificationSent { channel, .. } => state.channel = Some(channel),
+            E::DeliveryFailed { attempt, .. } => state.paper_attempts_failed = attempt,
+            E::Notified { hearing_due, .. } => {
+                state.stage = FileStage::Hearing;
+                state.hearing_due = Some(hearing_due);
+            }
+            E::Regularised { .. } => {}
+            E::Agreed { .. } => {
+                state.agreed = true;
+                state.stage = FileStage::ToResolve;
+            }
+            E::AllegationsFiled { .. } => state.stage = FileStage::ToResolve,
+            E::ReportRequested { on } => {
+                state.stage = FileStage::AwaitingReport;
+                state.report_requested_on = Some(on);
+            }
+            E::ReportWaitEnded { max_time_due, .. } => {
+                state.max_time_due = Some(max_time_due);
+                state.report_requested_on = None;
+                state.stage = FileStage::ToResolve;
+            }
+            E::ReportReceived {
+                favourable,
+                max_time_due,
+                ..
+            } => {
+                state.report_favourable = Some(favourable);
+                state.max_time_due = Some(max_time_due);
+                state.report_requested_on = None;
+                state.stage = FileStage::ToResolve;
+            }
+            E::Resolved { decision, .. } => {
+                state.stage = match decision {
+                    FileDecision::Remove => FileStage::Removed,
+                    FileDecision::Archive => FileStage::Archived,
+                }
+            }
+            E::Lapsed { .. } => state.stage = FileStage::Lapsed,
+        }
+        state
+    }
+}
+
+impl Procedure for RemovalFile {
+    const TITLE: &'static str = "Baja por inscripción indebida";
+
+    fn case_effects(event: &FileEvent) -> Vec<CaseEffect> {
+        let at = |on: &NaiveDate| on.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
+        let changed = |state: &str, description: &str, on: &NaiveDate| CaseEffect::StateChanged {
+            state: state.to_owned(),
+            description: description.to_owned(),
+            at: at(on),
+        };
+        let closed = |state: &str, description: &str, on: &NaiveDate| {
+            vec![
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::ResolutionDue(None),
+                CaseEffect::Closed {
+                    state: state.to_owned(),
+                    description: description.to_owned(),
+                    at: at(on),
+                },
+            ]
+        };
+        match event {
+            FileEvent::Opened {
+                case_number,
+                sia_code,
+                person,
+                on,
+                max_time_due,
+                ..
+            } => vec![
+                CaseEffect::Opened {
+                    case_number: case_number.clone(),
+                    sia_code: sia_code.clone(),
+                    subject: "Baja por inscripción indebida en el padrón".into(),
+                    parties: vec![person.clone()],
+                    at: at(on),
+                },
+                changed("notifying", "Opened: the opening is being notified", on),
+                CaseEffect::ResolutionDue(Some(*max_time_due)),
+            ],
+            FileEvent::Notified { on, hearing_due, .. } => vec![
+                changed("hearing", "Notified: you may regularise your situation or allege", on),
+                CaseEffect::CitizenMustAct(Some(CitizenAction {
+                    what: "Regularise your padrón inscription, or file allegations that you still live there".into(),
+                    due: *hearing_due,
+                })),
+            ],
+            FileEvent::Agreed { on } | FileEvent::AllegationsFiled { on, .. } => vec![
+                changed("to_resolve", "Waiting for the council's resolution", on),
+                CaseEffect::CitizenMustAct(None),
+            ],
+            FileEvent::ReportRequested { on } => vec![
+                changed(
+                    "awaiting_report",
+                    "Waiting for the Consejo de Empadronamiento's report (the time limit is suspended)",
+                    on,
+                ),
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::ResolutionDue(None),
+            ],
+            FileEvent::ReportWaitEnded { on, max_time_due } => vec![
+                changed("to_resolve", "No report after three months: the procedure goes on without it", on),
+                CaseEffect::ResolutionDue(Some(*max_time_due)),
+            ],
+            FileEvent::ReportReceived { on, max_time_due, .. } => vec![
+                changed("to_resolve", "Report received: waiting for the council's resolution", on),
+                CaseEffect::ResolutionDue(Some(*max_time_due)),
+            ],
+            FileEvent::Resolved { decision, on } => match decision {
+                FileDecision::Remove => closed("removed", "Resolved: removed for wrong inscription", on),
+                FileDecision::Archive => closed("archived", "Resolved: archived, the inscription stays", on),
+            },
+            FileEvent::Lapsed { on } => closed("lapsed", "Lapsed: not resolved in time", on),
+            _ => Vec::new(),
+        }
+    }
+
+    fn timer_effects(event: &FileEvent) -> Vec<TimerEffect> {
+        file_timers(event)
+    }
+
+    fn timer_command(
+        kind: &str,
+        data: &serde_json::Value,
+        _now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<FileCommand> {
+        match kind {
+            FILE_LAPSE_TIMER => Some(FileCommand::Lapse {
+                due: serde_json::from_value(data.get("due")?.clone()).ok()?,
+                on: today,
+            }),
+            REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: today }),
+            ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotified {
+                outcome: NotificationOutcome::Rejected,
+                on: today,
+                hearing_due: serde_json::from_value(data.get("hearing_due")?.clone()).ok()?,
+            }),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Why a removal-file command is refused.
+
+use chrono::NaiveDate;
+
+/// Why a removal-file command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    /// Open twice.
+    #[error("the file is already open")]
+    AlreadyOpen,
+    /// Anything on a file never opened.
+    #[error("there is no such removal file")]
+    NotOpened,
+    /// The file is over.
+    #[error("the file is closed ({0})")]
+    Closed(&'static str),
+    /// A request without whereabouts.
+    #[error("a request for removal must say what is known of the person's whereabouts")]
+    WhereaboutsMissing,
+    /// A step out of order.
+    #[error("not possible at this stage of the file ({0})")]
+    WrongStage(&'static str),
+    /// An edict before two failed paper attempts.
+    #[error("an edict is published only after two failed delivery attempts on paper")]
+    EdictTooEarly,
+    /// An outcome that does not fit the channel.
+    #[error("that outcome does not fit the notification channel")]
+    OutcomeNotForChannel,
+    /// Removal without agreement nor favourable report.
+    #[error("without the person's express agreement, removal needs the Consejo de Empadronamiento's favourable report")]
+    ReportNeeded,
+    /// Resolving while the person still has time.
+    #[error("the person has until {0} to regularise or allege")]
+    HearingRunning(NaiveDate),
+    /// A lapse timer before its day, or for another day.
+    #[error("the maximum time runs until {0}")]
+    NotLapsedYet(NaiveDate),
+}

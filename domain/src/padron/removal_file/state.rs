@@ -1,0 +1,74 @@
+//! Where a removal file is, rebuilt from its events.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::NotificationChannel;
+
+/// The stage of a removal file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStage {
+    /// Not opened.
+    #[default]
+    NotOpened,
+    /// Opened; the notification is being delivered.
+    Notifying,
+    /// Notified: the person has 15 business days to regularise or allege.
+    Hearing,
+    /// Waiting for the Consejo de Empadronamiento's report (the maximum-time clock is suspended).
+    AwaitingReport,
+    /// Ready to resolve.
+    ToResolve,
+    /// Resolved with removal.
+    Removed,
+    /// Archived (the person still lives there, or regularised).
+    Archived,
+    /// Lapsed: the maximum time passed without resolution.
+    Lapsed,
+}
+
+impl FileStage {
+    /// Whether the file is over.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            FileStage::Removed | FileStage::Archived | FileStage::Lapsed
+        )
+    }
+}
+
+/// The state of a removal file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileState {
+    /// Stage.
+    pub stage: FileStage,
+    /// The inscription it concerns.
+    pub inscription: Option<Uuid>,
+    /// How the opening is being notified.
+    pub channel: Option<NotificationChannel>,
+    /// Failed paper attempts.
+    pub paper_attempts_failed: u8,
+    /// The last day to regularise or allege.
+    pub hearing_due: Option<NaiveDate>,
+    /// The person agreed expressly to the removal.
+    pub agreed: bool,
+    /// The Consejo's report, once received.
+    pub report_favourable: Option<bool>,
+    /// The last day of the maximum time to resolve (moved by suspensions).
+    pub max_time_due: Option<NaiveDate>,
+    /// When the Consejo's report was requested, while it is awaited.
+    pub report_requested_on: Option<NaiveDate>,
+}
+
+impl FileState {
+    /// The maximum time moved by the days the report has been awaited until `on`.
+    pub(super) fn resumed_due(&self, on: NaiveDate) -> NaiveDate {
+        let current = self.max_time_due.unwrap_or(on);
+        let suspended = self
+            .report_requested_on
+            .map_or(0, |requested| (on - requested).num_days().max(0) as u64);
+        current + chrono::Days::new(suspended)
+    }
+}

@@ -1,0 +1,376 @@
+//! The removal file's rules, given past events, when a command, then the events or the refusal.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::padron::{
+    file_timers, FileCommand, FileDecision, FileEvent, FileRefusal, FileStage, NotificationChannel,
+    NotificationOutcome, RemovalBasis, RemovalFile, ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER,
+    REPORT_WAIT_TIMER,
+};
+use crate::procedure::{CaseEffect, CaseParty, DomainEvent, Procedure, TimerEffect};
+use crate::testing::given;
+
+fn d(m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+}
+fn party() -> CaseParty {
+    CaseParty {
+        document: "X1234567L".parse().unwrap(),
+        name: "Bilal Haddad".into(),
+        role: crate::procedure::PartyRole::Interested,
+    }
+}
+fn opened() -> FileEvent {
+    FileEvent::Opened {
+        case_number: "28079/2026/000010".parse().unwrap(),
+        sia_code: "999999".parse().unwrap(),
+        person: party(),
+        inscription: Uuid::nil(),
+        basis: RemovalBasis::ExOfficio {
+            reason: "a new inscription declared nobody else lives there".into(),
+        },
+        on: d(3, 2),
+        max_time_due: d(6, 2),
+    }
+}
+fn sent(channel: NotificationChannel) -> FileEvent {
+    FileEvent::NotificationSent {
+        channel,
+        on: d(3, 3),
+        hearing_due_if_rejected: (channel == NotificationChannel::Electronic).then(|| d(4, 7)),
+    }
+}
+fn notified(outcome: NotificationOutcome) -> FileEvent {
+    FileEvent::Notified {
+        outcome,
+        on: d(3, 5),
+        hearing_due: d(3, 26),
+    }
+}
+
+#[test]
+fn a_request_must_say_where_the_person_is() {
+    given::<RemovalFile>([])
+        .when(FileCommand::Open {
+            case_number: "28079/2026/000010".parse().unwrap(),
+            sia_code: "999999".parse().unwrap(),
+            person: party(),
+            inscription: Uuid::nil(),
+            basis: RemovalBasis::Request {
+                requester: "12345678Z".into(),
+                whereabouts: " ".into(),
+            },
+            on: d(3, 2),
+            max_time_due: d(6, 2),
+        })
+        .then_refused(|e| *e == FileRefusal::WhereaboutsMissing);
+}
+
+#[test]
+fn each_notification_path_reaches_the_hearing() {
+    for (channel, outcome) in [
+        (
+            NotificationChannel::Electronic,
+            NotificationOutcome::Accessed,
+        ),
+        (
+            NotificationChannel::Electronic,
+            NotificationOutcome::Rejected,
+        ),
+        (NotificationChannel::Paper, NotificationOutcome::Delivered),
+    ] {
+        let state = given::<RemovalFile>([opened(), sent(channel)])
+            .when(FileCommand::RecordNotified {
+                outcome,
+                on: d(3, 5),
+                hearing_due: d(3, 26),
+            })
+            .then([notified(outcome)]);
+        assert_eq!(state.stage, FileStage::Hearing);
+    }
+    // Paper: the edict only after two failed attempts.
+    given::<RemovalFile>([opened(), sent(NotificationChannel::Paper)])
+        .when(FileCommand::RecordNotified {
+            outcome: NotificationOutcome::Edict,
+            on: d(3, 20),
+            hearing_due: d(4, 13),
+        })
+        .then_refused(|e| *e == FileRefusal::EdictTooEarly);
+    let failed = |attempt| FileEvent::DeliveryFailed {
+        attempt,
+        on: d(3, 4),
+    };
+    given::<RemovalFile>([
+        opened(),
+        sent(NotificationChannel::Paper),
+        failed(1),
+        failed(2),
+    ])
+    .when(FileCommand::RecordFailedDelivery { on: d(3, 6) })
+    .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+    assert!(given::<RemovalFile>([
+        opened(),
+        sent(NotificationChannel::Paper),
+        failed(1),
+        failed(2)
+    ])
+    .when(FileCommand::RecordNotified {
+        outcome: NotificationOutcome::Edict,
+        on: d(3, 20),
+        hearing_due: d(4, 13),
+    })
+    .outcome()
+    .is_ok());
+    given::<RemovalFile>([opened(), sent(NotificationChannel::Electronic)])
+        .when(FileCommand::RecordNotified {
+            outcome: NotificationOutcome::Delivered,
+            on: d(3, 5),
+            hearing_due: d(3, 26),
+        })
+        .then_refused(|e| *e == FileRefusal::OutcomeNotForChannel);
+}
+
+#[test]
+fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
+    let base = [
+        opened(),
+        sent(NotificationChannel::Electronic),
+        notified(NotificationOutcome::Accessed),
+    ];
+    given::<RemovalFile>(base.clone())
+        .when(FileCommand::Resolve {
+            decision: FileDecision::Remove,
+            on: d(3, 20),
+        })
+        .then_refused(|e| *e == FileRefusal::HearingRunning(d(3, 26)));
+    given::<RemovalFile>(base.clone())
+        .when(FileCommand::Resolve {
+            decision: FileDecision::Remove,
+            on: d(3, 27),
+        })
+        .then_refused(|e| *e == FileRefusal::ReportNeeded);
+    let mut agreed = base.to_vec();
+    agreed.push(FileEvent::Agreed { on: d(3, 10) });
+    given::<RemovalFile>(agreed)
+        .when(FileCommand::Resolve {
+            decision: FileDecision::Remove,
+            on: d(3, 11),
+        })
+        .then([FileEvent::Resolved {
+            decision: FileDecision::Remove,
+            on: d(3, 11),
+        }]);
+    let mut reported = base.to_vec();
+    reported.push(FileEvent::ReportRequested { on: d(3, 27) });
+    reported.push(FileEvent::ReportReceived {
+        favourable: true,
+        on: d(4, 20),
+        max_time_due: d(7, 26),
+    });
+    assert!(given::<RemovalFile>(reported)
+        .when(FileCommand::Resolve {
+            decision: FileDecision::Remove,
+            on: d(4, 21),
+        })
+        .outcome()
+        .is_ok());
+}
+
+#[test]
+fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
+    assert_eq!(
+        file_timers(&FileEvent::ReportRequested { on: d(3, 27) }),
+        vec![
+            TimerEffect::Suspend {
+                kind: FILE_LAPSE_TIMER.into()
+            },
+            TimerEffect::Set {
+                kind: REPORT_WAIT_TIMER.into(),
+                fires_on: d(6, 28),
+                data: serde_json::json!({"requested_on": "2026-03-27"}),
+            },
+        ]
+    );
+    // The report moves the maximum time by the days it was awaited; without it, three months
+    // at most.
+    let base = [
+        opened(),
+        sent(NotificationChannel::Electronic),
+        notified(NotificationOutcome::Accessed),
+    ];
+    let mut waiting = base.to_vec();
+    waiting.push(FileEvent::ReportRequested { on: d(3, 27) });
+    given::<RemovalFile>(waiting.clone())
+        .when(FileCommand::RecordReport {
+            favourable: false,
+            on: d(4, 16),
+        })
+        .then([FileEvent::ReportReceived {
+            favourable: false,
+            on: d(4, 16),
+            max_time_due: d(6, 22),
+        }]);
+    given::<RemovalFile>(waiting.clone())
+        .when(FileCommand::EndReportWait { on: d(6, 27) })
+        .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+    given::<RemovalFile>(waiting)
+        .when(FileCommand::EndReportWait { on: d(6, 28) })
+        .then([FileEvent::ReportWaitEnded {
+            on: d(6, 28),
+            max_time_due: d(9, 3),
+        }]);
+    let base = [
+        opened(),
+        sent(NotificationChannel::Electronic),
+        notified(NotificationOutcome::Accessed),
+    ];
+    given::<RemovalFile>(base.clone())
+        .when(FileCommand::Lapse {
+            due: d(6, 2),
+            on: d(6, 2),
+        })
+        .then_refused(|e| *e == FileRefusal::NotLapsedYet(d(6, 2)));
+    let state = given::<RemovalFile>(base.clone())
+        .when(FileCommand::Lapse {
+            due: d(6, 2),
+            on: d(6, 3),
+        })
+        .then([FileEvent::Lapsed { on: d(6, 3) }]);
+    assert!(state.stage.is_closed());
+    let mut lapsed = base.to_vec();
+    lapsed.push(FileEvent::Lapsed { on: d(6, 3) });
+    given::<RemovalFile>(lapsed)
+        .when(FileCommand::Resolve {
+            decision: FileDecision::Remove,
+            on: d(6, 4),
+        })
+        .then_refused(|e| *e == FileRefusal::Closed("lapsed"));
+    // While the report is awaited the file does not lapse.
+    let mut waiting = base.to_vec();
+    waiting.push(FileEvent::ReportRequested { on: d(3, 27) });
+    given::<RemovalFile>(waiting)
+        .when(FileCommand::Lapse {
+            due: d(6, 2),
+            on: d(6, 3),
+        })
+        .then_refused(|e| matches!(e, FileRefusal::NotLapsedYet(_)));
+}
+
+#[test]
+fn electronic_notifications_are_deemed_rejected_after_ten_calendar_days() {
+    assert_eq!(
+        file_timers(&sent(NotificationChannel::Electronic)),
+        vec![TimerEffect::Set {
+            kind: ELECTRONIC_REJECTION_TIMER.into(),
+            fires_on: d(3, 14),
+            data: serde_json::json!({"sent_on": "2026-03-03", "hearing_due": "2026-04-07"}),
+        }]
+    );
+}
+
+#[test]
+fn timers_send_the_commands_the_deadlines_imply() {
+    let now = chrono::Utc::now();
+    let TimerEffect::Set { kind, data, .. } =
+        &file_timers(&sent(NotificationChannel::Electronic))[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        RemovalFile::timer_command(kind, data, now, d(3, 14)),
+        Some(FileCommand::RecordNotified {
+            outcome: NotificationOutcome::Rejected,
+            on: d(3, 14),
+            hearing_due: d(4, 7),
+        })
+    );
+    let TimerEffect::Set { kind, data, .. } = &file_timers(&opened())[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        RemovalFile::timer_command(kind, data, now, d(6, 3)),
+        Some(FileCommand::Lapse {
+            due: d(6, 2),
+            on: d(6, 3)
+        })
+    );
+    // The case view shows what the person must do by when.
+    let effects = RemovalFile::case_effects(&notified(NotificationOutcome::Accessed));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, CaseEffect::CitizenMustAct(Some(a)) if a.due == d(3, 26))));
+}
+
+#[test]
+fn regularising_archives_the_file() {
+    let base = [
+        opened(),
+        sent(NotificationChannel::Paper),
+        notified(NotificationOutcome::Delivered),
+    ];
+    given::<RemovalFile>(base)
+        .when(FileCommand::RecordRegularised { on: d(3, 10) })
+        .then([
+            FileEvent::Regularised { on: d(3, 10) },
+            FileEvent::Resolved {
+                decision: FileDecision::Archive,
+                on: d(3, 10),
+            },
+        ]);
+}
+
+#[test]
+fn event_types_are_the_names_stored_in_the_log() {
+    for (event, name) in [
+        (opened(), "opened"),
+        (sent(NotificationChannel::Paper), "notification_sent"),
+        (
+            FileEvent::DeliveryFailed {
+                attempt: 1,
+                on: d(3, 4),
+            },
+            "delivery_failed",
+        ),
+        (notified(NotificationOutcome::Delivered), "notified"),
+        (FileEvent::Regularised { on: d(3, 10) }, "regularised"),
+        (FileEvent::Agreed { on: d(3, 10) }, "agreed"),
+        (
+            FileEvent::AllegationsFiled {
+                summary: "still lives there".into(),
+                on: d(3, 10),
+            },
+            "allegations_filed",
+        ),
+        (
+            FileEvent::ReportRequested { on: d(3, 27) },
+            "report_requested",
+        ),
+        (
+            FileEvent::ReportReceived {
+                favourable: true,
+                on: d(4, 16),
+                max_time_due: d(6, 22),
+            },
+            "report_received",
+        ),
+        (
+            FileEvent::ReportWaitEnded {
+                on: d(6, 28),
+                max_time_due: d(9, 3),
+            },
+            "report_wait_ended",
+        ),
+        (
+            FileEvent::Resolved {
+                decision: FileDecision::Archive,
+                on: d(4, 21),
+            },
+            "resolved",
+        ),
+        (FileEvent::Lapsed { on: d(6, 3) }, "lapsed"),
+    ] {
+        assert_eq!(event.event_type(), name);
+        assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
+    }
+}

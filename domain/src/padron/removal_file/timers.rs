@@ -1,0 +1,68 @@
+//! A removal file's deadlines: the maximum time to resolve (suspended while the Consejo's report
+//! is awaited), the deemed rejection of an electronic notification, and the end of the wait for
+//! the report.
+
+use chrono::{Months, NaiveDate};
+
+use super::{FileEvent, NotificationChannel};
+use crate::procedure::TimerEffect;
+
+/// The maximum-time timer of a removal file.
+pub const FILE_LAPSE_TIMER: &str = "removal_file_lapse";
+/// The electronic notification is deemed rejected after this many calendar days without access.
+pub const ELECTRONIC_REJECTION_DAYS: u64 = 10;
+/// The electronic-rejection timer.
+pub const ELECTRONIC_REJECTION_TIMER: &str = "electronic_notification_rejection";
+/// The longest the Consejo's report suspends the maximum time (art. 22: three months).
+pub const REPORT_WAIT_MONTHS: u32 = 3;
+/// The timer that ends the wait for the report.
+pub const REPORT_WAIT_TIMER: &str = "report_wait";
+
+/// The timers a removal-file event sets, suspends or cancels.
+pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
+    use FileEvent as E;
+    let lapse = |due: NaiveDate| TimerEffect::Set {
+        kind: FILE_LAPSE_TIMER.into(),
+        fires_on: due.succ_opt().unwrap_or(due),
+        data: serde_json::json!({ "due": due }),
+    };
+    let cancel = |kind: &str| TimerEffect::Cancel { kind: kind.into() };
+    match event {
+        E::Opened { max_time_due, .. } => vec![lapse(*max_time_due)],
+        E::NotificationSent {
+            channel: NotificationChannel::Electronic,
+            on,
+            hearing_due_if_rejected,
+        } => vec![TimerEffect::Set {
+            kind: ELECTRONIC_REJECTION_TIMER.into(),
+            fires_on: *on + chrono::Days::new(ELECTRONIC_REJECTION_DAYS + 1),
+            data: serde_json::json!({ "sent_on": on, "hearing_due": hearing_due_if_rejected }),
+        }],
+        E::Notified { .. } => vec![cancel(ELECTRONIC_REJECTION_TIMER)],
+        // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
+        E::ReportRequested { on } => vec![
+            TimerEffect::Suspend {
+                kind: FILE_LAPSE_TIMER.into(),
+            },
+            TimerEffect::Set {
+                kind: REPORT_WAIT_TIMER.into(),
+                fires_on: on
+                    .checked_add_months(Months::new(REPORT_WAIT_MONTHS))
+                    .and_then(|d| d.succ_opt())
+                    .unwrap_or(*on),
+                data: serde_json::json!({ "requested_on": on }),
+            },
+        ],
+        E::ReportReceived { max_time_due, .. } | E::ReportWaitEnded { max_time_due, .. } => {
+            vec![lapse(*max_time_due), cancel(REPORT_WAIT_TIMER)]
+        }
+        E::Resolved { .. } | E::Lapsed { .. } => {
+            vec![
+                cancel(FILE_LAPSE_TIMER),
+                cancel(ELECTRONIC_REJECTION_TIMER),
+                cancel(REPORT_WAIT_TIMER),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,56 @@
+//! The value types a removal file's commands and events carry: how it started, how its opening
+//! was notified and what was decided.
+
+use serde::{Deserialize, Serialize};
+
+/// How the file was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RemovalBasis {
+    /// Ex officio, e.g. because someone registered at the dwelling declaring nobody else lives there.
+    ExOfficio {
+        /// Why.
+        reason: String,
+    },
+    /// At the request of a person, who says what they know of the person's whereabouts.
+    Request {
+        /// The requester's document number.
+        requester: String,
+        /// What they know of where the person lives now.
+        whereabouts: String,
+    },
+}
+
+/// How the opening was notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationChannel {
+    /// Electronic (sede): effective on access, or rejected after 10 calendar days.
+    Electronic,
+    /// Paper with acknowledgement of receipt: two attempts; failing both, an edict in the BOE.
+    Paper,
+}
+
+/// How the notification took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationOutcome {
+    /// The person accessed the electronic notification.
+    Accessed,
+    /// Ten calendar days passed without access: deemed rejected, the procedure goes on.
+    Rejected,
+    /// Delivered on paper.
+    Delivered,
+    /// Published as an edict in the BOE after two failed paper attempts.
+    Edict,
+}
+
+/// The decision of a removal file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileDecision {
+    /// Remove the inscription (cause: wrong inscription).
+    Remove,
+    /// Archive: the person stays inscribed.
+    Archive,
+}

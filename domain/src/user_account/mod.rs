@@ -1,0 +1,509 @@
+//! Alta de usuario: a person's registration in the council's user-and-password system (the access to
+//! Mi Carpeta and the electronic registry for people without an electronic certificate), and the
+//! life of that account: verification, key assignment, login, lock, expiry, recovery.
+//!
+//! Secrets never reach this aggregate: passwords, activation tokens and PINs are checked outside
+//! (hashed, in their own table) and the commands only say what the check found. Events say that a
+//! secret was issued, used or expired, never what it is.
+//!
+//! The aggregate and its rules are here; its commands, events, state, refusals, timers and notices
+//! are in the submodules, all re-exported under `user_account::`. The person's identity types
+//! live in [`crate::identity`] and are re-exported here too.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::identity::age_on;
+use crate::procedure::{
+    CaseEffect, CaseParty, CitizenAction, Notice, NoticeChannel, NoticeRecipient, PartyRole,
+    Procedure, TimerEffect,
+};
+use crate::values::DocumentNumber;
+
+mod commands;
+mod events;
+mod notices;
+mod refusals;
+mod state;
+#[cfg(test)]
+mod tests;
+mod timers;
+mod values;
+
+pub use crate::identity::{IdentityDocument, Nationality, PassportNumber};
+pub use commands::Command;
+pub use events::Event;
+pub use notices::{
+    ACTIVATION_DAYS, NOTICE_ACTIVATION, NOTICE_EMAIL_CONFIRMATION, NOTICE_PIN, PIN_MINUTES,
+};
+pub use refusals::Refusal;
+pub use state::{Stage, State};
+pub use timers::EXPIRY_TIMER;
+pub use values::{
+    Applicant, Channel, Contact, Representative, RequestChannel, UnlockChannel, VerificationMethod,
+};
+
+use timers::expiry_day;
+
+/// The aggregate.
+#[derive(Debug)]
+pub struct UserAccount;
+
+/// Three wrong passwords in a row lock the account.
+pub const MAX_CONSECUTIVE_FAILURES: u8 = 3;
+
+fn check_contact(contact: &Contact) -> Result<(), Refusal> {
+    let mobile = contact.mobile.replace([' ', '-'], "");
+    let digits = mobile.strip_prefix('+').unwrap_or(&mobile);
+    if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Refusal::InvalidContact("a mobile phone number is required"));
+    }
+    let spanish = digits
+        .strip_prefix("34")
+        .filter(|_| mobile.starts_with('+'))
+        .unwrap_or(digits);
+    if spanish.len() == 9 && !(spanish.starts_with('6') || spanish.starts_with('7')) {
+        return Err(Refusal::InvalidContact(
+            "a Spanish mobile number starts with 6 or 7",
+        ));
+    }
+    let email = contact.email.trim();
+    let valid_email = email.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !email.contains(char::is_whitespace);
+    if !valid_email {
+        return Err(Refusal::InvalidContact(
+            "a valid e-mail address is required",
+        ));
+    }
+    if contact.address.trim().len() < 5 {
+        return Err(Refusal::InvalidContact("a postal address is required"));
+    }
+    Ok(())
+}
+
+fn document_refusal(nationality: Nationality) -> Refusal {
+    Refusal::DocumentNotValidForNationality(match nationality {
+        Nationality::Spanish => "Spanish nationals identify with a DNI or a passport",
+        Nationality::EuropeanUnion => {
+            "EU nationals identify with their national identity card, a residence card, or the EU registration certificate and passport"
+        }
+        Nationality::NonEu => "non-EU nationals identify with their residence card (NIE)",
+    })
+}
+
+impl esrs::Aggregate for UserAccount {
+    const NAME: &'static str = "user_account";
+    type State = State;
+    type Command = Command;
+    type Event = Event;
+    type Error = Refusal;
+
+    fn handle_command(state: &State, command: Command) -> Result<Vec<Event>, Refusal> {
+        use Stage as S;
+        match (state.stage, command) {
+            (
+                S::Unregistered,
+                Command::Register {
+                    case_number,
+                    sia_code,
+                    channel,
+                    applicant,
+                    contact,
+                    representative,
+                    known_to_council,
+                    document_checked_by,
+                    certificate_subject,
+                    at,
+                },
+            ) => {
+                match &applicant {
+                    Applicant::Legal { nif, .. } => {
+                        if !matches!(
+                            channel,
+                            Channel::OnlineWithCertificate | Channel::OnlineWithoutCertificate
+                        ) {
+                            return Err(Refusal::LegalPersonOnlyOnline);
+                        }
+                        if nif.is_natural_person() {
+                            return Err(Refusal::NotALegalPersonNif);
+                        }
+                    }
+                    Applicant::Natural {
+                        birth_date,
+                        nationality,
+                        document,
+                        emancipation_proof,
+                        ..
+                    } => {
+                        let age = age_on(*birth_date, at.date_naive());
+                        let emancipated = emancipation_proof
+                            .as_deref()
+                            .is_some_and(|p| !p.trim().is_empty());
+                        if age < 18 && !(age >= 16 && emancipated) {
+                            return Err(Refusal::MinorNotEmancipated);
+                        }
+                        if !document.valid_for(*nationality) {
+                            return Err(document_refusal(*nationality));
+                        }
+                    }
+                }
+                if let Some(rep) = &representative {
+                    if rep.notarial_power.trim().is_empty() || !rep.both_documents_presented {
+                        return Err(Refusal::RepresentationNotAccredited);
+                    }
+                }
+                check_contact(&contact)?;
+                match channel {
+                    Channel::Phone if !known_to_council => {
+                        return Err(Refusal::PhoneOnlyForKnownPersons)
+                    }
+                    Channel::InPerson
+                        if document_checked_by
+                            .as_deref()
+                            .is_none_or(|b| b.trim().is_empty()) =>
+                    {
+                        return Err(Refusal::DocumentNotChecked)
+                    }
+                    Channel::OnlineWithCertificate => {
+                        let subject = certificate_subject.unwrap_or_default();
+                        let matches_applicant = subject == applicant.login_number();
+                        let matches_representative = representative
+                            .as_ref()
+                            .is_some_and(|r| r.document.login_number() == subject);
+                        if !(matches_applicant || matches_representative) {
+                            return Err(Refusal::CertificateMismatch);
+                        }
+                    }
+                    _ => {}
+                }
+                let registered = Event::Registered {
+                    case_number,
+                    sia_code,
+                    channel,
+                    applicant,
+                    contact,
+                    representative,
+                    document_checked_by,
+                    at,
+                };
+                Ok(match channel {
+                    Channel::OnlineWithCertificate => {
+                        vec![registered, Event::EmailConfirmationIssued { at }]
+                    }
+                    Channel::OnlineWithoutCertificate => {
+                        vec![registered, Event::VerificationRequested { at }]
+                    }
+                    // The identity was checked (in person) or is on record (phone): the key can be
+                    // assigned at once.
+                    Channel::InPerson | Channel::Phone => vec![registered],
+                })
+            }
+            (S::Unregistered, _) => Err(Refusal::NotRegistered),
+            (_, Command::Register { .. }) => Err(Refusal::AlreadyRegistered),
+            (S::AwaitingEmailConfirmation, Command::ConfirmEmail { at }) => {
+                Ok(vec![Event::PasswordSet { at }])
+            }
+            (S::AwaitingVerification, Command::VerifyIdentity { method, by, at }) => {
+                Ok(vec![Event::IdentityVerified { method, by, at }])
+            }
+            // A key can be reset once the identity is known: after verification, for in-person and
+            // phone registrations, and to replace a lost key of a usable account.
+            (
+                S::AwaitingKey | S::AwaitingPassword | S::Active | S::Expired,
+                Command::ResetKey { by, at },
+            ) => Ok(vec![Event::KeyReset { by, at }]),
+            (S::AwaitingPassword, Command::SetPassword { at }) => {
+                Ok(vec![Event::PasswordSet { at }])
+            }
+            (S::Locked, Command::Login { .. }) => Err(Refusal::AccountLocked),
+            (S::Expired, Command::Login { .. }) => Err(Refusal::PasswordExpired),
+            (
+                S::Active,
+                Command::Login {
+                    password_correct: true,
+                    at,
+                },
+            ) => Ok(vec![Event::LoggedIn { at }]),
+            (
+                S::Active,
+                Command::Login {
+                    password_correct: false,
+                    at,
+                },
+            ) => {
+                let consecutive = state.consecutive_failures.saturating_add(1);
+                let mut events = vec![Event::LoginFailed { consecutive, at }];
+                if consecutive >= MAX_CONSECUTIVE_FAILURES {
+                    events.push(Event::Locked { at });
+                }
+                Ok(events)
+            }
+            (S::Active, Command::ExpirePassword { at, today }) => {
+                let used = state.last_used.map(expiry_day);
+                if used.is_some_and(|day| today < day) {
+                    return Err(Refusal::NotExpired);
+                }
+                Ok(vec![Event::PasswordExpired { at }])
+            }
+            (
+                S::Locked,
+                Command::RequestRecovery {
+                    channel: RequestChannel::Online,
+                    ..
+                },
+            ) => Err(Refusal::RecoveryWhileLocked),
+            (S::Active | S::Expired | S::Locked, Command::RequestRecovery { channel, at }) => {
+                let mut events = Vec::new();
+                if state.stage == S::Locked {
+                    events.push(Event::Unlocked {
+                        channel: match channel {
+                            RequestChannel::Certificate => UnlockChannel::Certificate,
+                            _ => UnlockChannel::InPerson,
+                        },
+                        at,
+                    });
+                }
+                events.push(Event::RecoveryRequested { channel, at });
+                Ok(events)
+            }
+            (S::Locked, Command::Unlock { channel, at }) => {
+                Ok(vec![Event::Unlocked { channel, at }])
+            }
+            (_, Command::ChangeContact { channel, .. }) if channel != RequestChannel::InPerson => {
+                Err(Refusal::DataChangeOnlyInPerson)
+            }
+            (_, Command::ChangeContact { .. }) if state.legal_person => {
+                Err(Refusal::DataChangeOnlyInPerson)
+            }
+            (_, Command::ChangeContact { contact, at, .. }) => {
+                check_contact(&contact)?;
+                Ok(vec![Event::ContactChanged { contact, at }])
+            }
+            (S::Active, Command::VerifyMobile { at }) => Ok(vec![Event::MobileVerified { at }]),
+            (S::Active, Command::RequestPin { at }) => {
+                if !state.mobile_verified {
+                    return Err(Refusal::MobileNotVerified);
+                }
+                Ok(vec![Event::PinIssued { at }])
+            }
+            (stage, _) => Err(Refusal::WrongStage(stage.code())),
+        }
+    }
+
+    fn apply_event(mut state: State, event: Event) -> State {
+        match event {
+            Event::Registered {
+                channel, applicant, ..
+            } => {
+                state.channel = Some(channel);
+                state.legal_person = matches!(applicant, Applicant::Legal { .. });
+                state.stage = match channel {
+                    Channel::OnlineWithCertificate => Stage::AwaitingEmailConfirmation,
+                    Channel::OnlineWithoutCertificate => Stage::AwaitingVerification,
+                    Channel::InPerson | Channel::Phone => Stage::AwaitingKey,
+                };
+            }
+            Event::EmailConfirmationIssued { .. }
+            | Event::VerificationRequested { .. }
+            | Event::PinIssued { .. } => {}
+            Event::IdentityVerified { .. } => state.stage = Stage::AwaitingKey,
+            Event::KeyReset { .. } | Event::RecoveryRequested { .. } => {
+                state.stage = Stage::AwaitingPassword
+            }
+            Event::PasswordSet { at } | Event::LoggedIn { at } => {
+                state.stage = Stage::Active;
+                state.consecutive_failures = 0;
+                state.last_used = Some(at);
+            }
+            Event::LoginFailed { consecutive, .. } => state.consecutive_failures = consecutive,
+            Event::Locked { .. } => state.stage = Stage::Locked,
+            Event::Unlocked { .. } => {
+                state.stage = Stage::Active;
+                state.consecutive_failures = 0;
+            }
+            Event::PasswordExpired { .. } => state.stage = Stage::Expired,
+            Event::ContactChanged { .. } => state.mobile_verified = false,
+            Event::MobileVerified { .. } => state.mobile_verified = true,
+        }
+        state
+    }
+}
+
+impl Procedure for UserAccount {
+    const TITLE: &'static str = "Alta de usuario (municipal user and password)";
+
+    fn case_effects(event: &Event) -> Vec<CaseEffect> {
+        let changed =
+            |stage: Stage, description: &str, at: DateTime<Utc>| CaseEffect::StateChanged {
+                state: stage.code().to_owned(),
+                description: description.to_owned(),
+                at,
+            };
+        let act = |what: &str, due: DateTime<Utc>| {
+            CaseEffect::CitizenMustAct(Some(CitizenAction {
+                what: what.to_owned(),
+                due: due.date_naive(),
+            }))
+        };
+        match event {
+            Event::Registered {
+                case_number,
+                sia_code,
+                channel,
+                applicant,
+                representative,
+                at,
+                ..
+            } => {
+                let mut parties = Vec::new();
+                if let Ok(document) = applicant.login_number().parse::<DocumentNumber>() {
+                    parties.push(CaseParty {
+                        document,
+                        name: match applicant {
+                            Applicant::Natural { name, .. } | Applicant::Legal { name, .. } => {
+                                name.clone()
+                            }
+                        },
+                        role: PartyRole::Interested,
+                    });
+                }
+                if let Some(rep) = representative {
+                    if let Ok(document) = rep.document.login_number().parse::<DocumentNumber>() {
+                        parties.push(CaseParty {
+                            document,
+                            name: rep.name.clone(),
+                            role: PartyRole::Representative,
+                        });
+                    }
+                }
+                let (stage, text) = match channel {
+                    Channel::OnlineWithCertificate => (
+                        Stage::AwaitingEmailConfirmation,
+                        "Registered: follow the link sent to your e-mail to activate the account",
+                    ),
+                    Channel::OnlineWithoutCertificate => (
+                        Stage::AwaitingVerification,
+                        "Registered: the council will verify your identity before assigning the key",
+                    ),
+                    Channel::InPerson | Channel::Phone => {
+                        (Stage::AwaitingKey, "Registered: the council will send your key by e-mail")
+                    }
+                };
+                let mut effects = vec![
+                    CaseEffect::Opened {
+                        case_number: case_number.clone(),
+                        sia_code: sia_code.clone(),
+                        subject: "Alta en el sistema de usuario y contraseña".into(),
+                        parties,
+                        at: *at,
+                    },
+                    changed(stage, text, *at),
+                ];
+                if *channel == Channel::OnlineWithCertificate {
+                    effects.push(act(
+                        "Follow the link sent to your e-mail",
+                        *at + chrono::Duration::days(ACTIVATION_DAYS),
+                    ));
+                }
+                effects
+            }
+            Event::IdentityVerified { at, .. } => {
+                vec![changed(
+                    Stage::AwaitingKey,
+                    "Identity verified: the key will be sent by e-mail",
+                    *at,
+                )]
+            }
+            Event::KeyReset { at, .. } | Event::RecoveryRequested { at, .. } => vec![
+                changed(
+                    Stage::AwaitingPassword,
+                    "Key sent: follow the e-mail to set your password",
+                    *at,
+                ),
+                act(
+                    "Set your password with the link sent to your e-mail",
+                    *at + chrono::Duration::days(ACTIVATION_DAYS),
+                ),
+            ],
+            Event::PasswordSet { at } => vec![
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::Closed {
+                    state: Stage::Active.code().into(),
+                    description: "Account active".into(),
+                    at: *at,
+                },
+            ],
+            Event::Locked { at } => vec![
+                changed(Stage::Locked, "Locked after three wrong passwords", *at),
+                CaseEffect::CitizenMustAct(None),
+            ],
+            Event::Unlocked { at, .. } => vec![changed(Stage::Active, "Account active", *at)],
+            Event::PasswordExpired { at } => vec![changed(
+                Stage::Expired,
+                "Password expired after a year without use: recover it",
+                *at,
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn timer_effects(event: &Event) -> Vec<TimerEffect> {
+        match event {
+            Event::PasswordSet { at } | Event::LoggedIn { at } => vec![TimerEffect::Set {
+                kind: EXPIRY_TIMER.into(),
+                fires_on: expiry_day(*at),
+                data: serde_json::json!({}),
+            }],
+            Event::PasswordExpired { .. }
+            | Event::KeyReset { .. }
+            | Event::RecoveryRequested { .. } => {
+                vec![TimerEffect::Cancel {
+                    kind: EXPIRY_TIMER.into(),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn timer_command(
+        kind: &str,
+        _data: &serde_json::Value,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<Command> {
+        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword { at: now, today })
+    }
+
+    fn notices(event: &Event) -> Vec<Notice> {
+        let to_person = |kind: &str, channel: NoticeChannel| Notice {
+            kind: kind.to_owned(),
+            recipient: NoticeRecipient::Person,
+            channel,
+        };
+        match event {
+            Event::EmailConfirmationIssued { .. } => {
+                vec![to_person(NOTICE_EMAIL_CONFIRMATION, NoticeChannel::Email)]
+            }
+            Event::VerificationRequested { .. } => vec![
+                Notice {
+                    kind: "new_registration".into(),
+                    recipient: NoticeRecipient::Council,
+                    channel: NoticeChannel::Email,
+                },
+                to_person("verification_pending", NoticeChannel::Email),
+            ],
+            Event::KeyReset { .. } | Event::RecoveryRequested { .. } => {
+                vec![to_person(NOTICE_ACTIVATION, NoticeChannel::Email)]
+            }
+            Event::Locked { .. } => vec![to_person("account_locked", NoticeChannel::Email)],
+            Event::PasswordExpired { .. } => {
+                vec![to_person("password_expired", NoticeChannel::Email)]
+            }
+            Event::PinIssued { .. } => vec![to_person(NOTICE_PIN, NoticeChannel::Sms)],
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Where an account is, rebuilt from its events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Channel;
+
+/// The account's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// No registration.
+    #[default]
+    Unregistered,
+    /// Registered with a certificate; waiting for the e-mail link to be followed.
+    AwaitingEmailConfirmation,
+    /// Registered online without certificate; waiting for the council to verify the identity.
+    AwaitingVerification,
+    /// Identity verified; waiting for a caseworker to reset the key.
+    AwaitingKey,
+    /// A one-time activation was sent; waiting for the person to set a password.
+    AwaitingPassword,
+    /// Usable.
+    Active,
+    /// Locked after three wrong passwords.
+    Locked,
+    /// The password expired after a year without use.
+    Expired,
+}
+
+impl Stage {
+    /// Its code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::Unregistered => "unregistered",
+            Stage::AwaitingEmailConfirmation => "awaiting_email_confirmation",
+            Stage::AwaitingVerification => "awaiting_verification",
+            Stage::AwaitingKey => "awaiting_key",
+            Stage::AwaitingPassword => "awaiting_password",
+            Stage::Active => "active",
+            Stage::Locked => "locked",
+            Stage::Expired => "expired",
+        }
+    }
+}
+
+/// The state rebuilt from an account's events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// Where it is.
+    pub stage: Stage,
+    /// How it was registered.
+    pub channel: Option<Channel>,
+    /// Whether it is a legal person's.
+    pub legal_person: bool,
+    /// Wrong passwords in a row.
+    pub consecutive_failures: u8,
+    /// The last successful login (or the day the password was set).
+    pub last_used: Option<DateTime<Utc>>,
+    /// Whether the mobile phone was verified (for PIN logins).
+    pub mobile_verified: bool,
+}

@@ -1,0 +1,596 @@
+//! The account's rules, given past events, when a command, then the events or the refusal.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::procedure::DomainEvent;
+use crate::testing::given;
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, 10, 0, 0).unwrap()
+}
+fn contact() -> Contact {
+    Contact {
+        mobile: "+34600111222".into(),
+        email: "ana@example.es".into(),
+        address: "Calle Mayor 1, 28013 Madrid".into(),
+    }
+}
+fn dni() -> IdentityDocument {
+    IdentityDocument::Dni {
+        number: "12345678Z".parse().unwrap(),
+    }
+}
+fn ana(document: IdentityDocument, nationality: Nationality, birth: NaiveDate) -> Applicant {
+    Applicant::Natural {
+        name: "Ana García".into(),
+        birth_date: birth,
+        nationality,
+        document,
+        emancipation_proof: None,
+    }
+}
+fn adult() -> Applicant {
+    ana(
+        dni(),
+        Nationality::Spanish,
+        NaiveDate::from_ymd_opt(1980, 5, 1).unwrap(),
+    )
+}
+fn register(channel: Channel, applicant: Applicant) -> Command {
+    Command::Register {
+        case_number: "28079/2026/000001".parse().unwrap(),
+        sia_code: "999999".parse().unwrap(),
+        channel,
+        applicant,
+        contact: contact(),
+        representative: None,
+        known_to_council: true,
+        document_checked_by: Some("E0001".into()),
+        certificate_subject: Some("12345678Z".into()),
+        at: at(1),
+    }
+}
+fn registered(channel: Channel) -> Event {
+    Event::Registered {
+        case_number: "28079/2026/000001".parse().unwrap(),
+        sia_code: "999999".parse().unwrap(),
+        channel,
+        applicant: adult(),
+        contact: contact(),
+        representative: None,
+        document_checked_by: Some("E0001".into()),
+        at: at(1),
+    }
+}
+fn active() -> Vec<Event> {
+    vec![
+        registered(Channel::InPerson),
+        Event::KeyReset {
+            by: "E1".into(),
+            at: at(1),
+        },
+        Event::PasswordSet { at: at(2) },
+    ]
+}
+
+#[test]
+fn each_channel_has_its_path_to_an_active_account() {
+    // Online with certificate: the e-mail link activates.
+    let state = given::<UserAccount>([])
+        .when(register(Channel::OnlineWithCertificate, adult()))
+        .then([
+            registered(Channel::OnlineWithCertificate),
+            Event::EmailConfirmationIssued { at: at(1) },
+        ]);
+    assert_eq!(state.stage, Stage::AwaitingEmailConfirmation);
+    given::<UserAccount>([registered(Channel::OnlineWithCertificate)])
+        .when(Command::ConfirmEmail { at: at(2) })
+        .then([Event::PasswordSet { at: at(2) }]);
+    // Online without certificate: verification, key reset, password.
+    given::<UserAccount>([])
+        .when(register(Channel::OnlineWithoutCertificate, adult()))
+        .then([
+            registered(Channel::OnlineWithoutCertificate),
+            Event::VerificationRequested { at: at(1) },
+        ]);
+    let verified = Event::IdentityVerified {
+        method: VerificationMethod::PhoneControlQuestions,
+        by: "E1".into(),
+        at: at(2),
+    };
+    given::<UserAccount>([registered(Channel::OnlineWithoutCertificate)])
+        .when(Command::VerifyIdentity {
+            method: VerificationMethod::PhoneControlQuestions,
+            by: "E1".into(),
+            at: at(2),
+        })
+        .then([verified.clone()]);
+    given::<UserAccount>([registered(Channel::OnlineWithoutCertificate)])
+        .when(Command::ResetKey {
+            by: "E1".into(),
+            at: at(2),
+        })
+        .then_refused(|e| *e == Refusal::WrongStage("awaiting_verification"));
+    let state = given::<UserAccount>([registered(Channel::OnlineWithoutCertificate), verified])
+        .when(Command::ResetKey {
+            by: "E1".into(),
+            at: at(3),
+        })
+        .then([Event::KeyReset {
+            by: "E1".into(),
+            at: at(3),
+        }]);
+    assert_eq!(state.stage, Stage::AwaitingPassword);
+    // In person and by phone: the key can be reset at once.
+    for channel in [Channel::InPerson, Channel::Phone] {
+        given::<UserAccount>([])
+            .when(register(channel, adult()))
+            .then([registered(channel)]);
+        let state = given::<UserAccount>([
+            registered(channel),
+            Event::KeyReset {
+                by: "E1".into(),
+                at: at(1),
+            },
+        ])
+        .when(Command::SetPassword { at: at(2) })
+        .then([Event::PasswordSet { at: at(2) }]);
+        assert_eq!(state.stage, Stage::Active);
+    }
+}
+
+#[test]
+fn legal_persons_register_online_only() {
+    let company = Applicant::Legal {
+        name: "Construcciones SL".into(),
+        nif: "B12345674".parse().unwrap(),
+    };
+    for channel in [Channel::InPerson, Channel::Phone] {
+        given::<UserAccount>([])
+            .when(register(channel, company.clone()))
+            .then_refused(|e| *e == Refusal::LegalPersonOnlyOnline);
+    }
+    let mut online = register(Channel::OnlineWithoutCertificate, company);
+    if let Command::Register { applicant, .. } = &mut online {
+        *applicant = Applicant::Legal {
+            name: "X".into(),
+            nif: "12345678Z".parse().unwrap(),
+        };
+    }
+    given::<UserAccount>([])
+        .when(online)
+        .then_refused(|e| *e == Refusal::NotALegalPersonNif);
+}
+
+#[test]
+fn minors_only_if_emancipated() {
+    let minor = NaiveDate::from_ymd_opt(2009, 6, 1).unwrap(); // 16 on 1 March 2026
+    given::<UserAccount>([])
+        .when(register(
+            Channel::InPerson,
+            ana(dni(), Nationality::Spanish, minor),
+        ))
+        .then_refused(|e| *e == Refusal::MinorNotEmancipated);
+    let mut emancipated = ana(dni(), Nationality::Spanish, minor);
+    if let Applicant::Natural {
+        emancipation_proof, ..
+    } = &mut emancipated
+    {
+        *emancipation_proof = Some("Escritura de emancipación 123/2025".into());
+    }
+    assert!(given::<UserAccount>([])
+        .when(register(Channel::InPerson, emancipated))
+        .outcome()
+        .is_ok());
+    // Turning 18 on the day counts.
+    let eighteen_today = NaiveDate::from_ymd_opt(2008, 3, 1).unwrap();
+    assert!(given::<UserAccount>([])
+        .when(register(
+            Channel::InPerson,
+            ana(dni(), Nationality::Spanish, eighteen_today)
+        ))
+        .outcome()
+        .is_ok());
+}
+
+#[test]
+fn the_document_must_fit_the_nationality() {
+    let birth = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap();
+    let nie = IdentityDocument::ResidenceCard {
+        number: "X1234567L".parse().unwrap(),
+    };
+    let passport = IdentityDocument::Passport {
+        number: "PAA123456".parse().unwrap(),
+    };
+    for (document, nationality, ok) in [
+        (dni(), Nationality::Spanish, true),
+        (passport.clone(), Nationality::Spanish, true),
+        (nie.clone(), Nationality::Spanish, false),
+        (nie.clone(), Nationality::NonEu, true),
+        (passport.clone(), Nationality::NonEu, false),
+        (dni(), Nationality::NonEu, false),
+        (nie.clone(), Nationality::EuropeanUnion, true),
+        (
+            IdentityDocument::EuIdentityCard {
+                number: "T22000129".parse().unwrap(),
+            },
+            Nationality::EuropeanUnion,
+            true,
+        ),
+        (
+            IdentityDocument::EuRegistrationCertificate {
+                number: "Y1234567X".parse().unwrap(),
+                passport: "C01X00T47".parse().unwrap(),
+            },
+            Nationality::EuropeanUnion,
+            true,
+        ),
+        (passport, Nationality::EuropeanUnion, false),
+        (
+            IdentityDocument::ResidenceCard {
+                number: "12345678Z".parse().unwrap(),
+            },
+            Nationality::NonEu,
+            false,
+        ),
+    ] {
+        let outcome = given::<UserAccount>([])
+            .when(register(
+                Channel::Phone,
+                ana(document.clone(), nationality, birth),
+            ))
+            .outcome();
+        match outcome {
+            Ok(_) => assert!(ok, "{document:?} for {nationality:?} must be refused"),
+            Err(e) => {
+                assert!(!ok, "{document:?} for {nationality:?}: {e}");
+                assert!(matches!(e, Refusal::DocumentNotValidForNationality(_)));
+            }
+        }
+    }
+}
+
+#[test]
+fn channel_rules() {
+    let mut unknown = register(Channel::Phone, adult());
+    if let Command::Register {
+        known_to_council, ..
+    } = &mut unknown
+    {
+        *known_to_council = false;
+    }
+    given::<UserAccount>([])
+        .when(unknown)
+        .then_refused(|e| *e == Refusal::PhoneOnlyForKnownPersons);
+    let mut unchecked = register(Channel::InPerson, adult());
+    if let Command::Register {
+        document_checked_by,
+        ..
+    } = &mut unchecked
+    {
+        *document_checked_by = None;
+    }
+    given::<UserAccount>([])
+        .when(unchecked)
+        .then_refused(|e| *e == Refusal::DocumentNotChecked);
+    let mut other_certificate = register(Channel::OnlineWithCertificate, adult());
+    if let Command::Register {
+        certificate_subject,
+        ..
+    } = &mut other_certificate
+    {
+        *certificate_subject = Some("00000000T".into());
+    }
+    given::<UserAccount>([])
+        .when(other_certificate)
+        .then_refused(|e| *e == Refusal::CertificateMismatch);
+    given::<UserAccount>([registered(Channel::InPerson)])
+        .when(register(Channel::InPerson, adult()))
+        .then_refused(|e| *e == Refusal::AlreadyRegistered);
+}
+
+#[test]
+fn a_representative_needs_power_and_documents() {
+    let mut command = register(Channel::InPerson, adult());
+    if let Command::Register { representative, .. } = &mut command {
+        *representative = Some(Representative {
+            name: "Luis Pérez".into(),
+            document: IdentityDocument::Dni {
+                number: "00000000T".parse().unwrap(),
+            },
+            notarial_power: String::new(),
+            both_documents_presented: true,
+        });
+    }
+    given::<UserAccount>([])
+        .when(command.clone())
+        .then_refused(|e| *e == Refusal::RepresentationNotAccredited);
+    if let Command::Register {
+        representative: Some(r),
+        ..
+    } = &mut command
+    {
+        r.notarial_power = "Protocolo 1234/2025".into();
+    }
+    let events = given::<UserAccount>([]).when(command).outcome().unwrap();
+    let effects = UserAccount::case_effects(&events[0]);
+    let CaseEffect::Opened { parties, .. } = &effects[0] else {
+        panic!()
+    };
+    assert_eq!(
+        parties.len(),
+        2,
+        "both the person and the representative are parties"
+    );
+}
+
+#[test]
+fn contact_data_is_required() {
+    for (mobile, email, address) in [
+        ("", "a@b.es", "Calle Mayor 1"),
+        ("+34910000000", "a@b.es", "Calle Mayor 1"),
+        ("+34600111222", "not-an-email", "Calle Mayor 1"),
+        ("+34600111222", "a@b.es", ""),
+    ] {
+        let mut command = register(Channel::InPerson, adult());
+        if let Command::Register { contact, .. } = &mut command {
+            *contact = Contact {
+                mobile: mobile.into(),
+                email: email.into(),
+                address: address.into(),
+            };
+        }
+        given::<UserAccount>([])
+            .when(command)
+            .then_refused(|e| matches!(e, Refusal::InvalidContact(_)));
+    }
+}
+
+#[test]
+fn three_wrong_passwords_lock_and_a_right_one_resets_the_count() {
+    let fail = |n: u8| Event::LoginFailed {
+        consecutive: n,
+        at: at(3),
+    };
+    let mut history = active();
+    history.push(fail(1));
+    history.push(fail(2));
+    given::<UserAccount>(history.clone())
+        .when(Command::Login {
+            password_correct: true,
+            at: at(3),
+        })
+        .then([Event::LoggedIn { at: at(3) }]);
+    let state = given::<UserAccount>(history.clone())
+        .when(Command::Login {
+            password_correct: false,
+            at: at(3),
+        })
+        .then([fail(3), Event::Locked { at: at(3) }]);
+    assert_eq!(state.stage, Stage::Locked);
+    // After a success the count starts again.
+    let mut reset = history.clone();
+    reset.push(Event::LoggedIn { at: at(3) });
+    given::<UserAccount>(reset)
+        .when(Command::Login {
+            password_correct: false,
+            at: at(4),
+        })
+        .then([Event::LoginFailed {
+            consecutive: 1,
+            at: at(4),
+        }]);
+    // The fourth attempt, even with the right password, is refused.
+    history.push(fail(3));
+    history.push(Event::Locked { at: at(3) });
+    given::<UserAccount>(history)
+        .when(Command::Login {
+            password_correct: true,
+            at: at(4),
+        })
+        .then_refused(|e| *e == Refusal::AccountLocked);
+}
+
+#[test]
+fn locked_accounts_recover_only_in_person_or_with_a_certificate() {
+    let mut locked = active();
+    locked.push(Event::Locked { at: at(3) });
+    given::<UserAccount>(locked.clone())
+        .when(Command::RequestRecovery {
+            channel: RequestChannel::Online,
+            at: at(4),
+        })
+        .then_refused(|e| *e == Refusal::RecoveryWhileLocked);
+    given::<UserAccount>(locked.clone())
+        .when(Command::RequestRecovery {
+            channel: RequestChannel::Certificate,
+            at: at(4),
+        })
+        .then([
+            Event::Unlocked {
+                channel: UnlockChannel::Certificate,
+                at: at(4),
+            },
+            Event::RecoveryRequested {
+                channel: RequestChannel::Certificate,
+                at: at(4),
+            },
+        ]);
+    given::<UserAccount>(locked)
+        .when(Command::Unlock {
+            channel: UnlockChannel::InPerson,
+            at: at(4),
+        })
+        .then([Event::Unlocked {
+            channel: UnlockChannel::InPerson,
+            at: at(4),
+        }]);
+    given::<UserAccount>(active())
+        .when(Command::RequestRecovery {
+            channel: RequestChannel::Online,
+            at: at(4),
+        })
+        .then([Event::RecoveryRequested {
+            channel: RequestChannel::Online,
+            at: at(4),
+        }]);
+}
+
+#[test]
+fn personal_data_changes_in_person_only() {
+    let mut new = contact();
+    new.email = "ana.garcia@example.es".into();
+    for channel in [RequestChannel::Online, RequestChannel::Certificate] {
+        given::<UserAccount>(active())
+            .when(Command::ChangeContact {
+                contact: new.clone(),
+                channel,
+                at: at(5),
+            })
+            .then_refused(|e| *e == Refusal::DataChangeOnlyInPerson);
+    }
+    given::<UserAccount>(active())
+        .when(Command::ChangeContact {
+            contact: new.clone(),
+            channel: RequestChannel::InPerson,
+            at: at(5),
+        })
+        .then([Event::ContactChanged {
+            contact: new,
+            at: at(5),
+        }]);
+}
+
+#[test]
+fn a_password_unused_for_a_year_expires() {
+    let set = at(2);
+    let effects = UserAccount::timer_effects(&Event::PasswordSet { at: set });
+    assert_eq!(
+        effects,
+        vec![TimerEffect::Set {
+            kind: EXPIRY_TIMER.into(),
+            fires_on: NaiveDate::from_ymd_opt(2027, 3, 3).unwrap(),
+            data: serde_json::json!({}),
+        }]
+    );
+    let a_year_later = Utc.with_ymd_and_hms(2027, 3, 3, 0, 0, 0).unwrap();
+    let state = given::<UserAccount>(active())
+        .when(
+            UserAccount::timer_command(
+                EXPIRY_TIMER,
+                &serde_json::json!({}),
+                a_year_later,
+                a_year_later.date_naive(),
+            )
+            .unwrap(),
+        )
+        .then([Event::PasswordExpired { at: a_year_later }]);
+    assert_eq!(state.stage, Stage::Expired);
+    let mut expired = active();
+    expired.push(Event::PasswordExpired { at: a_year_later });
+    given::<UserAccount>(expired)
+        .when(Command::Login {
+            password_correct: true,
+            at: a_year_later,
+        })
+        .then_refused(|e| *e == Refusal::PasswordExpired);
+    // A stale timer (the password was used since) expires nothing.
+    let mut used = active();
+    used.push(Event::LoggedIn { at: at(20) });
+    given::<UserAccount>(used)
+        .when(Command::ExpirePassword {
+            at: a_year_later,
+            today: a_year_later.date_naive(),
+        })
+        .then_refused(|e| *e == Refusal::NotExpired);
+}
+
+#[test]
+fn a_pin_needs_a_verified_mobile() {
+    given::<UserAccount>(active())
+        .when(Command::RequestPin { at: at(3) })
+        .then_refused(|e| *e == Refusal::MobileNotVerified);
+    let mut verified = active();
+    verified.push(Event::MobileVerified { at: at(3) });
+    given::<UserAccount>(verified)
+        .when(Command::RequestPin { at: at(3) })
+        .then([Event::PinIssued { at: at(3) }]);
+}
+
+#[test]
+fn no_event_carries_a_secret() {
+    for event in active() {
+        let json = serde_json::to_string(&event).unwrap().to_lowercase();
+        for word in ["password\":", "token", "pin\":", "hash"] {
+            assert!(!json.contains(word), "{json}");
+        }
+    }
+}
+
+#[test]
+fn event_types_are_the_names_stored_in_the_log() {
+    for (event, name) in [
+        (registered(Channel::InPerson), "registered"),
+        (
+            Event::EmailConfirmationIssued { at: at(1) },
+            "email_confirmation_issued",
+        ),
+        (
+            Event::VerificationRequested { at: at(1) },
+            "verification_requested",
+        ),
+        (
+            Event::IdentityVerified {
+                method: VerificationMethod::InPersonDocument,
+                by: "E1".into(),
+                at: at(2),
+            },
+            "identity_verified",
+        ),
+        (
+            Event::KeyReset {
+                by: "E1".into(),
+                at: at(2),
+            },
+            "key_reset",
+        ),
+        (Event::PasswordSet { at: at(2) }, "password_set"),
+        (Event::LoggedIn { at: at(3) }, "logged_in"),
+        (
+            Event::LoginFailed {
+                consecutive: 1,
+                at: at(3),
+            },
+            "login_failed",
+        ),
+        (Event::Locked { at: at(3) }, "locked"),
+        (
+            Event::Unlocked {
+                channel: UnlockChannel::InPerson,
+                at: at(4),
+            },
+            "unlocked",
+        ),
+        (Event::PasswordExpired { at: at(4) }, "password_expired"),
+        (
+            Event::RecoveryRequested {
+                channel: RequestChannel::InPerson,
+                at: at(4),
+            },
+            "recovery_requested",
+        ),
+        (
+            Event::ContactChanged {
+                contact: contact(),
+                at: at(5),
+            },
+            "contact_changed",
+        ),
+        (Event::MobileVerified { at: at(5) }, "mobile_verified"),
+        (Event::PinIssued { at: at(5) }, "pin_issued"),
+    ] {
+        assert_eq!(event.event_type(), name);
+        assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
+    }
+}
