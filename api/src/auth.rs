@@ -266,3 +266,18 @@ impl FromRequestParts<AppState> for Caller {
         state.keys.verify(token.trim())
     }
 }
+
+/// The caller if the request carries a token (which must then be valid); `None` without one.
+pub async fn optional_caller(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<Caller>, ApiError> {
+    if parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .is_none()
+    {
+        return Ok(None);
+    }
+    Caller::from_request_parts(parts, state).await.map(Some)
+}

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use expedientes_domain::calendar::{DeadlineRequest, HolidayCalendar, Unit};
 use expedientes_domain::MunicipalityCode;
 use expedientes_eventlog::{EventLog, MIGRATOR};
-use expedientes_projections::{Runner, SystemClock};
+use expedientes_projections::{RebuildEffects, Runner, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
@@ -34,10 +34,18 @@ enum Command {
     Migrate,
     /// Runs only the deadline-timer scheduler (and the read models it depends on).
     Scheduler,
-    /// Rebuilds a read model from the start of the log into fresh tables, then swaps them in.
+    /// Rebuilds a read model (or `all`) from the start of the log into fresh tables, then swaps
+    /// them in. Nothing already done is done again: sent notices are not sent again, fired timers
+    /// do not fire again.
     Rebuild {
-        /// The read model (case_view).
+        /// The read model (case_view, deadline_timers, notices_outbox, account_view,
+        /// padron_register), or `all`.
         read_model: String,
+        /// What to do with effects the rebuilt model would have that the live one does not hold
+        /// (notices of events the live outbox lost): refuse the rebuild, send them, or record them
+        /// as done without sending.
+        #[arg(long, value_enum, default_value = "refuse")]
+        effects: EffectsArg,
     },
     /// Recomputes every hash, chain link and seal; prints the report as JSON (exit 1 if altered).
     Verify,
@@ -102,6 +110,17 @@ enum Command {
         #[command(subcommand)]
         which: Bench,
     },
+}
+
+/// See `rebuild --effects`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum EffectsArg {
+    /// Refuse the rebuild if it would act.
+    Refuse,
+    /// Carry the effects out.
+    Perform,
+    /// Record them as done without carrying them out.
+    MarkDone,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,7 +262,10 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(&config).await,
             Command::Scheduler => scheduler(config).await,
-            Command::Rebuild { read_model } => rebuild(&config, &read_model).await,
+            Command::Rebuild {
+                read_model,
+                effects,
+            } => rebuild(&config, &read_model, effects).await,
             Command::Verify => verify(&config).await,
             Command::Seal => seal(&config).await,
             Command::Calendar { change } => calendar(&config, change).await,
@@ -465,7 +487,9 @@ async fn scheduler_loop(
             Err(error) => tracing::error!(%error, "scheduler pass failed"),
         }
         if let Some(state) = &follow_ups {
-            if let Err(error) = crate::routes::padron::release_lapsed_files(state).await {
+            if let Err(error) =
+                crate::routes::padron::removal_files::release_lapsed_files(state).await
+            {
                 tracing::warn!(%error, "lapsed removal files could not be followed up");
             }
         }
@@ -533,46 +557,67 @@ async fn seal_loop(log: EventLog, interval: Duration) {
     }
 }
 
-async fn rebuild(config: &Config, name: &str) -> ExitCode {
+async fn rebuild(config: &Config, name: &str, effects: EffectsArg) -> ExitCode {
     let owner = match crate::connect(&config.database_url, false, 4).await {
         Ok(p) => p,
         Err(e) => return failure(format!("cannot connect to the database: {e}")),
     };
     let state = crate::build_state(owner.clone(), config.clone(), Arc::new(SystemClock));
-    let Some(model) = state.runner.model(name) else {
-        let names: Vec<_> = state.runner.models().iter().map(|m| m.name()).collect();
-        return usage(format!(
-            "no read model '{name}'; there is: {}",
-            names.join(", ")
-        ));
+    let models = if name == "all" {
+        state.runner.models().to_vec()
+    } else {
+        match state.runner.model(name) {
+            Some(model) => vec![model],
+            None => {
+                let names: Vec<_> = state.runner.models().iter().map(|m| m.name()).collect();
+                return usage(format!(
+                    "no read model '{name}'; there is: {}, or all",
+                    names.join(", ")
+                ));
+            }
+        }
     };
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_type = ANY($1)")
-        .bind(model.stream_types())
-        .fetch_one(&owner)
-        .await
-        .unwrap_or(0);
-    let bar = ProgressBar::new(total.max(0) as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec}, {eta} left)")
+    let effects = match effects {
+        EffectsArg::Refuse => RebuildEffects::Refuse,
+        EffectsArg::Perform => RebuildEffects::Perform,
+        EffectsArg::MarkDone => RebuildEffects::MarkDone,
+    };
+    for model in models {
+        let name = model.name();
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_type = ANY($1)")
+                .bind(model.stream_types())
+                .fetch_one(&owner)
+                .await
+                .unwrap_or(0);
+        let bar = ProgressBar::new(total.max(0) as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} events ({per_sec}, {eta} left)",
+            )
             .expect("valid template")
             .progress_chars("=> "),
-    );
-    bar.set_message(format!("rebuilding {name}"));
-    let result = state
-        .runner
-        .rebuild(model.as_ref(), &mut |n| {
-            bar.set_length(bar.length().unwrap_or(0).max(n));
-            bar.set_position(n);
-        })
-        .await;
-    bar.finish();
-    match result {
-        Ok(n) => {
-            eprintln!("expedientes: {name} rebuilt from {n} events and swapped in");
-            ExitCode::SUCCESS
+        );
+        bar.set_message(format!("rebuilding {name}"));
+        let result = state
+            .runner
+            .rebuild(model.as_ref(), effects, &mut |n| {
+                bar.set_length(bar.length().unwrap_or(0).max(n));
+                bar.set_position(n);
+            })
+            .await;
+        bar.finish();
+        match result {
+            Ok(n) => eprintln!("expedientes: {name} rebuilt from {n} events and swapped in"),
+            Err(e @ expedientes_projections::ProjectionError::RebuildWouldAct { .. }) => {
+                return failure(format!(
+                    "{e}; nothing was swapped (see --effects perform | mark-done)"
+                ))
+            }
+            Err(e) => return failure(format!("rebuild of {name} failed: {e}")),
         }
-        Err(e) => failure(format!("rebuild failed: {e}")),
     }
+    ExitCode::SUCCESS
 }
 
 async fn verify(config: &Config) -> ExitCode {

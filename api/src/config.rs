@@ -1,5 +1,6 @@
 //! Configuration from the environment, with defaults that run on a developer's machine.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,8 +21,10 @@ pub struct Config {
     pub signing_key_source: String,
     /// `EXPEDIENTES_LOG_FORMAT=json` for JSON logs.
     pub log_json: bool,
-    /// `EXPEDIENTES_SIA_GENERAL_APPLICATION`: the council's SIA code of its general application.
-    pub sia_general_application: SiaCode,
+    /// `EXPEDIENTES_SIA_<PROCEDURE>` (e.g. `EXPEDIENTES_SIA_GENERAL_APPLICATION`,
+    /// `EXPEDIENTES_SIA_PADRON_REMOVAL_FILE`): each procedure's SIA code, keyed by the procedure's
+    /// machine name; a procedure without one gets [`DEFAULT_SIA_CODE`].
+    pub sia_codes: BTreeMap<String, SiaCode>,
     /// `EXPEDIENTES_SEAL_INTERVAL_SECS` (default 60): how often the log is sealed.
     pub seal_interval: Duration,
     /// `EXPEDIENTES_PROJECTION_INTERVAL_MS` (default 200): how often read models poll the log.
@@ -31,8 +34,6 @@ pub struct Config {
     /// `EXPEDIENTES_COUNCIL_NOTICES_EMAIL`: the council's internal mailbox for notices such as new
     /// registrations.
     pub council_notices_email: String,
-    /// `EXPEDIENTES_SIA_USER_ACCOUNT`: the council's SIA code for user registrations.
-    pub sia_user_account: SiaCode,
     /// `EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS` (default 3, art. 21.3): the maximum time to resolve a
     /// removal file for wrong inscription.
     pub removal_file_max_months: u32,
@@ -49,9 +50,12 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// The default SIA code used for the general application when the council has not configured its
-/// own. (Each council registers its own procedures in the SIA inventory: set it.)
-pub const DEFAULT_SIA_GENERAL_APPLICATION: &str = "999999";
+/// The SIA code of a procedure the council has not configured. (Each council registers its own
+/// procedures in the SIA inventory: set `EXPEDIENTES_SIA_<PROCEDURE>`.)
+pub const DEFAULT_SIA_CODE: &str = "999999";
+
+/// The prefix of the variables that give each procedure's SIA code.
+pub const SIA_PREFIX: &str = "EXPEDIENTES_SIA_";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -84,10 +88,16 @@ impl Config {
                 )
             }
         };
-        let sia_general_application = var("EXPEDIENTES_SIA_GENERAL_APPLICATION")
-            .unwrap_or_else(|| DEFAULT_SIA_GENERAL_APPLICATION.into())
-            .parse()
-            .map_err(|e| format!("EXPEDIENTES_SIA_GENERAL_APPLICATION: {e}"))?;
+        let mut sia_codes = BTreeMap::new();
+        for (name, value) in std::env::vars() {
+            if let Some(procedure) = name.strip_prefix(SIA_PREFIX) {
+                if value.trim().is_empty() {
+                    continue;
+                }
+                let code: SiaCode = value.trim().parse().map_err(|e| format!("{name}: {e}"))?;
+                sia_codes.insert(procedure.to_ascii_lowercase(), code);
+            }
+        }
         let seconds = |name: &str, default: u64| -> Result<u64, String> {
             var(name)
                 .map(|v| {
@@ -103,7 +113,7 @@ impl Config {
             signing_key,
             signing_key_source,
             log_json: var("EXPEDIENTES_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
-            sia_general_application,
+            sia_codes,
             seal_interval: Duration::from_secs(
                 seconds("EXPEDIENTES_SEAL_INTERVAL_SECS", 60)?.max(1),
             ),
@@ -116,15 +126,40 @@ impl Config {
                 })?,
             council_notices_email: var("EXPEDIENTES_COUNCIL_NOTICES_EMAIL")
                 .unwrap_or_else(|| "registro@localhost".into()),
-            sia_user_account: var("EXPEDIENTES_SIA_USER_ACCOUNT")
-                .unwrap_or_else(|| DEFAULT_SIA_GENERAL_APPLICATION.into())
-                .parse()
-                .map_err(|e| format!("EXPEDIENTES_SIA_USER_ACCOUNT: {e}"))?,
             removal_file_max_months: seconds("EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS", 3)?.clamp(1, 24)
                 as u32,
             projection_interval: Duration::from_millis(
                 seconds("EXPEDIENTES_PROJECTION_INTERVAL_MS", 200)?.max(10),
             ),
+        })
+    }
+}
+
+impl Config {
+    /// The configuration a developer's machine and the tests start from: every default, this
+    /// database and signing key.
+    pub fn defaults(database_url: &str, signing_key: &[u8]) -> Self {
+        Self {
+            database_url: database_url.to_owned(),
+            addr: "127.0.0.1:8080".parse().expect("a valid address"),
+            signing_key: signing_key.to_vec(),
+            signing_key_source: "given".into(),
+            log_json: false,
+            sia_codes: BTreeMap::new(),
+            seal_interval: Duration::from_secs(60),
+            projection_interval: Duration::from_millis(200),
+            timezone: chrono_tz::Europe::Madrid,
+            council_notices_email: "registro@localhost".into(),
+            removal_file_max_months: 3,
+        }
+    }
+
+    /// The SIA code of a procedure (by its machine name).
+    pub fn sia_code(&self, procedure: &str) -> SiaCode {
+        self.sia_codes.get(procedure).cloned().unwrap_or_else(|| {
+            DEFAULT_SIA_CODE
+                .parse()
+                .expect("the default SIA code is valid")
         })
     }
 }

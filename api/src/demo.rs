@@ -13,8 +13,8 @@ use expedientes_domain::padron::{
     RemovalFile, ResidenceStatus,
 };
 use expedientes_domain::user_account::{IdentityDocument, Nationality};
-use expedientes_domain::{CaseNumber, CaseParty, MunicipalityCode, PartyRole};
-use expedientes_eventlog::{CommandRequest, Metadata};
+use expedientes_domain::{CaseParty, MunicipalityCode, PartyRole};
+use expedientes_eventlog::{CommandRequest, Metadata, Streams};
 use expedientes_projections::SystemClock;
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
@@ -222,26 +222,9 @@ async fn load(
     let calendar = crate::deadlines::calendar_for(state, tenant)
         .await
         .map_err(|e| e.to_string())?;
-    let year = today.format("%Y").to_string().parse().unwrap_or(2026);
     let mut files = 0;
     let mut applications = 0;
     for (k, (id, login, name)) in inscribed.iter().enumerate() {
-        let next_number = |state: &crate::AppState| {
-            let pool = state.pool.clone();
-            let tenant = tenant.clone();
-            async move {
-                let sequence: i64 = sqlx::query_scalar(
-                    "INSERT INTO case_number_sequences (tenant, year, last) VALUES ($1, $2, 1)
-                     ON CONFLICT (tenant, year) DO UPDATE SET last = case_number_sequences.last + 1 RETURNING last",
-                )
-                .bind(tenant.as_str())
-                .bind(year)
-                .fetch_one(&pool)
-                .await
-                .map_err(|e| e.to_string())?;
-                CaseNumber::new(&tenant, year, sequence as u64).map_err(|e| e.to_string())
-            }
-        };
         let party = CaseParty {
             document: login.parse().map_err(|e| format!("{e}"))?,
             name: name.clone(),
@@ -249,20 +232,23 @@ async fn load(
         };
         if k % 40 == 7 {
             let file = Uuid::new_v4();
-            let case_number = next_number(state).await?;
+            let case_number = crate::case_numbers::next(state, tenant, today)
+                .await
+                .map_err(|e| e.to_string())?;
             let max_time_due = crate::deadlines::months_after(&calendar, tenant, today, 3)
                 .map_err(|e| e.to_string())?;
             let target = *id;
-            let sia = state.config.sia_general_application.clone();
+            let sia = state.config.sia_code(crate::routes::padron::REMOVAL_FILE);
             let party = party.clone();
             state
                 .log
-                .execute_pair::<RemovalFile, Inscription>(
+                .run(
                     request(tenant, file),
-                    target,
-                    move |_, _| {
-                        (
-                            Some(FileCommand::Open {
+                    Streams::of::<RemovalFile>(file).and::<Inscription>(target),
+                    |decision| -> Result<(), crate::problem::PadronRefusal> {
+                        decision.handle::<RemovalFile>(
+                            file,
+                            FileCommand::Open {
                                 case_number: case_number.clone(),
                                 sia_code: sia.clone(),
                                 person: party.clone(),
@@ -274,9 +260,13 @@ async fn load(
                                 },
                                 on: today,
                                 max_time_due,
-                            }),
-                            Some(InscriptionCommand::RecordRemovalFileOpened { file, on: today }),
-                        )
+                            },
+                        )?;
+                        decision.handle::<Inscription>(
+                            target,
+                            InscriptionCommand::RecordRemovalFileOpened { file, on: today },
+                        )?;
+                        Ok(())
                     },
                 )
                 .await
@@ -284,10 +274,14 @@ async fn load(
             files += 1;
         }
         if k % 25 == 3 {
-            let case_number = next_number(state).await?;
+            let case_number = crate::case_numbers::next(state, tenant, today)
+                .await
+                .map_err(|e| e.to_string())?;
             let resolution_due = crate::deadlines::months_after(&calendar, tenant, today, 3)
                 .map_err(|e| e.to_string())?;
-            let sia = state.config.sia_general_application.clone();
+            let sia = state
+                .config
+                .sia_code(<GeneralApplication as esrs::Aggregate>::NAME);
             let party = party.clone();
             state
                 .log

@@ -4,13 +4,16 @@
 
 pub mod auth;
 pub mod bench;
+pub mod case_numbers;
 pub mod cli;
 pub mod config;
 pub mod deadlines;
 pub mod demo;
 pub mod extract;
 pub mod notices;
+pub mod pipeline;
 pub mod problem;
+pub mod procedures;
 pub mod routes;
 pub mod secrets;
 pub mod state;
@@ -19,13 +22,8 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use expedientes_domain::general_application::GeneralApplication;
-use expedientes_domain::padron::{Inscription, RemovalFile};
-use expedientes_domain::user_account::UserAccount;
 use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
-use expedientes_projections::{
-    Accounts, CaseView, Clock, Outbox, PadronRegister, ReadModel, Runner, Scheduler, Timers,
-};
+use expedientes_projections::{CaseView, Clock, Outbox, ReadModel, Runner, Scheduler, Timers};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
@@ -60,23 +58,6 @@ pub async fn connect(
     pool.connect_with(options).await
 }
 
-/// The case view with every procedure plugged in.
-pub fn case_view() -> CaseView {
-    CaseView::new()
-        .with_procedure::<GeneralApplication>()
-        .with_procedure::<UserAccount>()
-        .with_procedure::<RemovalFile>()
-}
-
-/// The deadline timers with every procedure plugged in.
-pub fn timers(timezone: chrono_tz::Tz) -> Timers {
-    Timers::new(timezone)
-        .with_procedure::<GeneralApplication>()
-        .with_procedure::<UserAccount>()
-        .with_procedure::<Inscription>()
-        .with_procedure::<RemovalFile>()
-}
-
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -89,21 +70,23 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The deadline timers of every procedure.
+pub fn timers(timezone: chrono_tz::Tz) -> Timers {
+    Timers::new(procedures::registry(), timezone)
+}
+
 /// Wires the application over a pool that uses the runtime role.
 pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) -> AppState {
     let log = EventLog::new(pool.clone());
-    let case_view = Arc::new(case_view());
-    let timers = Arc::new(timers(config.timezone));
-    let outbox = Outbox::new()
-        .with_procedure::<UserAccount>()
-        .with_procedure::<Inscription>();
-    let models: Vec<Arc<dyn ReadModel>> = vec![
+    let registry = procedures::registry();
+    let case_view = Arc::new(CaseView::new(registry.clone()));
+    let timers = Arc::new(Timers::new(registry.clone(), config.timezone));
+    let mut models: Vec<Arc<dyn ReadModel>> = vec![
         case_view.clone(),
         timers.clone(),
-        Arc::new(Accounts),
-        Arc::new(outbox),
-        Arc::new(PadronRegister),
+        Arc::new(Outbox::new(registry.clone())),
     ];
+    models.extend(procedures::read_models());
     let runner = Runner::new(log.clone(), models);
     let scheduler = Scheduler::new(log.clone(), timers, clock.clone());
     AppState {
@@ -117,5 +100,7 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
         clock,
         config: Arc::new(config),
         metrics: Some(metrics_handle()),
+        registry,
+        key_locks: Default::default(),
     }
 }

@@ -254,13 +254,103 @@ impl ApiError {
             CommandError::VersionMismatch { expected, actual } if pinned => {
                 ApiError::PreconditionFailed { expected, actual }
             }
-            CommandError::VersionMismatch { .. } => ApiError::ConcurrentChange,
+            CommandError::VersionMismatch { .. } | CommandError::ConcurrentChange => {
+                ApiError::ConcurrentChange
+            }
             CommandError::CommandIdReused => ApiError::IdempotencyKeyReused,
             CommandError::WrongStream => ApiError::NotFound("no such file".into()),
             CommandError::Undecodable { position, reason } => {
                 ApiError::Internal(format!("event {position} cannot be decoded: {reason}"))
             }
-            CommandError::Infrastructure(e) => e.into(),
+            CommandError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// How a domain refusal is answered over HTTP. The default is 409 `refused` in the refusal's own
+/// words; a refusal with a problem type of its own (a locked account) says so here, and only here.
+pub trait RefusalProblem: std::error::Error {
+    /// The problem that answers this refusal.
+    fn into_problem(self) -> ApiError
+    where
+        Self: Sized,
+    {
+        ApiError::Refused {
+            detail: self.to_string(),
+            current_version: None,
+        }
+    }
+}
+
+impl RefusalProblem for std::convert::Infallible {}
+
+/// A decision may also fail on something it computes from the state (a deadline): that problem
+/// is answered as it is, and nothing is appended.
+impl RefusalProblem for ApiError {
+    fn into_problem(self) -> ApiError {
+        self
+    }
+}
+impl RefusalProblem for expedientes_domain::general_application::Refusal {}
+impl RefusalProblem for expedientes_domain::padron::InscriptionRefusal {}
+impl RefusalProblem for expedientes_domain::padron::FileRefusal {}
+/// A calendar change the calendar refuses is invalid input (a day outside the year, …): 422.
+impl RefusalProblem for expedientes_domain::council_calendar::Refusal {
+    fn into_problem(self) -> ApiError {
+        ApiError::Invalid {
+            detail: self.to_string(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl RefusalProblem for expedientes_domain::user_account::Refusal {
+    fn into_problem(self) -> ApiError {
+        use expedientes_domain::user_account::Refusal;
+        match self {
+            Refusal::AccountLocked => ApiError::AccountLocked,
+            Refusal::PasswordExpired => ApiError::PasswordExpired,
+            other => ApiError::Refused {
+                detail: other.to_string(),
+                current_version: None,
+            },
+        }
+    }
+}
+
+/// A refusal by either padrón aggregate of a command that changes a removal file and
+/// inscriptions together.
+#[derive(Debug, thiserror::Error)]
+pub enum PadronRefusal {
+    /// The removal file refused.
+    #[error(transparent)]
+    File(#[from] expedientes_domain::padron::FileRefusal),
+    /// An inscription refused.
+    #[error(transparent)]
+    Inscription(#[from] expedientes_domain::padron::InscriptionRefusal),
+}
+
+impl RefusalProblem for PadronRefusal {}
+
+impl From<expedientes_eventlog::StoreError> for ApiError {
+    fn from(error: expedientes_eventlog::StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::error!(%error, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(error.to_string())
+        }
+    }
+}
+
+impl From<expedientes_eventlog::LoadError> for ApiError {
+    fn from(error: expedientes_eventlog::LoadError) -> Self {
+        match error {
+            expedientes_eventlog::LoadError::WrongStream => {
+                ApiError::NotFound("no such file".into())
+            }
+            expedientes_eventlog::LoadError::Store(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
         }
     }
 }

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use expedientes_domain::calendar::HolidayCalendar;
 
 use expedientes_eventlog::EventLog;
-use expedientes_projections::{CaseView, Clock, Runner, Scheduler};
+use expedientes_projections::{CaseView, Clock, Registry, Runner, Scheduler};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::auth::Keys;
 use crate::config::Config;
+use crate::pipeline::KeyLocks;
 
 /// Each council's effective calendar, keyed by INE code, with its stream's version.
 pub type CalendarCache = Arc<Mutex<HashMap<String, (i32, Arc<HolidayCalendar>)>>>;
@@ -39,6 +40,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The Prometheus registry's handle, when metrics are installed.
     pub metrics: Option<PrometheusHandle>,
+    /// Every procedure, declared once (`crate::procedures`).
+    pub registry: Registry,
+    /// Keyed commands in flight, so that copies of one request run one after the other.
+    pub key_locks: KeyLocks,
 }
 
 impl std::fmt::Debug for AppState {

@@ -5,7 +5,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::Metadata;
+use crate::{Metadata, StoreError};
 
 /// One event to append.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,12 +100,15 @@ pub enum AppendError {
         /// The id.
         command_id: Uuid,
     },
-    /// The request itself is malformed (a bug in the caller).
-    #[error("invalid append: {0}")]
-    Invalid(&'static str),
-    /// The database failed.
-    #[error("event log unavailable: {0}")]
-    Database(#[from] sqlx::Error),
+    /// The store failed (or the request was malformed, a bug in the caller).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AppendError {
+    fn from(error: sqlx::Error) -> Self {
+        AppendError::Store(error.into())
+    }
 }
 
 /// One row per event, from parallel arrays, in order. The trigger sets the transaction id, the
@@ -143,7 +146,7 @@ impl Rows {
     /// Adds a request's events; refuses a malformed request.
     fn push(&mut self, request: &AppendRequest) -> Result<(), AppendError> {
         if request.streams.is_empty() || request.streams.iter().all(|s| s.events.is_empty()) {
-            return Err(AppendError::Invalid("nothing to append"));
+            return Err(StoreError::InvalidAppend("nothing to append").into());
         }
         let metadata = serde_json::to_value(&request.metadata).expect("metadata serialises");
         let command_id = request.metadata.command_id;
@@ -153,10 +156,12 @@ impl Rows {
                 .iter()
                 .any(|s| s.stream_id == stream.stream_id)
             {
-                return Err(AppendError::Invalid("a stream appears twice in one append"));
+                return Err(
+                    StoreError::InvalidAppend("a stream appears twice in one append").into(),
+                );
             }
             if stream.expected_version < 0 {
-                return Err(AppendError::Invalid("expected version below 0"));
+                return Err(StoreError::InvalidAppend("expected version below 0").into());
             }
             for (offset, event) in stream.events.iter().enumerate() {
                 self.tenants.push(request.tenant.to_string());
@@ -212,7 +217,15 @@ pub(crate) async fn append(pool: &PgPool, request: AppendRequest) -> Result<Appe
             replayed: false,
         }),
         Err(error) => match classify(error, &request) {
-            Failure::Replay(command_id) => replay(pool, &request, command_id).await,
+            Failure::Replay(command_id) => match replay(pool, &request, command_id).await {
+                Ok(Some(first)) => Ok(first),
+                // The first append of this id rolled back meanwhile: the caller may retry.
+                Ok(None) => Err(AppendError::Conflict {
+                    stream_id: request.streams[0].stream_id,
+                    expected_version: request.streams[0].expected_version,
+                }),
+                Err(e) => Err(e),
+            },
             // A retried command usually meets its own first events' versions before its id: it
             // is a replay, not a conflict, when that id was already recorded.
             Failure::Error(AppendError::Conflict {
@@ -220,13 +233,12 @@ pub(crate) async fn append(pool: &PgPool, request: AppendRequest) -> Result<Appe
                 expected_version,
             }) => match request.metadata.command_id {
                 Some(command_id) => match replay(pool, &request, command_id).await {
-                    Err(AppendError::Database(sqlx::Error::RowNotFound)) => {
-                        Err(AppendError::Conflict {
-                            stream_id,
-                            expected_version,
-                        })
-                    }
-                    other => other,
+                    Ok(Some(first)) => Ok(first),
+                    Ok(None) => Err(AppendError::Conflict {
+                        stream_id,
+                        expected_version,
+                    }),
+                    Err(e) => Err(e),
                 },
                 None => Err(AppendError::Conflict {
                     stream_id,
@@ -289,11 +301,12 @@ pub(crate) async fn append_batch(
     futures::future::join_all(requests.into_iter().map(|r| append(pool, r))).await
 }
 
+/// The first result of a command id, `None` if no event carries it (its first append rolled back).
 async fn replay(
     pool: &PgPool,
     request: &AppendRequest,
     command_id: Uuid,
-) -> Result<Appended, AppendError> {
+) -> Result<Option<Appended>, AppendError> {
     let stored_hash: Option<Option<Vec<u8>>> = sqlx::query_scalar(
         "SELECT request_hash FROM events WHERE tenant = $1 AND command_id = $2 AND command_seq = 0",
     )
@@ -302,8 +315,7 @@ async fn replay(
     .fetch_optional(pool)
     .await?;
     let Some(stored_hash) = stored_hash else {
-        // The first append of this id rolled back meanwhile: the caller may retry.
-        return Err(AppendError::Database(sqlx::Error::RowNotFound));
+        return Ok(None);
     };
     if stored_hash.as_deref() != request.request_hash.as_deref() {
         return Err(AppendError::CommandIdReused { command_id });
@@ -316,10 +328,10 @@ async fn replay(
     .bind(command_id)
     .fetch_all(pool)
     .await?;
-    Ok(Appended {
+    Ok(Some(Appended {
         events: rows.into_iter().map(appended).collect(),
         replayed: true,
-    })
+    }))
 }
 
 fn appended((stream_id, version, position): (Uuid, i32, i64)) -> AppendedEvent {
@@ -341,7 +353,7 @@ enum Failure {
 /// append conflicted.
 fn classify(error: sqlx::Error, request: &AppendRequest) -> Failure {
     let Some(db) = error.as_database_error() else {
-        return Failure::Error(AppendError::Database(error));
+        return Failure::Error(error.into());
     };
     let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
     let constraint = db.constraint().map(str::to_owned);
@@ -358,7 +370,7 @@ fn classify(error: sqlx::Error, request: &AppendRequest) -> Failure {
     match (code.as_str(), constraint.as_deref()) {
         ("23505", Some("events_command")) => match request.metadata.command_id {
             Some(id) => Failure::Replay(id),
-            None => Failure::Error(AppendError::Database(error)),
+            None => Failure::Error(error.into()),
         },
         ("23505", Some("events_stream_version")) | ("EL001", _) => {
             Failure::Error(AppendError::Conflict {
@@ -369,6 +381,6 @@ fn classify(error: sqlx::Error, request: &AppendRequest) -> Failure {
         ("EL002", _) => Failure::Error(AppendError::WrongStream {
             stream_id: stream.stream_id,
         }),
-        _ => Failure::Error(AppendError::Database(error)),
+        _ => Failure::Error(error.into()),
     }
 }

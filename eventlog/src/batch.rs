@@ -46,7 +46,7 @@ impl Batcher {
             return append(pool, request).await;
         }
         answer.await.unwrap_or_else(|_| {
-            Err(AppendError::Database(sqlx::Error::Protocol(
+            Err(AppendError::Store(crate::StoreError::Unavailable(
                 "the append's outcome is unknown: the batching task stopped".into(),
             )))
         })

@@ -14,12 +14,16 @@
 mod append;
 pub mod batch;
 mod command;
+mod error;
 mod read;
 mod seal;
 mod verify;
 
 pub use append::{AppendError, AppendRequest, Appended, AppendedEvent, NewEvent, StreamAppend};
-pub use command::{CommandError, CommandOutcome, CommandRequest, Loaded, PairRefusal};
+pub use command::{
+    CommandError, CommandOutcome, CommandRequest, Decision, LoadError, Loaded, Streams,
+};
+pub use error::StoreError;
 pub use read::{Cursor, StoredEvent, Until, Upcasters};
 pub use seal::Seal;
 pub use verify::{VerificationFailure, VerificationReport};
@@ -115,6 +119,15 @@ impl EventLog {
         until: Until,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         read::load_stream(&self.pool, &self.upcasters, tenant, stream_id, until).await
+    }
+
+    /// The events of several streams of one tenant, each in version order.
+    pub async fn load_streams(
+        &self,
+        tenant: &str,
+        stream_ids: &[Uuid],
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        read::load_streams(&self.pool, &self.upcasters, tenant, stream_ids).await
     }
 
     /// Up to `limit` events after `cursor` in reading order (commit-safe; see [`Cursor`]),

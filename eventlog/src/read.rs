@@ -211,6 +211,29 @@ pub(crate) async fn load_stream(
         .collect()
 }
 
+pub(crate) async fn load_streams(
+    pool: &PgPool,
+    upcasters: &Upcasters,
+    tenant: &str,
+    stream_ids: &[Uuid],
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream_id = ANY($2) ORDER BY stream_id, version"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(stream_ids)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let mut event = from_row(row)?;
+            upcasters.upcast(&mut event);
+            Ok(event)
+        })
+        .collect()
+}
+
 pub(crate) async fn read_after<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     upcasters: &Upcasters,

@@ -608,12 +608,61 @@ mod padron_blocking {
 
     use super::*;
     use chrono::NaiveDate;
+    use expedientes_domain::padron::FileRefusal;
     use expedientes_domain::padron::{
         Actor, Dwelling, FileCommand, Inscription, InscriptionCommand, InscriptionRefusal, Person,
         RemovalBasis, RemovalFile, ResidenceStatus,
     };
     use expedientes_domain::user_account::{IdentityDocument, Nationality};
-    use expedientes_eventlog::{CommandError, CommandRequest, PairRefusal};
+    use expedientes_eventlog::{CommandError, CommandRequest, Streams};
+
+    /// A refusal by either aggregate of a two-stream command.
+    #[derive(Debug, thiserror::Error)]
+    enum Refusal {
+        #[error(transparent)]
+        File(#[from] FileRefusal),
+        #[error(transparent)]
+        Inscription(#[from] InscriptionRefusal),
+    }
+
+    /// Opens a removal file and marks the inscription, in one command.
+    fn open_file(
+        log: &expedientes_eventlog::EventLog,
+        file: Uuid,
+        inscription: Uuid,
+        marked: Uuid,
+    ) -> impl std::future::Future<
+        Output = Result<expedientes_eventlog::CommandOutcome, CommandError<Refusal>>,
+    > + '_ {
+        log.run(
+            request(file),
+            Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
+            move |decision| {
+                decision.handle::<RemovalFile>(
+                    file,
+                    FileCommand::Open {
+                        case_number: "28079/2026/000001".parse().unwrap(),
+                        sia_code: "999999".parse().unwrap(),
+                        person: party(),
+                        inscription,
+                        basis: RemovalBasis::ExOfficio {
+                            reason: "nobody else lives there".into(),
+                        },
+                        on: d(3, 2),
+                        max_time_due: d(6, 2),
+                    },
+                )?;
+                decision.handle::<Inscription>(
+                    inscription,
+                    InscriptionCommand::RecordRemovalFileOpened {
+                        file: marked,
+                        on: d(3, 2),
+                    },
+                )?;
+                Ok(())
+            },
+        )
+    }
 
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, m, day).unwrap()
@@ -670,23 +719,7 @@ mod padron_blocking {
             .await
             .unwrap();
             let file = Uuid::new_v4();
-            let open =
-                log.execute_pair::<RemovalFile, Inscription>(request(file), inscription, |_, _| {
-                    (
-                        Some(FileCommand::Open {
-                            case_number: "28079/2026/000001".parse().unwrap(),
-                            sia_code: "999999".parse().unwrap(),
-                            person: party(),
-                            inscription,
-                            basis: RemovalBasis::ExOfficio {
-                                reason: "nobody else lives there".into(),
-                            },
-                            on: d(3, 2),
-                            max_time_due: d(6, 2),
-                        }),
-                        Some(InscriptionCommand::RecordRemovalFileOpened { file, on: d(3, 2) }),
-                    )
-                });
+            let open = open_file(&log, file, inscription, file);
             let renew = log.execute::<Inscription>(request(inscription), |_, _| {
                 InscriptionCommand::Renew {
                     document: card(),
@@ -745,32 +778,10 @@ mod padron_blocking {
         eprintln!("renewals before the opening: {renewals_before}, refused: {renewals_refused}");
         // A refused half refuses the whole: opening a second file while one is open appends nothing.
         let inscription = Uuid::new_v4();
-        let refused = log
-            .execute_pair::<RemovalFile, Inscription>(
-                request(Uuid::new_v4()),
-                inscription,
-                |_, _| {
-                    (
-                        Some(FileCommand::Open {
-                            case_number: "28079/2026/000001".parse().unwrap(),
-                            sia_code: "999999".parse().unwrap(),
-                            person: party(),
-                            inscription,
-                            basis: RemovalBasis::ExOfficio { reason: "x".into() },
-                            on: d(3, 2),
-                            max_time_due: d(6, 2),
-                        }),
-                        Some(InscriptionCommand::RecordRemovalFileOpened {
-                            file: Uuid::new_v4(),
-                            on: d(3, 2),
-                        }),
-                    )
-                },
-            )
-            .await;
+        let refused = open_file(&log, Uuid::new_v4(), inscription, Uuid::new_v4()).await;
         assert!(matches!(
             refused,
-            Err(CommandError::Refused(PairRefusal::Second(
+            Err(CommandError::Refused(Refusal::Inscription(
                 InscriptionRefusal::NotInscribed
             )))
         ));

@@ -1,40 +1,32 @@
 //! The generic case view: one row per case file, whatever its procedure. It answers the
 //! caseworkers' lists, a file's detail, Mi Carpeta and the Carpeta Ciudadana.
 //!
-//! Procedures plug in with [`CaseView::with_procedure`]: the view decodes their events and applies
-//! the [`CaseEffect`]s each procedure declares in the domain.
+//! It reads every procedure of the [`Registry`]: the view decodes their events and applies the
+//! [`CaseEffect`]s each procedure declares in the domain (a procedure whose streams are not case
+//! files, such as the padrón inscription, declares none).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use expedientes_domain::procedure::DomainEvent;
-use expedientes_domain::{CaseEffect, CaseParty, Procedure};
+use expedientes_domain::{CaseEffect, CaseParty};
 use expedientes_eventlog::StoredEvent;
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::registry::Registry;
 use crate::runner::{ProjectionError, ReadModel, Tables};
 
-type Decoder = Arc<dyn Fn(&serde_json::Value) -> Result<Vec<CaseEffect>, String> + Send + Sync>;
-
-struct Plugged {
-    title: &'static str,
-    decode: Decoder,
-}
-
-/// The case view read model.
-#[derive(Default)]
+/// The case view read model, over every registered procedure.
 pub struct CaseView {
-    procedures: HashMap<&'static str, Plugged>,
+    registry: Registry,
 }
 
 impl std::fmt::Debug for CaseView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CaseView")
-            .field("procedures", &self.procedures.keys().collect::<Vec<_>>())
+            .field("procedures", &self.registry.names())
             .finish()
     }
 }
@@ -43,29 +35,9 @@ impl CaseView {
     /// The name of the model and of its table.
     pub const NAME: &'static str = "case_view";
 
-    /// A view with no procedure plugged in.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Plugs a procedure's events into the view.
-    pub fn with_procedure<P>(mut self) -> Self
-    where
-        P: Procedure + 'static,
-        P::Event: DomainEvent,
-    {
-        self.procedures.insert(
-            P::NAME,
-            Plugged {
-                title: P::TITLE,
-                decode: Arc::new(|payload| {
-                    let event: P::Event =
-                        serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
-                    Ok(P::case_effects(&event))
-                }),
-            },
-        );
-        self
+    /// The view of the registry's procedures.
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
     }
 }
 
@@ -167,26 +139,35 @@ impl CaseView {
     pub fn replay(&self, events: &[StoredEvent]) -> Result<Option<CaseRow>, ProjectionError> {
         let mut rows = HashMap::new();
         for event in events {
-            if self.procedures.contains_key(event.stream_type.as_str()) {
-                self.fold(&mut rows, event)?;
-            }
+            let effects = self.effects(event)?;
+            self.fold(&mut rows, event, effects)?;
         }
         Ok(events.first().and_then(|e| rows.remove(&e.stream_id)))
     }
 
-    /// Applies one event to the rows in memory; true when it created the row.
+    /// What an event means for its file (nothing for streams of no registered procedure).
+    fn effects(&self, event: &StoredEvent) -> Result<Vec<CaseEffect>, ProjectionError> {
+        let Some(procedure) = self.registry.get(&event.stream_type) else {
+            return Ok(Vec::new());
+        };
+        (procedure.case_effects)(&event.payload).map_err(|reason| ProjectionError::Undecodable {
+            model: Self::NAME,
+            position: event.position,
+            reason,
+        })
+    }
+
+    /// Applies one event's effects to the rows in memory; true when it created the row.
     fn fold(
         &self,
         rows: &mut HashMap<Uuid, CaseRow>,
         event: &StoredEvent,
+        effects: Vec<CaseEffect>,
     ) -> Result<bool, ProjectionError> {
-        let plugged = &self.procedures[event.stream_type.as_str()];
-        let effects =
-            (plugged.decode)(&event.payload).map_err(|reason| ProjectionError::Undecodable {
-                model: Self::NAME,
-                position: event.position,
-                reason,
-            })?;
+        let title = self
+            .registry
+            .get(&event.stream_type)
+            .map_or("", |p| p.title);
         let mut created = false;
         for effect in effects {
             if let CaseEffect::Opened {
@@ -208,7 +189,7 @@ impl CaseView {
                             case_id: event.stream_id,
                             tenant: event.tenant.clone(),
                             procedure: event.stream_type.clone(),
-                            procedure_title: plugged.title.to_owned(),
+                            procedure_title: title.to_owned(),
                             sia_code: sia_code.to_string(),
                             case_number: case_number.to_string(),
                             subject: subject.clone(),
@@ -305,9 +286,7 @@ impl ReadModel for CaseView {
     }
 
     fn stream_types(&self) -> Vec<String> {
-        let mut types: Vec<String> = self.procedures.keys().map(|k| (*k).to_owned()).collect();
-        types.sort();
-        types
+        self.registry.names()
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -324,17 +303,31 @@ impl ReadModel for CaseView {
         // Rows touched by this batch are kept in memory and written once at the end.
         let mut rows: HashMap<Uuid, CaseRow> = HashMap::new();
         let mut order: Vec<Uuid> = Vec::new();
+        // Streams known to have no row (e.g. padrón inscriptions, which are not case files), so
+        // that their events cost no lookup each.
+        let mut absent: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
         for event in events {
-            if !self.procedures.contains_key(event.stream_type.as_str()) {
+            if self.registry.get(&event.stream_type).is_none() {
+                continue;
+            }
+            let effects = self.effects(event)?;
+            if effects.is_empty() && absent.contains(&event.stream_id) {
                 continue;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = rows.entry(event.stream_id) {
-                if let Some(row) = Self::load(conn, table, event.stream_id).await? {
-                    slot.insert(row);
-                    order.push(event.stream_id);
+                match Self::load(conn, table, event.stream_id).await? {
+                    Some(row) => {
+                        slot.insert(row);
+                        order.push(event.stream_id);
+                    }
+                    None if effects.is_empty() => {
+                        absent.insert(event.stream_id);
+                        continue;
+                    }
+                    None => {}
                 }
             }
-            if self.fold(&mut rows, event)? {
+            if self.fold(&mut rows, event, effects)? {
                 order.push(event.stream_id);
             }
         }

@@ -13,6 +13,7 @@ pub mod case_view;
 pub mod clock;
 pub mod outbox;
 pub mod padron;
+pub mod registry;
 mod runner;
 pub mod timers;
 
@@ -21,5 +22,6 @@ pub use case_view::{CaseRow, CaseView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use outbox::Outbox;
 pub use padron::PadronRegister;
-pub use runner::{Lag, ProjectionError, ReadModel, Runner, Tables};
+pub use registry::{Registered, Registry};
+pub use runner::{Lag, ProjectionError, ReadModel, RebuildEffects, Runner, Tables};
 pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

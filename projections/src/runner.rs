@@ -21,9 +21,31 @@ pub enum ProjectionError {
         /// Why.
         reason: String,
     },
+    /// A rebuild would act in the world (send notices the live model never queued), and the
+    /// caller did not say how to treat them: nothing was swapped.
+    #[error("rebuilding {model} would act {count} time(s) in the world (e.g. send notices the live model does not hold); say how to treat them: perform them, or mark them as done")]
+    RebuildWouldAct {
+        /// The model.
+        model: &'static str,
+        /// How many effects.
+        count: u64,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// What a rebuild does with effects in the world that the rebuilt model holds but the live one
+/// never did (e.g. notices of events the live outbox lost): found just before the swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RebuildEffects {
+    /// Refuse the rebuild if there is any (the default): nothing is swapped.
+    #[default]
+    Refuse,
+    /// Keep them to be carried out (e.g. the notices are sent).
+    Perform,
+    /// Record them as done without carrying them out.
+    MarkDone,
 }
 
 /// The physical names of a model's tables: the live ones, or the copies being rebuilt.
@@ -78,6 +100,31 @@ pub trait ReadModel: Send + Sync {
         tables: &Tables,
         events: &[StoredEvent],
     ) -> Result<(), ProjectionError>;
+
+    /// Just before a rebuild's swap (both copies caught up, the live runner stopped): carries over
+    /// into the fresh tables what the live ones know of work already done outside the log (a
+    /// timer already fired), so that a rebuild never does it again.
+    async fn carry_over(
+        &self,
+        _conn: &mut PgConnection,
+        _live: &Tables,
+        _fresh: &Tables,
+    ) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+
+    /// After [`ReadModel::carry_over`]: the effects in the world the fresh tables would have that
+    /// the live ones do not hold (done or queued), as a count; with `mark_done`, they are recorded
+    /// as done instead. Zero for models without effects.
+    async fn rebuild_effects(
+        &self,
+        _conn: &mut PgConnection,
+        _live: &Tables,
+        _fresh: &Tables,
+        _mark_done: bool,
+    ) -> Result<u64, ProjectionError> {
+        Ok(0)
+    }
 }
 
 /// How far behind a model is.
@@ -271,6 +318,7 @@ impl Runner {
     pub async fn rebuild(
         &self,
         model: &dyn ReadModel,
+        effects: RebuildEffects,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<u64, ProjectionError> {
         let fresh = Tables::rebuild(model);
@@ -313,6 +361,20 @@ impl Runner {
             }
             applied += n;
             progress(applied);
+        }
+        // The live copy too, so that both hold the same events when they are compared.
+        let live = Tables::live(model);
+        while self.step(&mut tx, model, model.name(), &live).await? > 0 {}
+        model.carry_over(&mut tx, &live, &fresh).await?;
+        let found = model
+            .rebuild_effects(&mut tx, &live, &fresh, effects == RebuildEffects::MarkDone)
+            .await?;
+        if found > 0 && effects == RebuildEffects::Refuse {
+            // Dropping the transaction rolls back; the copies are dropped by the next rebuild.
+            return Err(ProjectionError::RebuildWouldAct {
+                model: model.name(),
+                count: found,
+            });
         }
         for table in model.tables() {
             let copy = fresh.get(table);

@@ -7,21 +7,19 @@
 //! a rebuild of this model), its command takes effect once. Schedulers claim due timers with
 //! `FOR UPDATE SKIP LOCKED`, so several can run at once without waiting on each other.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use expedientes_domain::procedure::DomainEvent;
-use expedientes_domain::{Procedure, TimerEffect};
-use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata, StoredEvent};
-use futures::future::BoxFuture;
+use expedientes_domain::TimerEffect;
+use expedientes_eventlog::{EventLog, StoredEvent};
 use serde::Serialize;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::registry::Registry;
 use crate::runner::{ProjectionError, ReadModel, Tables};
 
 /// What happened when a timer fired.
@@ -36,9 +34,6 @@ pub enum FireOutcome {
     /// A failure to retry later.
     Failed(String),
 }
-
-type EffectsFn = dyn Fn(&serde_json::Value) -> Result<Vec<TimerEffect>, String> + Send + Sync;
-type FireFn = dyn Fn(EventLog, FireRequest) -> BoxFuture<'static, FireOutcome> + Send + Sync;
 
 /// A due timer, as handed to its procedure.
 #[derive(Debug, Clone)]
@@ -61,21 +56,16 @@ pub struct FireRequest {
     pub today: NaiveDate,
 }
 
-struct Plugged {
-    effects: Arc<EffectsFn>,
-    fire: Arc<FireFn>,
-}
-
-/// The timers read model, with the procedures plugged in.
+/// The timers read model, over every registered procedure.
 pub struct Timers {
-    procedures: HashMap<&'static str, Plugged>,
+    registry: Registry,
     timezone: Tz,
 }
 
 impl std::fmt::Debug for Timers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Timers")
-            .field("procedures", &self.procedures.keys().collect::<Vec<_>>())
+            .field("procedures", &self.registry.names())
             .field("timezone", &self.timezone)
             .finish()
     }
@@ -95,84 +85,9 @@ impl Timers {
     /// The name of the model and of its table.
     pub const NAME: &'static str = "deadline_timers";
 
-    /// Timers that fire at the start of a day in this time zone.
-    pub fn new(timezone: Tz) -> Self {
-        Self {
-            procedures: HashMap::new(),
-            timezone,
-        }
-    }
-
-    /// Plugs a procedure in.
-    pub fn with_procedure<P>(mut self) -> Self
-    where
-        P: Procedure + 'static,
-        P::Event: DomainEvent + Send,
-        P::Command: Send,
-        P::Error: std::error::Error + Send + Sync + 'static,
-        P::State: Send,
-    {
-        let effects: Arc<EffectsFn> = Arc::new(|payload| {
-            let event: P::Event =
-                serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
-            Ok(P::timer_effects(&event))
-        });
-        let fire: Arc<FireFn> = Arc::new(|log: EventLog, request: FireRequest| {
-            Box::pin(async move {
-                let Some(command) =
-                    P::timer_command(&request.kind, &request.data, request.now, request.today)
-                else {
-                    return FireOutcome::Unknown;
-                };
-                let tenant = match request.tenant.parse() {
-                    Ok(t) => t,
-                    Err(e) => return FireOutcome::Failed(format!("{e}")),
-                };
-                let command_id = firing_command_id(request.timer_id, request.generation);
-                let mut command = Some(command);
-                let result = log
-                    .execute::<P>(
-                        CommandRequest {
-                            tenant,
-                            stream_id: request.case_id,
-                            expected_version: None,
-                            metadata: Metadata {
-                                actor_id: "scheduler".into(),
-                                actor_role: "system".into(),
-                                on_behalf_of: None,
-                                channel: Some("scheduler".into()),
-                                correlation_id: command_id,
-                                causation_id: Some(request.timer_id),
-                                command_id: Some(command_id),
-                            },
-                            request_hash: Some(command_id.as_bytes().to_vec()),
-                        },
-                        move |_, _| {
-                            command
-                                .take()
-                                .or_else(|| {
-                                    P::timer_command(
-                                        &request.kind,
-                                        &request.data,
-                                        request.now,
-                                        request.today,
-                                    )
-                                })
-                                .expect("the timer command is rebuilt on retry")
-                        },
-                    )
-                    .await;
-                match result {
-                    Ok(_) => FireOutcome::Accepted,
-                    Err(CommandError::Refused(refusal)) => {
-                        FireOutcome::Refused(refusal.to_string())
-                    }
-                    Err(other) => FireOutcome::Failed(other.to_string()),
-                }
-            })
-        });
-        self.procedures.insert(P::NAME, Plugged { effects, fire });
-        self
+    /// Timers of the registry's procedures, firing at the start of a day in this time zone.
+    pub fn new(registry: Registry, timezone: Tz) -> Self {
+        Self { registry, timezone }
     }
 
     fn fires_at(&self, day: NaiveDate) -> DateTime<Utc> {
@@ -194,13 +109,32 @@ impl ReadModel for Timers {
     }
 
     fn stream_types(&self) -> Vec<String> {
-        let mut types: Vec<String> = self.procedures.keys().map(|k| (*k).to_owned()).collect();
-        types.sort();
-        types
+        self.registry.names()
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &["deadline_timers"]
+    }
+
+    /// A setting of a timer that already fired (or was closed, or failed) stays so in the rebuilt
+    /// table: its command is not sent again (it would only be a replay of the same command id).
+    async fn carry_over(
+        &self,
+        conn: &mut PgConnection,
+        live: &Tables,
+        fresh: &Tables,
+    ) -> Result<(), ProjectionError> {
+        let (live, fresh) = (live.get("deadline_timers"), fresh.get("deadline_timers"));
+        sqlx::query(&format!(
+            "UPDATE {fresh} f SET state = l.state, outcome = l.outcome, fired_at = l.fired_at,
+                    attempts = l.attempts, next_attempt_at = l.next_attempt_at
+             FROM {live} l
+             WHERE l.timer_id = f.timer_id AND l.generation = f.generation
+               AND f.state = 'pending' AND l.state IN ('fired', 'closed', 'failed')"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     async fn apply(
@@ -211,10 +145,10 @@ impl ReadModel for Timers {
     ) -> Result<(), ProjectionError> {
         let table = tables.get("deadline_timers");
         for event in events {
-            let Some(plugged) = self.procedures.get(event.stream_type.as_str()) else {
+            let Some(procedure) = self.registry.get(&event.stream_type) else {
                 continue;
             };
-            let effects = (plugged.effects)(&event.payload).map_err(|reason| {
+            let effects = (procedure.timer_effects)(&event.payload).map_err(|reason| {
                 ProjectionError::Undecodable {
                     model: Self::NAME,
                     position: event.position,
@@ -404,8 +338,8 @@ impl Scheduler {
                 now,
                 today: now.with_timezone(&self.timers.timezone).date_naive(),
             };
-            let outcome = match self.timers.procedures.get(stream_type.as_str()) {
-                Some(plugged) => (plugged.fire)(self.log.clone(), request).await,
+            let outcome = match self.timers.registry.get(&stream_type) {
+                Some(procedure) => (procedure.fire)(self.log.clone(), request).await,
                 None => FireOutcome::Unknown,
             };
             let (state, text, next_attempt) = match &outcome {

@@ -14,7 +14,7 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use expedientes_domain::general_application::{Command, Decision, GeneralApplication};
 use expedientes_domain::{CaseNumber, CaseParty, PartyRole};
 use expedientes_eventlog::{CommandRequest, EventLog, Metadata, MIGRATOR};
-use expedientes_projections::{CaseRow, CaseView, ReadModel, Runner};
+use expedientes_projections::{CaseRow, CaseView, ReadModel, RebuildEffects, Registry, Runner};
 use expedientes_tests::TestDatabase;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -102,7 +102,9 @@ async fn setup() -> (EventLog, Runner, PgPool) {
     let db = TestDatabase::create(&MIGRATOR).await;
     let pool = db.pool(8).await;
     let log = EventLog::new(pool.clone());
-    let view: Arc<dyn ReadModel> = Arc::new(CaseView::new().with_procedure::<GeneralApplication>());
+    let view: Arc<dyn ReadModel> = Arc::new(CaseView::new(
+        Registry::new().register::<GeneralApplication>(),
+    ));
     let runner = Runner::new(log.clone(), vec![view]).with_batch_size(7);
     (log, runner, pool)
 }
@@ -122,7 +124,7 @@ async fn a_rebuilt_projection_equals_the_incremental_one() {
 
     let mut seen = 0;
     let applied = runner
-        .rebuild(model.as_ref(), &mut |n| seen = n)
+        .rebuild(model.as_ref(), RebuildEffects::Refuse, &mut |n| seen = n)
         .await
         .unwrap();
     assert!(applied > 60 && seen == applied);

@@ -52,6 +52,14 @@ const CARMEN: &str = "Y1234567X";
 const DIEGO: &str = "00000000T";
 const ELENA: &str = "87654321X";
 
+/// The SIA code each procedure is configured with in the tests.
+const SIA_CODES: &[(&str, &str)] = &[
+    ("general_application", "999999"),
+    ("user_account", "999998"),
+    ("padron_inscription", "999997"),
+    ("padron_removal_file", "999996"),
+];
+
 /// The service over a private database, with a clock the test drives.
 #[derive(Debug)]
 struct TestApp {
@@ -68,20 +76,15 @@ impl TestApp {
         let pool = expedientes_api::connect(&db.url, true, 8)
             .await
             .expect("connect as the runtime role");
-        let config = Config {
-            database_url: db.url.clone(),
-            addr: "127.0.0.1:0".parse().expect("an address"),
-            signing_key: SIGNING_KEY.to_vec(),
-            signing_key_source: "the end-to-end tests".into(),
-            log_json: false,
-            sia_general_application: "999999".parse().expect("a SIA code"),
-            seal_interval: StdDuration::from_secs(60),
-            projection_interval: StdDuration::from_millis(200),
-            timezone: chrono_tz::Europe::Madrid,
-            council_notices_email: "registro@ayuntamiento.test".into(),
-            sia_user_account: "999998".parse().expect("a SIA code"),
-            removal_file_max_months: 3,
-        };
+        let mut config = Config::defaults(&db.url, SIGNING_KEY);
+        config.addr = "127.0.0.1:0".parse().expect("an address");
+        config.council_notices_email = "registro@ayuntamiento.test".into();
+        // Each procedure its own SIA code, so that a file showing another's is caught.
+        for (procedure, code) in SIA_CODES {
+            config
+                .sia_codes
+                .insert((*procedure).to_owned(), code.parse().expect("a SIA code"));
+        }
         let clock = ManualClock::new(now);
         let state = expedientes_api::build_state(pool, config, Arc::new(clock.clone()));
         let router = expedientes_api::router(state.clone());
@@ -91,6 +94,17 @@ impl TestApp {
             clock,
             router,
         }
+    }
+
+    /// A second instance of the service over the same database (as when a load balancer sends
+    /// two copies of a request to two processes): it shares the database, nothing in memory.
+    async fn another_instance(&self) -> Router {
+        let pool = expedientes_api::connect(&self.db.url, true, 8)
+            .await
+            .expect("connect as the runtime role");
+        let config = (*self.state.config).clone();
+        let state = expedientes_api::build_state(pool, config, Arc::new(self.clock.clone()));
+        expedientes_api::router(state)
     }
 
     /// A token signed with the service's key, valid for an hour.
@@ -284,6 +298,25 @@ impl Reply {
     fn ok_json(self) -> Value {
         self.expect(StatusCode::OK).json()
     }
+
+    /// A command's answer names what it acted on (`Location`): reads it, as a caseworker of
+    /// Madrid, and returns it.
+    async fn follow(self, app: &TestApp) -> Value {
+        assert!(
+            self.status.is_success(),
+            "unexpected status; body: {}",
+            self.text()
+        );
+        let location = self
+            .header("location")
+            .unwrap_or_else(|| panic!("a command's answer has a Location: {}", self.text()))
+            .to_owned();
+        get(location)
+            .bearer(&app.caseworker())
+            .send(app)
+            .await
+            .ok_json()
+    }
 }
 
 /// Asserts an RFC 9457 problem: the status, `application/problem+json`, `type`
@@ -363,9 +396,9 @@ fn case_uri(id: &str) -> String {
 }
 
 fn id_of(value: &Value) -> String {
-    value["case_id"]
+    value["id"]
         .as_str()
-        .unwrap_or_else(|| panic!("no case_id in {value}"))
+        .unwrap_or_else(|| panic!("no id in {value}"))
         .to_owned()
 }
 
@@ -1781,7 +1814,7 @@ async fn a_retried_command_with_the_same_idempotency_key_is_done_once() {
     assert_eq!(second.header("etag"), first.header("etag"));
     let second_body = second.json();
     assert_eq!(second_body["replayed"], true);
-    assert_eq!(second_body["case_id"], first_body["case_id"]);
+    assert_eq!(second_body["id"], first_body["id"]);
     assert_eq!(second_body["version"], first_body["version"]);
     assert_eq!(second_body["events"], first_body["events"]);
     let id = id_of(&first_body);
@@ -1816,7 +1849,7 @@ async fn a_retried_command_with_the_same_idempotency_key_is_done_once() {
     let others = send("8c1f-solicitud-1", body.clone(), app.citizen(BORIS))
         .await
         .expect(StatusCode::CREATED);
-    assert_ne!(others.json()["case_id"], first_body["case_id"]);
+    assert_ne!(others.json()["id"], first_body["id"]);
 
     // Case commands too: a retried withdrawal is done once.
     let withdraw = || {
@@ -1850,6 +1883,12 @@ async fn a_retried_command_with_the_same_idempotency_key_is_done_once() {
 /// Sends `requests` at once while the log refuses writes, lets them all reach their append, then
 /// lets them through together: the interleaving of a client's retry racing its first attempt.
 async fn race_appends(app: &TestApp, requests: Vec<Call>) -> Vec<Reply> {
+    // Copies sent to one instance run one after the other (its in-process key lock); across
+    // instances only the log can tell a retry from a first attempt: each copy goes to its own.
+    let mut instances = vec![app.router.clone()];
+    while instances.len() < requests.len() {
+        instances.push(app.another_instance().await);
+    }
     let owner = app.db.pool(2).await;
     let mut gate = owner.begin().await.expect("begin");
     sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE")
@@ -1859,10 +1898,8 @@ async fn race_appends(app: &TestApp, requests: Vec<Call>) -> Vec<Reply> {
     let expected = requests.len() as i64;
     let tasks: Vec<_> = requests
         .into_iter()
-        .map(|request| {
-            let router = app.router.clone();
-            tokio::spawn(async move { request.send_to(router).await })
-        })
+        .zip(instances)
+        .map(|(request, router)| tokio::spawn(async move { request.send_to(router).await }))
         .collect();
     loop {
         let waiting: i64 = sqlx::query_scalar(
@@ -1930,7 +1967,7 @@ async fn retries_that_reach_the_log_together_get_the_first_result() {
         );
     }
     let bodies: Vec<Value> = replies.iter().map(Reply::json).collect();
-    assert_eq!(bodies[0]["case_id"], bodies[1]["case_id"]);
+    assert_eq!(bodies[0]["id"], bodies[1]["id"]);
     assert_eq!(bodies[0]["version"], bodies[1]["version"]);
     assert_eq!(
         bodies.iter().filter(|b| b["replayed"] == true).count(),

@@ -5,30 +5,40 @@
 //! Public endpoints (registration without certificate, activation, login, recovery) live under
 //! `/v1/councils/{ine}/…`, since their caller has no token to name the council.
 
-use std::net::SocketAddr;
-
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use expedientes_domain::user_account::{
-    Applicant, Channel, Command, Contact, IdentityDocument, Nationality, Refusal, Representative,
+    Applicant, Channel, Command, Contact, IdentityDocument, Nationality, Representative,
     RequestChannel, UnlockChannel, UserAccount, VerificationMethod,
 };
-use expedientes_domain::{CaseNumber, MunicipalityCode};
-use expedientes_eventlog::{CommandError, CommandOutcome, CommandRequest, Metadata};
+use expedientes_domain::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{Assurance, Caller, Role};
-use crate::extract::{parse_json, require_json, resource_id};
-use crate::problem::ApiError;
+use crate::extract::resource_id;
+use crate::pipeline::{CommandContext, CommandResponse, Executed, Incoming, NoInput};
+use crate::problem::{ApiError, RefusalProblem};
+use crate::procedures::Plugin;
 use crate::secrets;
 use crate::state::AppState;
+
+/// The alta de usuario's registration: the account aggregate and the accounts read model.
+pub const PLUGIN: Plugin = Plugin {
+    name: "alta de usuario",
+    register: |registry| registry.register::<UserAccount>(),
+    read_models: || vec![std::sync::Arc::new(expedientes_projections::Accounts)],
+};
+
+const NAME: &str = <UserAccount as esrs::Aggregate>::NAME;
+
+fn location(account: Uuid) -> String {
+    format!("/v1/accounts/{account}")
+}
 
 /// The stream (and account) id of a person's account in a council: one account per document.
 pub fn account_id(tenant: &MunicipalityCode, login_number: &str) -> Uuid {
@@ -42,98 +52,20 @@ pub fn account_id(tenant: &MunicipalityCode, login_number: &str) -> Uuid {
     )
 }
 
-/// The client's address (from the connection), for throttling.
-#[derive(Debug)]
-pub struct ClientAddress(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
-        ))
-    }
-}
-
-/// An optional bearer token: absent is fine, present must be valid.
-#[derive(Debug)]
-pub struct MaybeCaller(pub Option<Caller>);
-
-impl FromRequestParts<AppState> for MaybeCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if parts.headers.get(header::AUTHORIZATION).is_none() {
-            return Ok(Self(None));
-        }
-        Caller::from_request_parts(parts, state)
-            .await
-            .map(|c| Self(Some(c)))
-    }
-}
-
 fn council(ine: &str) -> Result<MunicipalityCode, ApiError> {
     ine.parse()
         .map_err(|_| ApiError::NotFound("no such council".into()))
 }
 
-fn body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
-    require_json(headers)?;
-    parse_json(bytes)
-}
-
-fn refusal(error: CommandError<Refusal>) -> ApiError {
-    match error {
-        CommandError::Refused(Refusal::AccountLocked) => ApiError::AccountLocked,
-        CommandError::Refused(Refusal::PasswordExpired) => ApiError::PasswordExpired,
-        CommandError::WrongStream => ApiError::NotFound("no such account".into()),
-        other => ApiError::from_command(other, false),
-    }
-}
-
-async fn execute(
+/// Carries out an account command and answers in the pipeline's shape.
+async fn account_command(
     state: &AppState,
-    tenant: &MunicipalityCode,
+    ctx: &CommandContext,
     account: Uuid,
-    actor: (&str, &str),
-    on_behalf_of: Option<String>,
-    channel: &str,
     command: Command,
-) -> Result<CommandOutcome, CommandError<Refusal>> {
-    let outcome = state
-        .log
-        .execute::<UserAccount>(
-            CommandRequest {
-                tenant: tenant.clone(),
-                stream_id: account,
-                expected_version: None,
-                metadata: Metadata {
-                    actor_id: actor.0.to_owned(),
-                    actor_role: actor.1.to_owned(),
-                    on_behalf_of,
-                    channel: Some(channel.to_owned()),
-                    correlation_id: Uuid::new_v4(),
-                    causation_id: None,
-                    command_id: Some(Uuid::new_v4()),
-                },
-                request_hash: None,
-            },
-            move |_, _| command.clone(),
-        )
-        .await;
-    if outcome.is_ok() {
-        if let Err(error) = state.runner.settle(std::time::Duration::from_secs(2)).await {
-            tracing::warn!(%error, "read models could not catch up after a command");
-        }
-    }
-    outcome
+) -> Result<Executed, ApiError> {
+    ctx.execute::<UserAccount>(state, account, move |_, _| command.clone())
+        .await
 }
 
 /// An identity document in a request.
@@ -330,21 +262,20 @@ async fn account_row(
     tag = "accounts")]
 pub async fn register(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
     Path(ine): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    incoming: Incoming,
 ) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
-    let input: RegistrationInput = body(&headers, &bytes)?;
-    if let Some(caller) = &caller {
+    let input: RegistrationInput = incoming.json()?;
+    let caller = &incoming.caller;
+    if let Some(caller) = caller {
         if caller.tenant != tenant {
             return Err(ApiError::NotFound("no such council".into()));
         }
     }
     // Who may use which channel.
     let (actor, role, document_checked_by, certificate_subject) =
-        match (input.channel, &caller) {
+        match (input.channel, caller) {
             (Channel::OnlineWithoutCertificate, None) => {
                 ("anonymous".to_owned(), "citizen", None, None)
             }
@@ -414,26 +345,27 @@ pub async fn register(
     };
     let login = applicant.login_number();
     let account = account_id(&tenant, &login);
-    let now = state.clock.now();
-    let year = crate::deadlines::local_date(&state, now)
-        .format("%Y")
-        .to_string()
-        .parse()
-        .unwrap_or(2026);
-    let sequence: i64 = sqlx::query_scalar(
-        "INSERT INTO case_number_sequences (tenant, year, last) VALUES ($1, $2, 1)
-         ON CONFLICT (tenant, year) DO UPDATE SET last = case_number_sequences.last + 1 RETURNING last",
-    )
-    .bind(tenant.as_str())
-    .bind(year)
-    .fetch_one(&state.pool)
-    .await?;
-    let case_number = CaseNumber::new(&tenant, year, sequence as u64)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let on_behalf_of = representative.as_ref().map(|_| login.clone());
+    let channel = match input.channel {
+        Channel::InPerson => "in_person",
+        Channel::Phone => "phone",
+        _ => "online",
+    };
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "register")
+        .await?
+        .on_behalf_of(on_behalf_of)
+        .channel(channel);
+    ctx.metadata.actor_id = actor;
+    ctx.metadata.actor_role = role.to_owned();
+    if let Some(earlier) = ctx.earlier(&state, account).await? {
+        return Ok(earlier.reply(location(account)));
+    }
+    let now = state.clock.now();
+    let today = crate::deadlines::local_date(&state, now);
+    let case_number = crate::case_numbers::next(&state, &tenant, today).await?;
     let command = Command::Register {
         case_number,
-        sia_code: state.config.sia_user_account.clone(),
+        sia_code: state.config.sia_code(NAME),
         channel: input.channel,
         applicant,
         contact: Contact {
@@ -447,29 +379,9 @@ pub async fn register(
         certificate_subject,
         at: now,
     };
-    let channel = match input.channel {
-        Channel::InPerson => "in_person",
-        Channel::Phone => "phone",
-        _ => "online",
-    };
-    execute(
-        &state,
-        &tenant,
-        account,
-        (&actor, role),
-        on_behalf_of,
-        channel,
-        command,
-    )
-    .await
-    .map_err(refusal)?;
-    let dto = account_row(&state, &tenant, account).await?;
-    let mut response = (StatusCode::CREATED, Json(dto)).into_response();
-    response.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&format!("/v1/accounts/{account}")).expect("valid header"),
-    );
-    Ok(response)
+    Ok(account_command(&state, &ctx, account, command)
+        .await?
+        .reply(location(account)))
 }
 
 /// A single-use code and the new password.
@@ -489,17 +401,32 @@ impl std::fmt::Debug for ActivationInput {
 }
 
 /// Follows a single-use link (e-mail confirmation or key activation) and sets the password.
-#[utoipa::path(post, path = "/v1/councils/{ine}/accounts/activation", params(("ine" = String, Path)), request_body = ActivationInput,
-    responses((status = 204), (status = 410, body = crate::problem::Problem)), tag = "accounts")]
+#[utoipa::path(post, path = "/v1/councils/{ine}/accounts/activation", params(("ine" = String, Path, description = "The council's INE code")),
+    request_body = ActivationInput,
+    responses((status = 200, description = "The password is set; the account is active", body = CommandResponse),
+              (status = 410, description = "The code was already used, expired or is wrong", body = crate::problem::Problem)),
+    tag = "accounts")]
 pub async fn activate(
     State(state): State<AppState>,
     Path(ine): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<StatusCode, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
-    let input: ActivationInput = body(&headers, &bytes)?;
+    let input: ActivationInput = incoming.json()?;
     secrets::check_password_policy(&input.password)?;
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "activate").await?;
+    ctx.metadata.actor_id = "account_holder".into();
+    // A retry must not spend the code again: it answers what the first request did.
+    if let Some(earlier) = ctx.earlier(&state, Uuid::nil()).await? {
+        let account = earlier
+            .outcome
+            .events
+            .first()
+            .map_or(Uuid::nil(), |e| e.stream_id);
+        let mut earlier = earlier;
+        earlier.outcome.stream_id = account;
+        return Ok(earlier.reply(location(account)));
+    }
     let now = state.clock.now();
     let mut conn = state.pool.acquire().await?;
     let Some((account, kind)) =
@@ -515,18 +442,10 @@ pub async fn activate(
     // The password first: if the command then fails, the account is simply not active yet and a
     // new code sets it again; the other order could leave an active account with no password.
     secrets::store_password(&mut conn, tenant.as_str(), account, &input.password, now).await?;
-    execute(
-        &state,
-        &tenant,
-        account,
-        ("account_holder", "citizen"),
-        None,
-        "online",
-        command,
-    )
-    .await
-    .map_err(refusal)?;
-    Ok(StatusCode::NO_CONTENT)
+    drop(conn);
+    Ok(account_command(&state, &ctx, account, command)
+        .await?
+        .reply(location(account)))
 }
 
 /// Login credentials.
@@ -617,14 +536,15 @@ async fn record_failure(
 pub async fn login(
     State(state): State<AppState>,
     Path(ine): Path<String>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Json<SessionDto>, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
-    let input: LoginInput = body(&headers, &bytes)?;
+    let input: LoginInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
-    let keys = [format!("doc:{tenant}:{document}"), format!("ip:{address}")];
+    let keys = [
+        format!("doc:{tenant}:{document}"),
+        format!("ip:{}", incoming.client),
+    ];
     let now = state.clock.now();
     if throttled(&state, &keys, now).await? {
         return Err(ApiError::TooManyAttempts(
@@ -632,50 +552,67 @@ pub async fn login(
         ));
     }
     let account = account_id(&tenant, &document);
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "login").await?;
+    ctx.metadata.actor_id = document.clone();
     let stored = {
         let mut conn = state.pool.acquire().await?;
         secrets::password_hash(&mut conn, account).await?
     };
     let wrong =
         || ApiError::Unauthenticated("the document number or the password is not right".into());
+    let session = || {
+        Json(SessionDto {
+            token: state.keys.mint(
+                Role::Citizen,
+                &tenant,
+                &document,
+                Assurance::Substantial,
+                SESSION_SECONDS,
+            ),
+            expires_in: SESSION_SECONDS,
+        })
+        .into_response()
+    };
     let Some(stored) = stored else {
         secrets::verify_nothing(&input.password);
         record_failure(&state, &keys, now).await?;
         return Err(wrong());
     };
     let correct = secrets::verify(&input.password, &stored);
-    let result = execute(
-        &state,
-        &tenant,
-        account,
-        (&document, "citizen"),
-        None,
-        "online",
-        Command::Login {
-            password_correct: correct,
-            at: now,
-        },
-    )
-    .await;
-    match result {
-        Ok(_) if correct => {
-            let token = state.keys.mint(
-                Role::Citizen,
-                &tenant,
-                &document,
-                Assurance::Substantial,
-                SESSION_SECONDS,
-            );
-            Ok(Json(SessionDto {
-                token,
-                expires_in: SESSION_SECONDS,
-            }))
-        }
-        Ok(_) => {
-            record_failure(&state, &keys, now).await?;
+    // A retry of the same request: its attempt was already counted; the password is checked again
+    // (it may have changed since) and nothing is appended.
+    if let Some(earlier) = ctx.earlier(&state, account).await? {
+        return if correct {
+            Ok(earlier.mark(session()))
+        } else {
             Err(wrong())
-        }
-        Err(CommandError::Refused(Refusal::WrongStage(_))) => {
+        };
+    }
+    let result = ctx
+        .run(
+            &state,
+            account,
+            expedientes_eventlog::Streams::of::<UserAccount>(account),
+            |decision| -> Result<(), ApiError> {
+                decision
+                    .handle::<UserAccount>(
+                        account,
+                        Command::Login {
+                            password_correct: correct,
+                            at: now,
+                        },
+                    )
+                    .map_err(|refusal| match refusal {
+                        // An account that cannot log in yet answers as a wrong password does.
+                        expedientes_domain::user_account::Refusal::WrongStage(_) => wrong(),
+                        other => other.into_problem(),
+                    })
+            },
+        )
+        .await;
+    match result {
+        Ok(executed) if correct => Ok(executed.mark(session())),
+        Ok(_) | Err(ApiError::Unauthenticated(_)) => {
             record_failure(&state, &keys, now).await?;
             Err(wrong())
         }
@@ -683,7 +620,7 @@ pub async fn login(
             if !correct {
                 record_failure(&state, &keys, now).await?;
             }
-            Err(refusal(other))
+            Err(other)
         }
     }
 }
@@ -703,15 +640,13 @@ pub struct RecoveryInput {
     responses((status = 202)), tag = "accounts")]
 pub async fn recover(
     State(state): State<AppState>,
-    MaybeCaller(caller): MaybeCaller,
     Path(ine): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<StatusCode, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
-    let input: RecoveryInput = body(&headers, &bytes)?;
+    let input: RecoveryInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
-    let channel = match &caller {
+    let channel = match &incoming.caller {
         Some(c)
             if c.role == Role::Citizen
                 && c.assurance == Assurance::High
@@ -721,20 +656,32 @@ pub async fn recover(
         }
         _ => RequestChannel::Online,
     };
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "recover")
+        .await?
+        .channel("online");
+    ctx.metadata.actor_id = document.clone();
+    ctx.metadata.actor_role = "citizen".into();
     let now = state.clock.now();
-    let result = execute(
+    let account = account_id(&tenant, &document);
+    let result = account_command(
         &state,
-        &tenant,
-        account_id(&tenant, &document),
-        (&document, "citizen"),
-        None,
-        "online",
+        &ctx,
+        account,
         Command::RequestRecovery { channel, at: now },
     )
     .await;
+    accepted(result)
+}
+
+/// 202 whatever the account's state (so that the answer does not tell who has an account), marked
+/// as a replay when it is one.
+fn accepted(result: Result<Executed, ApiError>) -> Result<Response, ApiError> {
     match result {
-        Ok(_) | Err(CommandError::Refused(_)) => Ok(StatusCode::ACCEPTED),
-        Err(other) => Err(refusal(other)),
+        Ok(executed) => Ok(executed.mark(StatusCode::ACCEPTED.into_response())),
+        Err(ApiError::Refused { .. } | ApiError::AccountLocked | ApiError::PasswordExpired) => {
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        Err(other) => Err(other),
     }
 }
 
@@ -749,81 +696,95 @@ pub struct VerificationInput {
 
 async fn staff_command(
     state: &AppState,
-    caller: &Caller,
+    incoming: &Incoming,
     id: &str,
+    label: &'static str,
     channel: &str,
     command: impl FnOnce(&str) -> Command,
-) -> Result<Json<AccountDto>, ApiError> {
-    caller.require(&[Role::Caseworker])?;
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
     let account = resource_id(id, "account")?;
     account_row(state, &caller.tenant, account).await?;
-    execute(
-        state,
-        &caller.tenant,
-        account,
-        (&caller.subject, "caseworker"),
-        None,
-        channel,
-        command(&caller.subject),
+    let ctx = CommandContext::open(state, incoming, &caller.tenant, NAME, label)
+        .await?
+        .channel(channel);
+    Ok(
+        account_command(state, &ctx, account, command(&caller.subject))
+            .await?
+            .reply(location(account)),
     )
-    .await
-    .map_err(refusal)?;
-    account_row(state, &caller.tenant, account).await.map(Json)
 }
 
 /// A caseworker records how the identity was verified.
-#[utoipa::path(post, path = "/v1/accounts/{id}/identity-verifications", params(("id" = Uuid, Path)), request_body = VerificationInput,
-    responses((status = 200, body = AccountDto)), security(("bearer" = [])), tag = "accounts")]
+#[utoipa::path(post, path = "/v1/accounts/{id}/identity-verifications", params(("id" = Uuid, Path, description = "The account")),
+    request_body = VerificationInput,
+    responses((status = 200, description = "Recorded", body = CommandResponse)), security(("bearer" = [])), tag = "accounts")]
 pub async fn verify_identity(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Json<AccountDto>, ApiError> {
-    caller.require(&[Role::Caseworker])?;
-    let input: VerificationInput = body(&headers, &bytes)?;
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    incoming.caller_in(&[Role::Caseworker])?;
+    let input: VerificationInput = incoming.json()?;
     let now = state.clock.now();
-    staff_command(&state, &caller, &id, "caseworker_api", |by| {
-        Command::VerifyIdentity {
+    staff_command(
+        &state,
+        &incoming,
+        &id,
+        "verify_identity",
+        "caseworker_api",
+        |by| Command::VerifyIdentity {
             method: input.method,
             by: by.to_owned(),
             at: now,
-        }
-    })
+        },
+    )
     .await
 }
 
 /// A caseworker resets the key: a single-use code to set the password is sent by e-mail.
-#[utoipa::path(post, path = "/v1/accounts/{id}/key-resets", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccountDto)), security(("bearer" = [])), tag = "accounts")]
+#[utoipa::path(post, path = "/v1/accounts/{id}/key-resets", params(("id" = Uuid, Path, description = "The account")),
+    request_body(content = Option<NoInput>, description = "No input"),
+    responses((status = 200, description = "Recorded; the code is sent", body = CommandResponse)), security(("bearer" = [])), tag = "accounts")]
 pub async fn reset_key(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<AccountDto>, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    incoming.caller_in(&[Role::Caseworker])?;
+    let _: NoInput = incoming.json_or_default()?;
     let now = state.clock.now();
-    staff_command(&state, &caller, &id, "caseworker_api", |by| {
-        Command::ResetKey {
+    staff_command(
+        &state,
+        &incoming,
+        &id,
+        "reset_key",
+        "caseworker_api",
+        |by| Command::ResetKey {
             by: by.to_owned(),
             at: now,
-        }
-    })
+        },
+    )
     .await
 }
 
 /// A caseworker unlocks a locked account (in person).
-#[utoipa::path(post, path = "/v1/accounts/{id}/unlocks", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccountDto)), security(("bearer" = [])), tag = "accounts")]
+#[utoipa::path(post, path = "/v1/accounts/{id}/unlocks", params(("id" = Uuid, Path, description = "The account")),
+    request_body(content = Option<NoInput>, description = "No input"),
+    responses((status = 200, description = "Unlocked", body = CommandResponse)), security(("bearer" = [])), tag = "accounts")]
 pub async fn unlock(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<AccountDto>, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    incoming.caller_in(&[Role::Caseworker])?;
+    let _: NoInput = incoming.json_or_default()?;
     let now = state.clock.now();
-    staff_command(&state, &caller, &id, "in_person", |_| Command::Unlock {
-        channel: UnlockChannel::InPerson,
-        at: now,
+    staff_command(&state, &incoming, &id, "unlock", "in_person", |_| {
+        Command::Unlock {
+            channel: UnlockChannel::InPerson,
+            at: now,
+        }
     })
     .await
 }
@@ -842,18 +803,17 @@ pub struct ContactInput {
 
 /// Changes the personal data given at registration: in person only, recorded by a caseworker. A
 /// citizen asking online is refused.
-#[utoipa::path(put, path = "/v1/accounts/{id}/contact", params(("id" = Uuid, Path)), request_body = ContactInput,
-    responses((status = 200, body = AccountDto), (status = 409, body = crate::problem::Problem)),
+#[utoipa::path(put, path = "/v1/accounts/{id}/contact", params(("id" = Uuid, Path, description = "The account")), request_body = ContactInput,
+    responses((status = 200, description = "Changed", body = CommandResponse)),
     security(("bearer" = [])), tag = "accounts")]
 pub async fn change_contact(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Json<AccountDto>, ApiError> {
-    let input: ContactInput = body(&headers, &bytes)?;
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller()?;
     let account = resource_id(&id, "account")?;
+    let input: ContactInput = incoming.json()?;
     let contact = Contact {
         mobile: input.mobile,
         email: input.email,
@@ -862,13 +822,18 @@ pub async fn change_contact(
     let now = state.clock.now();
     match caller.role {
         Role::Caseworker => {
-            staff_command(&state, &caller, &id, "in_person", |_| {
-                Command::ChangeContact {
+            staff_command(
+                &state,
+                &incoming,
+                &id,
+                "change_contact",
+                "in_person",
+                |_| Command::ChangeContact {
                     contact,
                     channel: RequestChannel::InPerson,
                     at: now,
-                }
-            })
+                },
+            )
             .await
         }
         Role::Citizen => {
@@ -881,22 +846,22 @@ pub async fn change_contact(
             } else {
                 RequestChannel::Online
             };
-            execute(
+            let ctx =
+                CommandContext::open(&state, &incoming, &caller.tenant, NAME, "change_contact")
+                    .await?
+                    .channel("online");
+            Ok(account_command(
                 &state,
-                &caller.tenant,
+                &ctx,
                 account,
-                (&caller.subject, "citizen"),
-                None,
-                "online",
                 Command::ChangeContact {
                     contact,
                     channel,
                     at: now,
                 },
             )
-            .await
-            .map_err(refusal)?;
-            account_row(&state, &caller.tenant, account).await.map(Json)
+            .await?
+            .reply(location(account)))
         }
         _ => Err(ApiError::Forbidden(
             "this role may not change personal data".into(),
@@ -956,15 +921,18 @@ pub async fn my_account(
 }
 
 /// A caseworker records that the holder proved the mobile phone in person (needed for PINs).
-#[utoipa::path(post, path = "/v1/accounts/{id}/mobile-verifications", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccountDto)), security(("bearer" = [])), tag = "accounts")]
+#[utoipa::path(post, path = "/v1/accounts/{id}/mobile-verifications", params(("id" = Uuid, Path, description = "The account")),
+    request_body(content = Option<NoInput>, description = "No input"),
+    responses((status = 200, description = "Recorded", body = CommandResponse)), security(("bearer" = [])), tag = "accounts")]
 pub async fn verify_mobile(
     State(state): State<AppState>,
-    caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<AccountDto>, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    incoming.caller_in(&[Role::Caseworker])?;
+    let _: NoInput = incoming.json_or_default()?;
     let now = state.clock.now();
-    staff_command(&state, &caller, &id, "in_person", |_| {
+    staff_command(&state, &incoming, &id, "verify_mobile", "in_person", |_| {
         Command::VerifyMobile { at: now }
     })
     .await
@@ -972,32 +940,31 @@ pub async fn verify_mobile(
 
 /// Asks for a one-time PIN by SMS (Cl@ve PIN style), valid for 10 minutes. Always answers 202;
 /// a PIN is sent only to an active account with a verified mobile phone.
-#[utoipa::path(post, path = "/v1/councils/{ine}/sessions/pin-requests", params(("ine" = String, Path)), request_body = RecoveryInput,
-    responses((status = 202)), tag = "accounts")]
+#[utoipa::path(post, path = "/v1/councils/{ine}/sessions/pin-requests", params(("ine" = String, Path, description = "The council's INE code")),
+    request_body = RecoveryInput,
+    responses((status = 202, description = "Accepted (whether or not a PIN is sent)")), tag = "accounts")]
 pub async fn request_pin(
     State(state): State<AppState>,
     Path(ine): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<StatusCode, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
-    let input: RecoveryInput = body(&headers, &bytes)?;
+    let input: RecoveryInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "request_pin")
+        .await?
+        .channel("online");
+    ctx.metadata.actor_id = document.clone();
+    ctx.metadata.actor_role = "citizen".into();
     let now = state.clock.now();
-    let result = execute(
+    let result = account_command(
         &state,
-        &tenant,
+        &ctx,
         account_id(&tenant, &document),
-        (&document, "citizen"),
-        None,
-        "online",
         Command::RequestPin { at: now },
     )
     .await;
-    match result {
-        Ok(_) | Err(CommandError::Refused(_)) => Ok(StatusCode::ACCEPTED),
-        Err(other) => Err(refusal(other)),
-    }
+    accepted(result)
 }
 
 /// A PIN login.
@@ -1028,14 +995,15 @@ pub const PIN_TRIES: i32 = 3;
 pub async fn login_with_pin(
     State(state): State<AppState>,
     Path(ine): Path<String>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Json<SessionDto>, ApiError> {
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
-    let input: PinLoginInput = body(&headers, &bytes)?;
+    let input: PinLoginInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
-    let keys = [format!("doc:{tenant}:{document}"), format!("ip:{address}")];
+    let keys = [
+        format!("doc:{tenant}:{document}"),
+        format!("ip:{}", incoming.client),
+    ];
     let now = state.clock.now();
     if throttled(&state, &keys, now).await? {
         return Err(ApiError::TooManyAttempts(
@@ -1043,6 +1011,28 @@ pub async fn login_with_pin(
         ));
     }
     let account = account_id(&tenant, &document);
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "login_with_pin")
+        .await?
+        .channel("online_pin");
+    ctx.metadata.actor_id = document.clone();
+    ctx.metadata.actor_role = "citizen".into();
+    let session = || {
+        Json(SessionDto {
+            token: state.keys.mint(
+                Role::Citizen,
+                &tenant,
+                &document,
+                Assurance::Substantial,
+                SESSION_SECONDS,
+            ),
+            expires_in: SESSION_SECONDS,
+        })
+        .into_response()
+    };
+    // A retry of a PIN login that succeeded: the PIN was spent by it, and the login recorded.
+    if let Some(earlier) = ctx.earlier(&state, account).await? {
+        return Ok(earlier.mark(session()));
+    }
     let wrong = || ApiError::Unauthenticated("the document number or the PIN is not right".into());
     let live: Option<(Uuid, String)> = sqlx::query_as(
         "SELECT secret_id, hash FROM account_secrets
@@ -1078,29 +1068,15 @@ pub async fn login_with_pin(
     if spent.rows_affected() == 0 {
         return Err(wrong());
     }
-    execute(
+    let executed = account_command(
         &state,
-        &tenant,
+        &ctx,
         account,
-        (&document, "citizen"),
-        None,
-        "online_pin",
         Command::Login {
             password_correct: true,
             at: now,
         },
     )
-    .await
-    .map_err(refusal)?;
-    let token = state.keys.mint(
-        Role::Citizen,
-        &tenant,
-        &document,
-        Assurance::Substantial,
-        SESSION_SECONDS,
-    );
-    Ok(Json(SessionDto {
-        token,
-        expires_in: SESSION_SECONDS,
-    }))
+    .await?;
+    Ok(executed.mark(session()))
 }

@@ -2,24 +2,25 @@
 //! municipality's local holidays. Each change is an event of the council's calendar stream,
 //! recording who made it, when, and on which official source.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use expedientes_domain::calendar::YearCalendar;
 use expedientes_domain::council_calendar::{self, Command, CouncilCalendar};
 use expedientes_domain::MunicipalityCode;
-use expedientes_eventlog::{CommandError, CommandRequest, Metadata};
+use expedientes_eventlog::Until;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
 use crate::deadlines;
-use crate::extract::parse_json;
+use crate::pipeline::{etag, CommandContext, CommandResponse, Incoming};
 use crate::problem::ApiError;
 use crate::state::AppState;
+
+const NAME: &str = <CouncilCalendar as esrs::Aggregate>::NAME;
 
 /// A year's calendar, as the council computes deadlines with it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,22 +51,16 @@ pub struct LocalDaysInput {
     pub days: Vec<NaiveDate>,
 }
 
-/// The calendar stream's version after a change.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CalendarChanged {
-    /// The version of the council's calendar stream.
-    pub version: i32,
-}
-
 /// The council's calendar for a year.
 #[utoipa::path(get, path = "/v1/calendars/{year}", params(("year" = i32, Path)),
-    responses((status = 200, body = YearView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, description = "The year's calendar", body = YearView,
+               headers(("ETag" = String, description = "The council calendar's version")))),
     security(("bearer" = [])), tag = "deadlines")]
 pub async fn get_year(
     State(state): State<AppState>,
     caller: Caller,
     Path(year): Path<String>,
-) -> Result<Json<YearView>, ApiError> {
+) -> Result<Response, ApiError> {
     let year: i32 = year
         .parse()
         .map_err(|_| ApiError::NotFound("no such year".into()))?;
@@ -74,66 +69,55 @@ pub async fn get_year(
         .year(year)
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no calendar for {year} is known")))?;
-    Ok(Json(YearView { calendar: data }))
+    // The ETag is the council calendar's version: what `If-Match` on a change compares with.
+    let version = state
+        .log
+        .load_aggregate::<CouncilCalendar>(
+            caller.tenant.as_str(),
+            council_calendar::stream_id(&caller.tenant),
+            Until::End,
+        )
+        .await?
+        .version;
+    Ok((
+        [(header::ETAG, etag(version))],
+        Json(YearView { calendar: data }),
+    )
+        .into_response())
 }
 
 async fn change(
     state: &AppState,
-    caller: &Caller,
+    incoming: &Incoming,
+    label: &'static str,
+    year: i32,
     command: Command,
-) -> Result<Json<CalendarChanged>, ApiError> {
-    let result = state
-        .log
-        .execute::<CouncilCalendar>(
-            CommandRequest {
-                tenant: caller.tenant.clone(),
-                stream_id: council_calendar::stream_id(&caller.tenant),
-                expected_version: None,
-                metadata: Metadata {
-                    actor_id: caller.subject.clone(),
-                    actor_role: caller.role.as_str().into(),
-                    channel: Some("admin_api".into()),
-                    correlation_id: Uuid::new_v4(),
-                    command_id: Some(Uuid::new_v4()),
-                    ..Metadata::default()
-                },
-                request_hash: None,
-            },
-            move |_, _| command.clone(),
-        )
-        .await;
-    match result {
-        Ok(outcome) => Ok(Json(CalendarChanged {
-            version: outcome.version,
-        })),
-        Err(CommandError::Refused(refusal)) => Err(ApiError::Invalid {
-            detail: refusal.to_string(),
-            errors: Vec::new(),
-        }),
-        Err(CommandError::VersionMismatch { .. }) => Err(ApiError::ConcurrentChange),
-        Err(CommandError::Infrastructure(e)) => Err(e.into()),
-        Err(other) => Err(ApiError::Internal(other.to_string())),
-    }
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller()?;
+    let stream = council_calendar::stream_id(&caller.tenant);
+    let ctx = CommandContext::open(state, incoming, &caller.tenant, NAME, label)
+        .await?
+        .channel("admin_api");
+    Ok(ctx
+        .execute::<CouncilCalendar>(state, stream, move |_, _| command.clone())
+        .await?
+        .reply_changed(format!("/v1/calendars/{year}")))
 }
 
 /// Publishes (adds or replaces) a year of the council's calendar. Administrators.
 #[utoipa::path(put, path = "/v1/calendars/{year}", params(("year" = i32, Path)), request_body = PublishYearInput,
-    responses((status = 200, body = CalendarChanged), (status = 422, body = crate::problem::Problem),
-              (status = 403, body = crate::problem::Problem)),
+    responses((status = 200, description = "Recorded; deadlines use it at once", body = CommandResponse)),
     security(("bearer" = [])), tag = "deadlines")]
 pub async fn publish_year(
     State(state): State<AppState>,
-    caller: Caller,
     Path(year): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<CalendarChanged>, ApiError> {
-    caller.require(&[Role::Admin])?;
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    incoming.caller_in(&[Role::Admin])?;
     let year: i32 = year
         .parse()
         .map_err(|_| ApiError::NotFound("no such year".into()))?;
-    crate::extract::require_json(&headers)?;
-    let input: PublishYearInput = parse_json(&body)?;
+    let input: PublishYearInput = incoming.json()?;
     if input.calendar.year != year {
         return Err(ApiError::invalid_field(
             "calendar.year",
@@ -143,7 +127,9 @@ pub async fn publish_year(
     let at = state.clock.now();
     change(
         &state,
-        &caller,
+        &incoming,
+        "publish_year",
+        year,
         Command::PublishYear {
             calendar: input.calendar,
             source: input.source,
@@ -156,17 +142,14 @@ pub async fn publish_year(
 /// Sets a municipality's local holidays for a year. Administrators.
 #[utoipa::path(put, path = "/v1/calendars/{year}/municipalities/{ine}", params(("year" = i32, Path), ("ine" = String, Path)),
     request_body = LocalDaysInput,
-    responses((status = 200, body = CalendarChanged), (status = 422, body = crate::problem::Problem),
-              (status = 403, body = crate::problem::Problem)),
+    responses((status = 200, description = "Recorded; deadlines use it at once", body = CommandResponse)),
     security(("bearer" = [])), tag = "deadlines")]
 pub async fn set_local_days(
     State(state): State<AppState>,
-    caller: Caller,
     Path((year, ine)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<CalendarChanged>, ApiError> {
-    caller.require(&[Role::Admin])?;
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    incoming.caller_in(&[Role::Admin])?;
     let year: i32 = year
         .parse()
         .map_err(|_| ApiError::NotFound("no such year".into()))?;
@@ -174,12 +157,13 @@ pub async fn set_local_days(
         ine.parse().map_err(|e: expedientes_domain::ParseError| {
             ApiError::invalid_field("ine", e.to_string())
         })?;
-    crate::extract::require_json(&headers)?;
-    let input: LocalDaysInput = parse_json(&body)?;
+    let input: LocalDaysInput = incoming.json()?;
     let at = state.clock.now();
     change(
         &state,
-        &caller,
+        &incoming,
+        "set_local_days",
+        year,
         Command::SetLocalDays {
             year,
             municipality,

@@ -6,8 +6,8 @@ pub mod audit;
 pub mod calendars;
 pub mod carpeta;
 pub mod cases;
-pub mod commands;
 pub mod deadlines;
+pub mod general_application;
 pub mod ops;
 pub mod padron;
 
@@ -36,16 +36,16 @@ use crate::state::AppState;
     info(title = "expedientes", description = "Event-sourced case management for Spanish city councils."),
     paths(
         cases::get_case, cases::case_events, cases::list_cases,
-        commands::submit, commands::request_rectification, commands::extend_rectification,
-        commands::rectify, commands::resolve, commands::withdraw,
+        general_application::submit, general_application::request_rectification, general_application::extend_rectification,
+        general_application::rectify, general_application::resolve, general_application::withdraw,
         carpeta::carpeta, audit::audit_events, audit::verify, deadlines::compute,
         calendars::get_year, calendars::publish_year, calendars::set_local_days,
         accounts::register, accounts::activate, accounts::login, accounts::recover, accounts::verify_identity,
         accounts::reset_key, accounts::unlock, accounts::change_contact, accounts::verification_queue,
         accounts::get_account, accounts::my_account, accounts::verify_mobile, accounts::request_pin,
-        accounts::login_with_pin, padron::inscribe, padron::get_inscription, padron::renew,
-        padron::change_address, padron::resolve_lapse, padron::renewals, padron::open_file, padron::file_step,
-        padron::modify_personal_data, padron::confirm_residence, padron::remove, padron::my_inscription,
+        accounts::login_with_pin, padron::inscriptions::inscribe, padron::inscriptions::get_inscription, padron::inscriptions::renew,
+        padron::inscriptions::change_address, padron::inscriptions::resolve_lapse, padron::inscriptions::renewals, padron::removal_files::open_file, padron::removal_files::file_step,
+        padron::inscriptions::modify_personal_data, padron::inscriptions::confirm_residence, padron::inscriptions::remove, padron::inscriptions::my_inscription,
         ops::health, ops::ready, ops::metrics,
     ),
     components(schemas(Problem)),
@@ -92,12 +92,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/cases", get(cases::list_cases))
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/events", get(cases::case_events))
-        .route("/v1/general-applications", post(commands::submit))
-        .route("/v1/cases/{id}/rectification-requests", post(commands::request_rectification))
-        .route("/v1/cases/{id}/rectification-extensions", post(commands::extend_rectification))
-        .route("/v1/cases/{id}/rectifications", post(commands::rectify))
-        .route("/v1/cases/{id}/resolutions", post(commands::resolve))
-        .route("/v1/cases/{id}/withdrawals", post(commands::withdraw))
+        .route("/v1/general-applications", post(general_application::submit))
+        .route("/v1/cases/{id}/rectification-requests", post(general_application::request_rectification))
+        .route("/v1/cases/{id}/rectification-extensions", post(general_application::extend_rectification))
+        .route("/v1/cases/{id}/rectifications", post(general_application::rectify))
+        .route("/v1/cases/{id}/resolutions", post(general_application::resolve))
+        .route("/v1/cases/{id}/withdrawals", post(general_application::withdraw))
         .route("/v1/carpeta", get(carpeta::carpeta))
         .route("/v1/audit/events", get(audit::audit_events))
         .route("/v1/audit/verify", get(audit::verify))
@@ -118,18 +118,18 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{id}/unlocks", post(accounts::unlock))
         .route("/v1/accounts/{id}/contact", axum::routing::put(accounts::change_contact))
         .route("/v1/carpeta/account", get(accounts::my_account))
-        .route("/v1/padron/inscriptions", post(padron::inscribe))
-        .route("/v1/padron/inscriptions/{id}", get(padron::get_inscription))
-        .route("/v1/padron/inscriptions/{id}/renewals", post(padron::renew))
-        .route("/v1/padron/inscriptions/{id}/address-changes", post(padron::change_address))
-        .route("/v1/padron/inscriptions/{id}/lapse-resolutions", post(padron::resolve_lapse))
-        .route("/v1/padron/renewals", get(padron::renewals))
-        .route("/v1/padron/inscriptions/{id}/personal-data", post(padron::modify_personal_data))
-        .route("/v1/padron/inscriptions/{id}/residence-confirmations", post(padron::confirm_residence))
-        .route("/v1/padron/inscriptions/{id}/removals", post(padron::remove))
-        .route("/v1/carpeta/padron", get(padron::my_inscription))
-        .route("/v1/padron/removal-files", post(padron::open_file))
-        .route("/v1/padron/removal-files/{id}/steps", post(padron::file_step))
+        .route("/v1/padron/inscriptions", post(padron::inscriptions::inscribe))
+        .route("/v1/padron/inscriptions/{id}", get(padron::inscriptions::get_inscription))
+        .route("/v1/padron/inscriptions/{id}/renewals", post(padron::inscriptions::renew))
+        .route("/v1/padron/inscriptions/{id}/address-changes", post(padron::inscriptions::change_address))
+        .route("/v1/padron/inscriptions/{id}/lapse-resolutions", post(padron::inscriptions::resolve_lapse))
+        .route("/v1/padron/renewals", get(padron::inscriptions::renewals))
+        .route("/v1/padron/inscriptions/{id}/personal-data", post(padron::inscriptions::modify_personal_data))
+        .route("/v1/padron/inscriptions/{id}/residence-confirmations", post(padron::inscriptions::confirm_residence))
+        .route("/v1/padron/inscriptions/{id}/removals", post(padron::inscriptions::remove))
+        .route("/v1/carpeta/padron", get(padron::inscriptions::my_inscription))
+        .route("/v1/padron/removal-files", post(padron::removal_files::open_file))
+        .route("/v1/padron/removal-files/{id}/steps", post(padron::removal_files::file_step))
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))

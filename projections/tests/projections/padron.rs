@@ -9,7 +9,7 @@ use expedientes_domain::padron::{
 };
 use expedientes_domain::user_account::{IdentityDocument, Nationality};
 use expedientes_eventlog::{CommandRequest, EventLog, Metadata, MIGRATOR};
-use expedientes_projections::{PadronRegister, ReadModel, Runner};
+use expedientes_projections::{PadronRegister, ReadModel, RebuildEffects, Runner};
 use expedientes_tests::TestDatabase;
 use uuid::Uuid;
 
@@ -93,7 +93,10 @@ async fn the_register_follows_inscriptions_and_their_renewal_due_dates() {
     assert_eq!(rows[1], (ids[1], "A".to_owned(), d(2025, 3, 10), None));
     // Rebuilt from scratch: the same.
     let model = runner.model("padron_register").unwrap();
-    runner.rebuild(model.as_ref(), &mut |_| {}).await.unwrap();
+    runner
+        .rebuild(model.as_ref(), RebuildEffects::Refuse, &mut |_| {})
+        .await
+        .unwrap();
     let again: Vec<(Uuid, String, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
         "SELECT inscription_id, dwelling_key, last_change_on, renewal_due FROM padron_register ORDER BY name",
     )

@@ -9,7 +9,7 @@ use expedientes_domain::procedure::DomainEvent;
 use expedientes_domain::{CaseEffect, Procedure, TimerEffect};
 use expedientes_eventlog::{CommandRequest, EventLog, Metadata, Until, MIGRATOR};
 use expedientes_projections::timers::{firing_command_id, timer_id, MAX_ATTEMPTS};
-use expedientes_projections::{ManualClock, ReadModel, Runner, Scheduler, Timers};
+use expedientes_projections::{ManualClock, ReadModel, Registry, Runner, Scheduler, Timers};
 use expedientes_tests::TestDatabase;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -152,7 +152,10 @@ impl World {
         let db = TestDatabase::create(&MIGRATOR).await;
         let pool = db.pool(16).await;
         let log = EventLog::new(pool.clone());
-        let timers = Arc::new(Timers::new(chrono_tz::Europe::Madrid).with_procedure::<Countdown>());
+        let timers = Arc::new(Timers::new(
+            Registry::new().register::<Countdown>(),
+            chrono_tz::Europe::Madrid,
+        ));
         let models: Vec<Arc<dyn ReadModel>> = vec![timers.clone()];
         let runner = Runner::new(log.clone(), models);
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());

@@ -77,7 +77,8 @@ async fn active_account(app: &TestApp, sender: &MemorySender, document: &str) ->
         .send(app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(app)
+        .await;
     let id = registered["account_id"].as_str().unwrap().to_owned();
     post(format!("/v1/accounts/{id}/key-resets"))
         .bearer(&app.caseworker())
@@ -85,9 +86,7 @@ async fn active_account(app: &TestApp, sender: &MemorySender, document: &str) ->
         .await
         .expect(StatusCode::OK);
     let code = code_in(&send_notices(app, sender).await, "activation_link");
-    activate(app, &code, PASSWORD)
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    activate(app, &code, PASSWORD).await.expect(StatusCode::OK);
     id
 }
 
@@ -102,7 +101,8 @@ async fn every_channel_leads_to_a_first_login() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     assert_eq!(account["stage"], "awaiting_verification");
     let id = account["account_id"].as_str().unwrap().to_owned();
     let sent = send_notices(&app, &sender).await;
@@ -151,12 +151,12 @@ async fn every_channel_leads_to_a_first_login() {
         .bearer(&app.caseworker())
         .send(&app)
         .await
-        .ok_json();
+        .expect(StatusCode::OK)
+        .follow(&app)
+        .await;
     assert_eq!(reset["stage"], "awaiting_password");
     let code = code_in(&send_notices(&app, &sender).await, "activation_link");
-    activate(&app, &code, PASSWORD)
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    activate(&app, &code, PASSWORD).await.expect(StatusCode::OK);
     let session = login(&app, ANA, PASSWORD).await.ok_json();
     let token = session["token"].as_str().unwrap();
     let mine = get("/v1/carpeta/account")
@@ -198,15 +198,14 @@ async fn every_channel_leads_to_a_first_login() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     assert_eq!(account["stage"], "awaiting_email_confirmation");
     let code = code_in(
         &send_notices(&app, &sender).await,
         "email_confirmation_link",
     );
-    activate(&app, &code, PASSWORD)
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    activate(&app, &code, PASSWORD).await.expect(StatusCode::OK);
     login(&app, BORIS, PASSWORD).await.expect(StatusCode::OK);
 
     // In person and by phone: a caseworker registers, the key follows at once.
@@ -222,7 +221,8 @@ async fn every_channel_leads_to_a_first_login() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     assert_eq!(account["stage"], "awaiting_key");
     // A citizen cannot record a phone registration.
     let refused = post(ACCOUNTS)
@@ -402,7 +402,7 @@ async fn a_year_without_use_expires_the_password() {
     let code = code_in(&send_notices(&app, &sender).await, "activation_link");
     activate(&app, &code, "otra-contraseña-larga")
         .await
-        .expect(StatusCode::NO_CONTENT);
+        .expect(StatusCode::OK);
     login(&app, ANA, "otra-contraseña-larga")
         .await
         .expect(StatusCode::OK);
@@ -419,7 +419,8 @@ async fn the_email_link_works_once() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     let id = registered["account_id"].as_str().unwrap();
     post(format!("/v1/accounts/{id}/key-resets"))
         .bearer(&app.caseworker())
@@ -432,9 +433,7 @@ async fn the_email_link_works_once() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
     );
-    activate(&app, &code, PASSWORD)
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    activate(&app, &code, PASSWORD).await.expect(StatusCode::OK);
     assert_problem(
         &activate(&app, &code, PASSWORD).await,
         StatusCode::GONE,
@@ -550,7 +549,8 @@ async fn no_password_code_or_pin_reaches_the_log_the_logs_or_an_answer() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     let id = registered["account_id"].as_str().unwrap();
     post(format!("/v1/accounts/{id}/key-resets"))
         .bearer(&app.caseworker())

@@ -49,7 +49,8 @@ async fn a_renewal_cycle_warns_renews_and_sets_a_new_expiry() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     let id = created["inscription_id"].as_str().unwrap().to_owned();
     assert_eq!(
         created["renewal_due"], "2028-03-10",
@@ -61,7 +62,7 @@ async fn a_renewal_cycle_warns_renews_and_sets_a_new_expiry() {
         .json(&json!({"dwelling_key": "OTHER", "address": "Calle Mayor 3", "actor": {"kind": "themselves"}}))
         .send(&app)
         .await
-        .ok_json();
+        .expect(StatusCode::OK).follow(&app).await;
     assert_eq!(moved["renewal_due"], "2028-03-10");
     // Nothing before three months ahead; then the warning letter, by post to the address.
     assert_eq!(on_day(&app, day(2027, 12, 9)).await, 0);
@@ -101,7 +102,9 @@ async fn a_renewal_cycle_warns_renews_and_sets_a_new_expiry() {
         .json(&card)
         .send(&app)
         .await
-        .ok_json();
+        .expect(StatusCode::OK)
+        .follow(&app)
+        .await;
     assert_eq!(
         renewed["renewal_due"], "2029-12-10",
         "two years from the renewal"
@@ -125,7 +128,7 @@ async fn a_renewal_cycle_warns_renews_and_sets_a_new_expiry() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app).await;
     assert_eq!(spanish["renewal_due"], Value::Null);
     let refused = post(format!(
         "/v1/padron/inscriptions/{}/renewals",
@@ -147,7 +150,8 @@ async fn an_expiry_without_renewal_ends_in_lapse() {
         .send(&app)
         .await
         .expect(StatusCode::CREATED)
-        .json();
+        .follow(&app)
+        .await;
     let id = created["inscription_id"].as_str().unwrap().to_owned();
     // A resolution before the proposal is refused.
     let early = post(format!("/v1/padron/inscriptions/{id}/lapse-resolutions"))
@@ -178,7 +182,9 @@ async fn an_expiry_without_renewal_ends_in_lapse() {
         .json(&json!({"notified_on": "2028-04-02"}))
         .send(&app)
         .await
-        .ok_json();
+        .expect(StatusCode::OK)
+        .follow(&app)
+        .await;
     assert_eq!(
         (
             removed["removal_cause"].as_str(),
@@ -207,7 +213,7 @@ async fn inscribed(app: &TestApp, document: Value, name: &str) -> String {
         .send(app)
         .await
         .expect(StatusCode::CREATED)
-        .json()["inscription_id"]
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -228,7 +234,7 @@ async fn open(app: &TestApp, inscription: &str) -> String {
         .send(app)
         .await
         .expect(StatusCode::CREATED)
-        .json()["file_id"]
+        .json()["id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -440,13 +446,13 @@ async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
     );
     // The scheduler's follow-up releases the inscription (and doing it twice changes nothing).
     assert_eq!(
-        expedientes_api::routes::padron::release_lapsed_files(&app.state)
+        expedientes_api::routes::padron::removal_files::release_lapsed_files(&app.state)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        expedientes_api::routes::padron::release_lapsed_files(&app.state)
+        expedientes_api::routes::padron::removal_files::release_lapsed_files(&app.state)
             .await
             .unwrap(),
         0
@@ -612,7 +618,9 @@ async fn an_open_file_blocks_every_procedure_the_law_names() {
         .json(&json!({"cause": "death", "effective_on": "2026-03-10"}))
         .send(&app)
         .await
-        .ok_json();
+        .expect(StatusCode::OK)
+        .follow(&app)
+        .await;
     assert_eq!(gone["removal_cause"], "death");
 }
 
@@ -658,7 +666,9 @@ async fn a_citizen_with_a_certificate_renews_their_own_inscription_online() {
         .json(&card)
         .send(&app)
         .await
-        .ok_json();
+        .expect(StatusCode::OK)
+        .follow(&app)
+        .await;
     assert_eq!(renewed["renewal_due"], "2028-04-01");
 }
 

@@ -1,0 +1,42 @@
+//! Every procedure of the service, declared once.
+//!
+//! A procedure plugs in with one line in [`PROCEDURES`]: its aggregates (for the case view, the
+//! deadline timers, the scheduler and the outbox, through [`Registry`]), the read models of its
+//! own (a register, a queue) and its routes. See docs/PROCEDURES.md for the recipe.
+
+use std::sync::Arc;
+
+use expedientes_projections::{ReadModel, Registry};
+
+/// What a procedure module contributes.
+#[derive(Debug, Clone, Copy)]
+pub struct Plugin {
+    /// Its name, for people reading the code and the logs.
+    pub name: &'static str,
+    /// Declares its aggregates.
+    pub register: fn(Registry) -> Registry,
+    /// Its own read models (besides the generic case view, timers and outbox).
+    pub read_models: fn() -> Vec<Arc<dyn ReadModel>>,
+}
+
+/// Every procedure: one line each.
+pub const PROCEDURES: &[Plugin] = &[
+    crate::routes::general_application::PLUGIN,
+    crate::routes::accounts::PLUGIN,
+    crate::routes::padron::PLUGIN,
+];
+
+/// The registry of every procedure's aggregates.
+pub fn registry() -> Registry {
+    PROCEDURES.iter().fold(Registry::new(), |registry, plugin| {
+        (plugin.register)(registry)
+    })
+}
+
+/// The read models of every procedure.
+pub fn read_models() -> Vec<Arc<dyn ReadModel>> {
+    PROCEDURES
+        .iter()
+        .flat_map(|plugin| (plugin.read_models)())
+        .collect()
+}

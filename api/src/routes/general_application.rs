@@ -1,0 +1,408 @@
+//! The general application (instancia general) over HTTP: submit, ask for subsanación, extend it,
+//! fix, resolve, withdraw. Every command goes through the pipeline (`crate::pipeline`).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use expedientes_domain::general_application::{Command, Decision, GeneralApplication};
+use expedientes_domain::{CaseParty, DocumentNumber, PartyRole};
+use expedientes_eventlog::Streams;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::deadlines;
+use crate::extract::resource_id;
+use crate::pipeline::{CommandContext, CommandResponse, Incoming, NoInput};
+use crate::problem::{ApiError, RefusalProblem};
+use crate::procedures::Plugin;
+use crate::routes::cases::visible_case;
+use crate::state::AppState;
+
+/// The general application's registration.
+pub const PLUGIN: Plugin = Plugin {
+    name: "general application",
+    register: |registry| registry.register::<GeneralApplication>(),
+    read_models: Vec::new,
+};
+
+const NAME: &str = <GeneralApplication as esrs::Aggregate>::NAME;
+
+/// A person named in a request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    /// DNI, NIE or a legal person's NIF.
+    pub document: String,
+    /// Full name.
+    pub name: String,
+}
+
+/// A general application.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// What is asked, in one line.
+    pub subject: String,
+    /// The application's text.
+    #[serde(default)]
+    pub body: String,
+    /// The applicant. A citizen applying for themselves leaves it out and gives `name`; a
+    /// caseworker registering a paper application, or a representative, names the applicant.
+    pub applicant: Option<PersonInput>,
+    /// The caller's own name, when a citizen applies for themselves or as a representative.
+    pub name: Option<String>,
+}
+
+/// Ask the applicant to fix the application (art. 68 LPAC: 10 business days).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RectificationRequestInput {
+    /// What is missing or wrong.
+    pub what: String,
+}
+
+/// The applicant's fix.
+#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RectificationInput {
+    /// A note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A resolution.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionInput {
+    /// `granted` or `denied`.
+    pub decision: DecisionInput,
+    /// The grounds.
+    pub grounds: String,
+}
+
+/// A decision.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionInput {
+    /// Granted.
+    Granted,
+    /// Denied.
+    Denied,
+}
+
+fn parse_person(input: &PersonInput, field: &str) -> Result<(DocumentNumber, String), ApiError> {
+    let document = input
+        .document
+        .parse::<DocumentNumber>()
+        .map_err(|e| ApiError::invalid_field(&format!("{field}.document"), e.to_string()))?;
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid_field(
+            &format!("{field}.name"),
+            "give a name of 1 to 200 characters",
+        ));
+    }
+    Ok((document, name.to_owned()))
+}
+
+fn location(id: Uuid) -> String {
+    format!("/v1/cases/{id}")
+}
+
+/// Files a general application.
+#[utoipa::path(post, path = "/v1/general-applications", request_body = SubmitRequest,
+    responses((status = 201, description = "Filed: the new file", body = CommandResponse)),
+    security(("bearer" = [])), tag = "general applications")]
+pub async fn submit(
+    State(state): State<AppState>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Citizen, Role::Caseworker])?;
+    let input: SubmitRequest = incoming.json()?;
+    let subject = input.subject.trim().to_owned();
+    if subject.is_empty() || subject.chars().count() > 300 {
+        return Err(ApiError::invalid_field(
+            "subject",
+            "give a subject of 1 to 300 characters",
+        ));
+    }
+    if input.body.len() > 100_000 {
+        return Err(ApiError::invalid_field(
+            "body",
+            "at most 100,000 characters",
+        ));
+    }
+    let mut on_behalf_of = None;
+    let mut channel = None;
+    let parties = match (caller.role, &input.applicant, &caller.document) {
+        (Role::Citizen, None, Some(own)) => {
+            let name = input.name.as_deref().map(str::trim).unwrap_or("");
+            if name.is_empty() {
+                return Err(ApiError::invalid_field("name", "give your name"));
+            }
+            vec![CaseParty {
+                document: own.clone(),
+                name: name.to_owned(),
+                role: PartyRole::Interested,
+            }]
+        }
+        (Role::Citizen, Some(applicant), Some(own)) => {
+            // Acting as a representative: the power of attorney is checked by the registry office
+            // (not modelled here); the events record who acted for whom.
+            let (document, name) = parse_person(applicant, "applicant")?;
+            if &document == own {
+                return Err(ApiError::invalid_field(
+                    "applicant",
+                    "leave it out to apply for yourself",
+                ));
+            }
+            let own_name = input.name.as_deref().map(str::trim).unwrap_or("");
+            if own_name.is_empty() {
+                return Err(ApiError::invalid_field(
+                    "name",
+                    "give your name as the representative",
+                ));
+            }
+            on_behalf_of = Some(document.to_string());
+            vec![
+                CaseParty {
+                    document,
+                    name,
+                    role: PartyRole::Interested,
+                },
+                CaseParty {
+                    document: own.clone(),
+                    name: own_name.to_owned(),
+                    role: PartyRole::Representative,
+                },
+            ]
+        }
+        (Role::Caseworker, Some(applicant), _) => {
+            let (document, name) = parse_person(applicant, "applicant")?;
+            on_behalf_of = Some(document.to_string());
+            channel = Some("in_person_registry");
+            vec![CaseParty {
+                document,
+                name,
+                role: PartyRole::Interested,
+            }]
+        }
+        (Role::Caseworker, None, _) => {
+            return Err(ApiError::invalid_field(
+                "applicant",
+                "name the applicant whose application you register",
+            ))
+        }
+        _ => {
+            return Err(ApiError::Forbidden(
+                "this role may not file applications".into(),
+            ))
+        }
+    };
+    let tenant = caller.tenant.clone();
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "submit")
+        .await?
+        .on_behalf_of(on_behalf_of);
+    if let Some(channel) = channel {
+        ctx = ctx.channel(channel);
+    }
+    // The same Idempotency-Key always names the same new file.
+    let case_id = ctx.new_stream_id();
+    if let Some(earlier) = ctx.earlier(&state, case_id).await? {
+        return Ok(earlier.reply(location(case_id)));
+    }
+    let now = state.clock.now();
+    let calendar = deadlines::calendar_for(&state, &tenant).await?;
+    let filed = deadlines::registry_entry(&state, &calendar, &tenant, now);
+    let filed_on = deadlines::local_date(&state, filed);
+    // Art. 21.3: three months to resolve when the procedure's rule says nothing else.
+    let resolution_due = deadlines::months_after(&calendar, &tenant, filed_on, 3)?;
+    let case_number = crate::case_numbers::next(&state, &tenant, filed_on).await?;
+    let sia_code = state.config.sia_code(NAME);
+    let executed = ctx
+        .execute::<GeneralApplication>(&state, case_id, |_, _| Command::Submit {
+            case_number: case_number.clone(),
+            sia_code: sia_code.clone(),
+            parties: parties.clone(),
+            subject: subject.clone(),
+            body: input.body.clone(),
+            at: filed,
+            resolution_due,
+        })
+        .await?;
+    Ok(executed.reply(location(case_id)))
+}
+
+/// Which case command a route carries out.
+#[derive(Debug, Clone, Copy)]
+enum CaseCommand {
+    RequestRectification,
+    ExtendRectification,
+    Rectify,
+    Resolve,
+    Withdraw,
+}
+
+async fn case_command(
+    state: AppState,
+    id: String,
+    incoming: Incoming,
+    which: CaseCommand,
+) -> Result<Response, ApiError> {
+    let id = resource_id(&id, "file")?;
+    let caller = incoming.caller()?;
+    let allowed: &[Role] = match which {
+        CaseCommand::RequestRectification
+        | CaseCommand::ExtendRectification
+        | CaseCommand::Resolve => &[Role::Caseworker],
+        CaseCommand::Rectify | CaseCommand::Withdraw => &[Role::Citizen, Role::Caseworker],
+    };
+    // A citizen who is not a party gets 404 before the role check can tell the file exists.
+    let row = visible_case(&state, caller, id).await?;
+    caller.require(allowed)?;
+    if row.procedure != NAME {
+        return Err(ApiError::NotFound("no such general application".into()));
+    }
+    let now = state.clock.now();
+    let today = deadlines::local_date(&state, now);
+    let tenant = caller.tenant.clone();
+    let calendar = deadlines::calendar_for(&state, &tenant).await?;
+    let label = match which {
+        CaseCommand::RequestRectification => "request_rectification",
+        CaseCommand::ExtendRectification => "extend_rectification",
+        CaseCommand::Rectify => "rectify",
+        CaseCommand::Resolve => "resolve",
+        CaseCommand::Withdraw => "withdraw",
+    };
+    let input = match which {
+        CaseCommand::RequestRectification => {
+            let input: RectificationRequestInput = incoming.json()?;
+            if input.what.trim().is_empty() {
+                return Err(ApiError::invalid_field("what", "say what must be fixed"));
+            }
+            // The request is notified electronically when issued; the 10 days start the next day.
+            let due = deadlines::business_days_after(&calendar, &tenant, today, 10)?;
+            Command::RequestRectification {
+                what: input.what.trim().to_owned(),
+                at: now,
+                due,
+            }
+        }
+        CaseCommand::ExtendRectification => {
+            let _: NoInput = incoming.json_or_default()?;
+            // The new last day depends on the current one: computed in the decision below.
+            Command::ExtendRectification {
+                at: now,
+                due: today,
+            }
+        }
+        CaseCommand::Rectify => {
+            let input: RectificationInput = incoming.json_or_default()?;
+            Command::Rectify {
+                note: input.note,
+                at: deadlines::registry_entry(&state, &calendar, &tenant, now),
+            }
+        }
+        CaseCommand::Resolve => {
+            let input: ResolutionInput = incoming.json()?;
+            if input.grounds.trim().is_empty() {
+                return Err(ApiError::invalid_field(
+                    "grounds",
+                    "a resolution states its grounds",
+                ));
+            }
+            Command::Resolve {
+                decision: match input.decision {
+                    DecisionInput::Granted => Decision::Granted,
+                    DecisionInput::Denied => Decision::Denied,
+                },
+                grounds: input.grounds.trim().to_owned(),
+                at: now,
+            }
+        }
+        CaseCommand::Withdraw => {
+            let _: NoInput = incoming.json_or_default()?;
+            Command::Withdraw { at: now }
+        }
+    };
+    let ctx = CommandContext::open(&state, &incoming, &tenant, NAME, label).await?;
+    let executed = ctx
+        .run(
+            &state,
+            id,
+            Streams::of::<GeneralApplication>(id),
+            |decision| -> Result<(), ApiError> {
+                let command = match &input {
+                    Command::ExtendRectification { at, .. } => {
+                        // Art. 68.2: up to five more business days, from the current last day.
+                        let current = decision.state::<GeneralApplication>(id);
+                        let from = current.rectification_due.unwrap_or(today);
+                        Command::ExtendRectification {
+                            at: *at,
+                            due: deadlines::business_days_after(&calendar, &tenant, from, 5)?,
+                        }
+                    }
+                    other => other.clone(),
+                };
+                decision
+                    .handle::<GeneralApplication>(id, command)
+                    .map_err(RefusalProblem::into_problem)
+            },
+        )
+        .await?;
+    Ok(executed.reply(location(id)))
+}
+
+macro_rules! case_route {
+    ($name:ident, $which:expr, $path:literal, $body:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, request_body = $body,
+                    params(("id" = Uuid, Path, description = "The file")),
+                    responses((status = 200, description = "Carried out", body = CommandResponse)),
+                    security(("bearer" = [])), tag = "general applications")]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Path(id): Path<String>,
+            incoming: Incoming,
+        ) -> Result<Response, ApiError> {
+            case_command(state, id, incoming, $which).await
+        }
+    };
+}
+
+case_route!(
+    request_rectification,
+    CaseCommand::RequestRectification,
+    "/v1/cases/{id}/rectification-requests",
+    RectificationRequestInput,
+    "A caseworker asks the applicant to fix the application (10 business days)."
+);
+case_route!(
+    extend_rectification,
+    CaseCommand::ExtendRectification,
+    "/v1/cases/{id}/rectification-extensions",
+    NoInput,
+    "A caseworker extends the period to fix the application by 5 business days, once."
+);
+case_route!(
+    rectify,
+    CaseCommand::Rectify,
+    "/v1/cases/{id}/rectifications",
+    RectificationInput,
+    "The applicant fixes the application."
+);
+case_route!(
+    resolve,
+    CaseCommand::Resolve,
+    "/v1/cases/{id}/resolutions",
+    ResolutionInput,
+    "A caseworker resolves."
+);
+case_route!(
+    withdraw,
+    CaseCommand::Withdraw,
+    "/v1/cases/{id}/withdrawals",
+    NoInput,
+    "The applicant withdraws (or a caseworker records a withdrawal filed on paper)."
+);

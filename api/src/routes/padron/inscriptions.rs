@@ -1,0 +1,600 @@
+//! Inscriptions over HTTP: inscribe, change address, modify personal data, renew (ENCSARP),
+//! confirm residence, resolve a lapse, remove for death or change of residence; the register row,
+//! the renewal queues and the citizen's own inscription.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{Months, NaiveDate};
+use expedientes_domain::padron::{
+    Actor, Dwelling, Inscription, InscriptionCommand, Person, RemovalBasis, RemovalCause,
+    ResidenceStatus,
+};
+use expedientes_domain::user_account::Nationality;
+use expedientes_eventlog::Streams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    inscription_id, inscription_location, own_or_caseworker, row, ActorInput, RegisterRow,
+    INSCRIPTION,
+};
+use crate::auth::Role;
+use crate::extract::{resource_id, ApiQuery};
+use crate::pipeline::{etag, CommandContext, CommandResponse, Incoming};
+use crate::problem::{ApiError, PadronRefusal};
+use crate::routes::accounts::DocumentInput;
+use crate::state::AppState;
+
+/// An inscription request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Bilal Haddad", "birth_date": "1990-04-02", "nationality": "non_eu",
+    "residence": "non_eu_temporary",
+    "document": {"kind": "residence_card", "number": "X1234567L"},
+    "dwelling_key": "9872023VK4797S0001WX", "address": "Calle de Toledo 10, 2º B",
+    "actor": {"kind": "themselves"}
+}))]
+pub struct InscribeInput {
+    /// Full name.
+    pub name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// Nationality.
+    #[schema(value_type = NationalityInput)]
+    pub nationality: Nationality,
+    /// Residence status.
+    #[schema(value_type = ResidenceInput)]
+    pub residence: ResidenceStatus,
+    /// The identity document.
+    pub document: DocumentInput,
+    /// The dwelling's stable key (e.g. cadastral reference).
+    pub dwelling_key: String,
+    /// The address.
+    pub address: String,
+    /// Who acted.
+    pub actor: ActorInput,
+    /// Declares that nobody else lives at the dwelling: removal files are opened ex officio for
+    /// everyone else inscribed there.
+    #[serde(default)]
+    pub declares_nobody_else: bool,
+    /// A person inscribed at the dwelling who authorises this inscription (their inscription id):
+    /// recorded on both inscriptions together; refused while that person has an open removal file.
+    pub authorised_by: Option<Uuid>,
+}
+
+/// A nationality (for the OpenAPI document; the domain's own type is what is parsed).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum NationalityInput {
+    /// Spanish.
+    Spanish,
+    /// Of another EU state (or the EEA, Switzerland).
+    EuropeanUnion,
+    /// Of a state outside the EU.
+    NonEu,
+}
+
+/// A residence status (for the OpenAPI document; the domain's own type is what is parsed).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ResidenceInput {
+    /// Spanish.
+    Spanish,
+    /// EU citizen (or family): confirms residence instead of renewing.
+    EuCitizen,
+    /// Non-EU with permanent residence: no renewal.
+    NonEuPermanent,
+    /// Non-EU without permanent residence: renews every two years (ENCSARP).
+    NonEuTemporary,
+}
+
+fn dwelling(key: &str, address: &str) -> Result<Dwelling, ApiError> {
+    if key.trim().is_empty() || address.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            "dwelling_key",
+            "a dwelling key and an address are required",
+        ));
+    }
+    Ok(Dwelling {
+        key: key.trim().to_owned(),
+        address: address.trim().to_owned(),
+    })
+}
+
+/// A caseworker inscribes a person (at a citizen office, with the documents checked).
+#[utoipa::path(post, path = "/v1/padron/inscriptions", request_body = InscribeInput,
+    responses((status = 201, description = "Inscribed: the new inscription", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn inscribe(
+    State(state): State<AppState>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let input: InscribeInput = incoming.json()?;
+    let document = input.document.parse_document("document")?;
+    let name = input.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ApiError::invalid_field("name", "required"));
+    }
+    let dwelling = dwelling(&input.dwelling_key, &input.address)?;
+    let actor = input.actor.parse()?;
+    let on_behalf_of = match &actor {
+        Actor::Themselves => None,
+        _ => Some(document.login_number()),
+    };
+    let tenant = caller.tenant.clone();
+    let id = inscription_id(&tenant, &document.login_number());
+    let now = state.clock.now();
+    let on = crate::deadlines::local_date(&state, now);
+    let command = InscriptionCommand::Inscribe {
+        person: Person {
+            name,
+            birth_date: input.birth_date,
+            nationality: input.nationality,
+            document,
+        },
+        residence: input.residence,
+        dwelling: dwelling.clone(),
+        declares_nobody_else: input.declares_nobody_else,
+        actor,
+        on,
+        at: now,
+    };
+    let ctx = CommandContext::open(&state, &incoming, &tenant, INSCRIPTION, "inscribe")
+        .await?
+        .on_behalf_of(on_behalf_of);
+    let executed = match input.authorised_by {
+        None => {
+            ctx.execute::<Inscription>(&state, id, move |_, _| command.clone())
+                .await?
+        }
+        Some(authoriser) => {
+            let authoriser_row = row(&state, &tenant, authoriser).await?;
+            if authoriser_row.dwelling_key != dwelling.key || authoriser_row.removed_on.is_some() {
+                return Err(ApiError::invalid_field(
+                    "authorised_by",
+                    "must be someone inscribed at that dwelling",
+                ));
+            }
+            // Recorded on both inscriptions together.
+            ctx.run(
+                &state,
+                id,
+                Streams::of::<Inscription>(id).and::<Inscription>(authoriser),
+                |decision| -> Result<(), PadronRefusal> {
+                    decision.handle::<Inscription>(id, command.clone())?;
+                    decision.handle::<Inscription>(
+                        authoriser,
+                        InscriptionCommand::AuthoriseNewInscription { newcomer: id, on },
+                    )?;
+                    Ok(())
+                },
+            )
+            .await?
+        }
+    };
+    if input.declares_nobody_else {
+        // Each opening is its own command with an id derived from this one, so a retry of the
+        // inscription completes the openings without repeating any.
+        let others: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT inscription_id FROM padron_register
+             WHERE tenant = $1 AND dwelling_key = $2 AND removed_on IS NULL AND inscription_id <> $3
+               AND open_removal_file IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(&dwelling.key)
+        .bind(id)
+        .fetch_all(&state.pool)
+        .await?;
+        for other in others {
+            super::removal_files::open_removal_file(
+                &state,
+                &ctx.derived(super::REMOVAL_FILE, "open", other.as_bytes()),
+                other,
+                RemovalBasis::ExOfficio {
+                    reason:
+                        "a new inscription at the dwelling declared that nobody else lives there"
+                            .into(),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(executed.reply(inscription_location(id)))
+}
+
+/// An inscription in the register.
+#[utoipa::path(get, path = "/v1/padron/inscriptions/{id}", params(("id" = Uuid, Path, description = "The inscription")),
+    responses((status = 200, description = "The register row", body = RegisterRow,
+               headers(("ETag" = String, description = "The inscription's version")))),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn get_inscription(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = resource_id(&id, "inscription")?;
+    let found = row(&state, &caller.tenant, id).await?;
+    if caller.role == Role::Citizen && found.document != caller.subject {
+        return Err(ApiError::NotFound("no such inscription".into()));
+    }
+    Ok(([(header::ETAG, etag(found.version))], Json(found)).into_response())
+}
+
+/// Carries out an inscription command addressed by the path's id.
+async fn inscription_command(
+    state: &AppState,
+    incoming: &Incoming,
+    id: Uuid,
+    label: &'static str,
+    command: InscriptionCommand,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller()?;
+    let ctx = CommandContext::open(state, incoming, &caller.tenant, INSCRIPTION, label).await?;
+    Ok(ctx
+        .execute::<Inscription>(state, id, move |_, _| command.clone())
+        .await?
+        .reply(inscription_location(id)))
+}
+
+/// A renewal (ratification of the data and declaration of continued residence).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"document": {"kind": "residence_card", "number": "X1234567L"}, "actor": {"kind": "themselves"}}))]
+pub struct RenewInput {
+    /// The document shown (the foreigner card takes precedence over the passport).
+    pub document: DocumentInput,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// Renews an inscription (ENCSARP), recorded by a caseworker at a citizen office.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/renewals", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = RenewInput,
+    responses((status = 200, description = "Renewed", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn renew(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let id = resource_id(&id, "inscription")?;
+    own_or_caseworker(&state, incoming.caller()?, id).await?;
+    let input: RenewInput = incoming.json()?;
+    let document = input.document.parse_document("document")?;
+    let actor = input.actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "renew",
+        InscriptionCommand::Renew {
+            document,
+            actor,
+            on,
+        },
+    )
+    .await
+}
+
+/// A change of address within the municipality.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"dwelling_key": "9872023VK4797S0002YZ", "address": "Calle de Atocha 3, 1º A", "actor": {"kind": "themselves"}}))]
+pub struct AddressInput {
+    /// The dwelling's key.
+    pub dwelling_key: String,
+    /// The address.
+    pub address: String,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// Changes the address (counts as renewal).
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/address-changes", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = AddressInput,
+    responses((status = 200, description = "Changed", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn change_address(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let id = resource_id(&id, "inscription")?;
+    own_or_caseworker(&state, incoming.caller()?, id).await?;
+    let input: AddressInput = incoming.json()?;
+    let dwelling = dwelling(&input.dwelling_key, &input.address)?;
+    let actor = input.actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "change_address",
+        InscriptionCommand::ChangeAddress {
+            dwelling,
+            actor,
+            on,
+        },
+    )
+    .await
+}
+
+/// Removes an inscription proposed for lapse (a caseworker's resolution, no hearing), effective on
+/// the day its notification takes effect.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"notified_on": "2026-12-01"}))]
+pub struct LapseInput {
+    /// The day the resolution's notification took effect.
+    pub notified_on: NaiveDate,
+}
+
+/// Resolves the lapse of a non-renewed inscription.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/lapse-resolutions", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = LapseInput,
+    responses((status = 200, description = "Removed for lapse", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn resolve_lapse(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: LapseInput = incoming.json()?;
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "resolve_lapse",
+        InscriptionCommand::Remove {
+            cause: RemovalCause::Lapse,
+            effective_on: input.notified_on,
+        },
+    )
+    .await
+}
+
+/// New personal data.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Bilal Haddad Amrani", "document": {"kind": "residence_card", "number": "X1234567L"}, "actor": {"kind": "themselves"}}))]
+pub struct PersonalDataInput {
+    /// Name.
+    pub name: String,
+    /// Identity document.
+    pub document: DocumentInput,
+    /// Who acted.
+    pub actor: ActorInput,
+}
+
+/// Modifies personal data (counts as renewal; refused while a removal file is open).
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/personal-data", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = PersonalDataInput,
+    responses((status = 200, description = "Modified", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn modify_personal_data(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: PersonalDataInput = incoming.json()?;
+    let document = input.document.parse_document("document")?;
+    if input.name.trim().is_empty() {
+        return Err(ApiError::invalid_field("name", "required"));
+    }
+    let actor = input.actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "modify_personal_data",
+        InscriptionCommand::ModifyPersonalData {
+            name: input.name.trim().to_owned(),
+            document,
+            actor,
+            on,
+        },
+    )
+    .await
+}
+
+/// Confirms continued residence (EU citizens and non-EU permanent residents).
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/residence-confirmations", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = ActorInput,
+    responses((status = 200, description = "Confirmed", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn confirm_residence(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let actor: ActorInput = incoming.json()?;
+    let actor = actor.parse()?;
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "confirm_residence",
+        InscriptionCommand::ConfirmResidence { actor, on },
+    )
+    .await
+}
+
+/// The causes of removal a caseworker records directly (lapse and wrong inscription have their own
+/// procedures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectRemovalCause {
+    /// Death.
+    Death,
+    /// Moved to another municipality.
+    ChangeOfResidence,
+}
+
+/// A removal for death or change of residence.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"cause": "change_of_residence", "effective_on": "2026-12-01"}))]
+pub struct RemovalInput {
+    /// Why.
+    pub cause: DirectRemovalCause,
+    /// Effective on.
+    pub effective_on: NaiveDate,
+}
+
+/// Removes an inscription for death or change of residence.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/removals", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = RemovalInput,
+    responses((status = 200, description = "Removed", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: RemovalInput = incoming.json()?;
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "remove",
+        InscriptionCommand::Remove {
+            cause: match input.cause {
+                DirectRemovalCause::Death => RemovalCause::Death,
+                DirectRemovalCause::ChangeOfResidence => RemovalCause::ChangeOfResidence,
+            },
+            effective_on: input.effective_on,
+        },
+    )
+    .await
+}
+
+/// Which renewal queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalQueue {
+    /// Renewals due in the next three months.
+    #[default]
+    Due,
+    /// Inscriptions proposed for lapse, awaiting resolution.
+    Expired,
+}
+
+/// The renewals queue filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RenewalsQuery {
+    /// Which queue (default `due`).
+    pub which: Option<RenewalQueue>,
+}
+
+/// The caseworkers' renewal queues.
+#[utoipa::path(get, path = "/v1/padron/renewals", params(RenewalsQuery),
+    responses((status = 200, description = "The queue, by due date", body = [RegisterRow])), security(("bearer" = [])), tag = "padron")]
+pub async fn renewals(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    ApiQuery(query): ApiQuery<RenewalsQuery>,
+) -> Result<Json<Vec<RegisterRow>>, ApiError> {
+    caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    let rows: Vec<RegisterRow> = match query.which.unwrap_or_default() {
+        RenewalQueue::Due => {
+            let horizon = today.checked_add_months(Months::new(3)).unwrap_or(today);
+            sqlx::query_as(&format!(
+                "SELECT {} FROM padron_register
+                 WHERE tenant = $1 AND removed_on IS NULL AND renewal_due IS NOT NULL AND renewal_due <= $2
+                   AND NOT lapse_proposed
+                 ORDER BY renewal_due, inscription_id LIMIT 1000",
+                super::REGISTER_COLUMNS
+            ))
+            .bind(caller.tenant.as_str())
+            .bind(horizon)
+            .fetch_all(&state.pool)
+            .await?
+        }
+        RenewalQueue::Expired => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM padron_register
+                 WHERE tenant = $1 AND removed_on IS NULL AND lapse_proposed
+                 ORDER BY renewal_due, inscription_id LIMIT 1000",
+                super::REGISTER_COLUMNS
+            ))
+            .bind(caller.tenant.as_str())
+            .fetch_all(&state.pool)
+            .await?
+        }
+    };
+    Ok(Json(rows))
+}
+
+/// The citizen's own padrón inscription in Mi Carpeta, with what they must do and by when.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyInscription {
+    /// The register row.
+    pub inscription: RegisterRow,
+    /// What to do next, if anything.
+    pub next_step: Option<String>,
+    /// By when.
+    pub due: Option<NaiveDate>,
+}
+
+/// The citizen's padrón inscription.
+#[utoipa::path(get, path = "/v1/carpeta/padron",
+    responses((status = 200, description = "The inscription and what to do", body = MyInscription)),
+    security(("bearer" = [])), tag = "citizens")]
+pub async fn my_inscription(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+) -> Result<Json<MyInscription>, ApiError> {
+    caller.require(&[Role::Citizen])?;
+    let found = row(
+        &state,
+        &caller.tenant,
+        inscription_id(&caller.tenant, &caller.subject),
+    )
+    .await?;
+    let (next_step, due) = if found.removed_on.is_some() {
+        (None, None)
+    } else if found.open_removal_file.is_some() {
+        (
+            Some("A removal file is open: see it in your files and regularise or allege by its date.".to_owned()),
+            None,
+        )
+    } else if found.lapse_proposed {
+        (Some("Your inscription expired without renewal and is proposed for lapse: renew it at a citizen office now.".to_owned()), found.renewal_due)
+    } else if let Some(due) = found.renewal_due {
+        (
+            Some("Renew your padrón inscription at a citizen office with your foreigner card (or passport).".to_owned()),
+            Some(due),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(Json(MyInscription {
+        inscription: found,
+        next_step,
+        due,
+    }))
+}

@@ -1,0 +1,177 @@
+//! The padrón over HTTP: inscriptions and their procedures (`inscriptions`), removal files for
+//! wrong inscription (`removal_files`), and what both share here: the register row, who may act,
+//! and the actor of a request.
+
+pub mod inscriptions;
+pub mod removal_files;
+
+use chrono::NaiveDate;
+use expedientes_domain::padron::{Actor, Inscription, RemovalFile};
+use expedientes_domain::MunicipalityCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{Caller, Role};
+use crate::problem::ApiError;
+use crate::procedures::Plugin;
+use crate::state::AppState;
+
+/// The padrón's registration: inscriptions, removal files, and the register read model.
+pub const PLUGIN: Plugin = Plugin {
+    name: "padrón",
+    register: |registry| registry.register::<Inscription>().register::<RemovalFile>(),
+    read_models: || vec![std::sync::Arc::new(expedientes_projections::PadronRegister)],
+};
+
+/// The inscription's machine name.
+pub const INSCRIPTION: &str = <Inscription as esrs::Aggregate>::NAME;
+/// The removal file's machine name.
+pub const REMOVAL_FILE: &str = <RemovalFile as esrs::Aggregate>::NAME;
+
+/// The inscription (stream) id of a person in a council: one per document number.
+pub fn inscription_id(tenant: &MunicipalityCode, document: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!(
+            "expedientes:padron:{tenant}:{}",
+            document.trim().to_ascii_uppercase()
+        )
+        .as_bytes(),
+    )
+}
+
+/// Where an inscription is read.
+pub fn inscription_location(id: Uuid) -> String {
+    format!("/v1/padron/inscriptions/{id}")
+}
+
+/// Who acted for the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// The person themselves (an adult).
+    Themselves,
+    /// A parent with custody (for a minor).
+    Parent,
+    /// A legal representative.
+    LegalRepresentative,
+    /// An accredited representative of an adult.
+    Representative,
+}
+
+/// Who acted, in a request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "themselves"}))]
+pub struct ActorInput {
+    /// Who acted.
+    pub kind: ActorKind,
+    /// The acting person's document (all but `themselves`).
+    pub document: Option<String>,
+    /// A representative's written authorisation.
+    pub authorisation: Option<String>,
+}
+
+impl ActorInput {
+    fn parse(&self) -> Result<Actor, ApiError> {
+        let document = || {
+            self.document
+                .clone()
+                .filter(|d| !d.trim().is_empty())
+                .ok_or_else(|| ApiError::invalid_field("actor.document", "required"))
+        };
+        Ok(match self.kind {
+            ActorKind::Themselves => Actor::Themselves,
+            ActorKind::Parent => Actor::Parent {
+                document: document()?,
+            },
+            ActorKind::LegalRepresentative => Actor::LegalRepresentative {
+                document: document()?,
+            },
+            ActorKind::Representative => Actor::Representative {
+                document: document()?,
+                authorisation: self.authorisation.clone().unwrap_or_default(),
+            },
+        })
+    }
+}
+
+/// A register row.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct RegisterRow {
+    /// The inscription.
+    pub inscription_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Document.
+    pub document: String,
+    /// Residence status.
+    pub residence: String,
+    /// Dwelling key.
+    pub dwelling_key: String,
+    /// Address.
+    pub address: String,
+    /// Inscribed on.
+    pub inscribed_on: NaiveDate,
+    /// The last change that counts as renewal.
+    pub last_change_on: NaiveDate,
+    /// When the inscription must be renewed (non-EU without permanent residence).
+    pub renewal_due: Option<NaiveDate>,
+    /// Proposed for lapse.
+    pub lapse_proposed: bool,
+    /// An open removal file.
+    pub open_removal_file: Option<Uuid>,
+    /// Removed on.
+    pub removed_on: Option<NaiveDate>,
+    /// Removal cause.
+    pub removal_cause: Option<String>,
+    /// Version (also the `ETag`).
+    pub version: i32,
+}
+
+const REGISTER_COLUMNS: &str = "inscription_id, name, document, residence, dwelling_key, address, inscribed_on, \
+    last_change_on, renewal_due, lapse_proposed, open_removal_file, removed_on, removal_cause, version";
+
+/// An inscription's register row in the caller's council, or 404.
+pub async fn row(
+    state: &AppState,
+    tenant: &MunicipalityCode,
+    id: Uuid,
+) -> Result<RegisterRow, ApiError> {
+    let row: Option<RegisterRow> = sqlx::query_as(&format!(
+        "SELECT {REGISTER_COLUMNS} FROM padron_register WHERE inscription_id = $1 AND tenant = $2"
+    ))
+    .bind(id)
+    .bind(tenant.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    row.ok_or_else(|| ApiError::NotFound("no such inscription".into()))
+}
+
+/// Caseworkers act on any inscription of their council; a citizen identified with a certificate
+/// (assurance high) may renew or change the address of their own. Others get 404 or 403.
+async fn own_or_caseworker(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<RegisterRow, ApiError> {
+    let found = row(state, &caller.tenant, id).await?;
+    match caller.role {
+        Role::Caseworker => Ok(found),
+        Role::Citizen if found.document == caller.subject => {
+            if caller.assurance == crate::auth::Assurance::High {
+                Ok(found)
+            } else {
+                Err(ApiError::Forbidden(
+                    "identify with an electronic certificate (assurance high) to do this online"
+                        .into(),
+                ))
+            }
+        }
+        Role::Citizen => Err(ApiError::NotFound("no such inscription".into())),
+        _ => Err(ApiError::Forbidden(
+            "this role may not change the padrón".into(),
+        )),
+    }
+}

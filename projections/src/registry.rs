@@ -1,0 +1,156 @@
+//! The procedure registry: every procedure declared once, and read by everything that must know
+//! them all. The case view, the deadline timers (and so the scheduler) and the outbox take their
+//! procedures from one [`Registry`], so a procedure cannot be plugged into one and forgotten in
+//! another.
+//!
+//! A registration is type-erased here: what each part needs from a procedure's events (case
+//! effects, timer effects, notices) and how to carry out the command a fired timer implies.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use expedientes_domain::procedure::DomainEvent;
+use expedientes_domain::{CaseEffect, Notice, Procedure, TimerEffect};
+use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata};
+use futures::future::BoxFuture;
+
+use crate::timers::{firing_command_id, FireOutcome, FireRequest};
+
+type Decode<T> = Arc<dyn Fn(&serde_json::Value) -> Result<Vec<T>, String> + Send + Sync>;
+type Fire = Arc<dyn Fn(EventLog, FireRequest) -> BoxFuture<'static, FireOutcome> + Send + Sync>;
+
+/// One procedure as the projections see it.
+#[derive(Clone)]
+pub struct Registered {
+    /// Its machine name (the stream type of its files).
+    pub name: &'static str,
+    /// Its name for people.
+    pub title: &'static str,
+    pub(crate) case_effects: Decode<CaseEffect>,
+    pub(crate) timer_effects: Decode<TimerEffect>,
+    pub(crate) notices: Decode<Notice>,
+    pub(crate) fire: Fire,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("name", &self.name)
+            .field("title", &self.title)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every procedure of the service.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    procedures: BTreeMap<&'static str, Registered>,
+}
+
+fn decoder<P, T>(effects: fn(&P::Event) -> Vec<T>) -> Decode<T>
+where
+    P: Procedure + 'static,
+    P::Event: DomainEvent,
+    T: 'static,
+{
+    Arc::new(move |payload| {
+        let event: P::Event = serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
+        Ok(effects(&event))
+    })
+}
+
+impl Registry {
+    /// A registry with no procedure.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares a procedure. Declaring one name twice is a bug, refused at start-up.
+    pub fn register<P>(mut self) -> Self
+    where
+        P: Procedure + 'static,
+        P::Event: DomainEvent + Send,
+        P::Command: Send,
+        P::Error: std::error::Error + Send + Sync + 'static,
+        P::State: Send + Sync + 'static,
+    {
+        let fire: Fire = Arc::new(|log: EventLog, request: FireRequest| {
+            Box::pin(async move {
+                if P::timer_command(&request.kind, &request.data, request.now, request.today)
+                    .is_none()
+                {
+                    return FireOutcome::Unknown;
+                }
+                let tenant = match request.tenant.parse() {
+                    Ok(t) => t,
+                    Err(e) => return FireOutcome::Failed(format!("{e}")),
+                };
+                let command_id = firing_command_id(request.timer_id, request.generation);
+                let result = log
+                    .execute::<P>(
+                        CommandRequest {
+                            tenant,
+                            stream_id: request.case_id,
+                            expected_version: None,
+                            metadata: Metadata {
+                                actor_id: "scheduler".into(),
+                                actor_role: "system".into(),
+                                on_behalf_of: None,
+                                channel: Some("scheduler".into()),
+                                correlation_id: command_id,
+                                causation_id: Some(request.timer_id),
+                                command_id: Some(command_id),
+                            },
+                            request_hash: Some(command_id.as_bytes().to_vec()),
+                        },
+                        |_, _| {
+                            P::timer_command(
+                                &request.kind,
+                                &request.data,
+                                request.now,
+                                request.today,
+                            )
+                            .expect("the timer's command was built above from the same data")
+                        },
+                    )
+                    .await;
+                match result {
+                    Ok(_) => FireOutcome::Accepted,
+                    Err(CommandError::Refused(refusal)) => {
+                        FireOutcome::Refused(refusal.to_string())
+                    }
+                    Err(other) => FireOutcome::Failed(other.to_string()),
+                }
+            })
+        });
+        let registered = Registered {
+            name: P::NAME,
+            title: P::TITLE,
+            case_effects: decoder::<P, _>(P::case_effects),
+            timer_effects: decoder::<P, _>(P::timer_effects),
+            notices: decoder::<P, _>(P::notices),
+            fire,
+        };
+        assert!(
+            self.procedures.insert(P::NAME, registered).is_none(),
+            "procedure {} registered twice",
+            P::NAME
+        );
+        self
+    }
+
+    /// A procedure by its machine name.
+    pub fn get(&self, name: &str) -> Option<&Registered> {
+        self.procedures.get(name)
+    }
+
+    /// Every procedure, by name.
+    pub fn procedures(&self) -> impl Iterator<Item = &Registered> {
+        self.procedures.values()
+    }
+
+    /// Every procedure's machine name (the stream types the generic read models read), sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.procedures.keys().map(|k| (*k).to_owned()).collect()
+    }
+}
