@@ -787,3 +787,587 @@ mod padron_blocking {
         ));
     }
 }
+
+mod command_path {
+    //! The one decide→append path (`EventLog::run`) on commands that change two streams of the
+    //! padrón at once (a removal file and the person's inscription): `If-Match` pins the primary
+    //! stream only, a conflicting change on the second stream makes the whole command be decided
+    //! again, a command id answers its first outcome whatever streams it changed, and a refusal by
+    //! any aggregate refuses the whole command.
+
+    use super::*;
+    use chrono::NaiveDate;
+    use expedientes_domain::padron::{
+        renewal_due, Actor, Dwelling, FileCommand, FileRefusal, Inscription, InscriptionCommand,
+        InscriptionRefusal, NotificationChannel, NotificationOutcome, Person, RemovalBasis,
+        RemovalFile, ResidenceStatus,
+    };
+    use expedientes_domain::user_account::{IdentityDocument, Nationality};
+    use expedientes_eventlog::{CommandError, CommandOutcome, CommandRequest, Streams};
+
+    /// A refusal by either aggregate of a two-stream command.
+    #[derive(Debug, thiserror::Error)]
+    enum Refusal {
+        #[error(transparent)]
+        File(#[from] FileRefusal),
+        #[error(transparent)]
+        Inscription(#[from] InscriptionRefusal),
+    }
+
+    const TENANT: &str = "28079";
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    /// The day the test inscriptions are made (their renewal is due two years later).
+    fn inscribed_on() -> NaiveDate {
+        d(1, 10)
+    }
+
+    /// A command on `primary`, with a fresh command id and no digest.
+    fn command(primary: Uuid, expected_version: Option<i32>) -> CommandRequest {
+        CommandRequest {
+            tenant: TENANT.parse().unwrap(),
+            stream_id: primary,
+            expected_version,
+            metadata: metadata(Some(Uuid::new_v4())),
+            request_hash: None,
+        }
+    }
+
+    fn card() -> IdentityDocument {
+        IdentityDocument::ResidenceCard {
+            number: "X1234567L".parse().unwrap(),
+        }
+    }
+
+    fn party() -> expedientes_domain::CaseParty {
+        expedientes_domain::CaseParty {
+            document: "X1234567L".parse().unwrap(),
+            name: "Bilal Haddad".into(),
+            role: expedientes_domain::PartyRole::Interested,
+        }
+    }
+
+    fn opening(inscription: Uuid) -> FileCommand {
+        FileCommand::Open {
+            case_number: "28079/2026/000001".parse().unwrap(),
+            sia_code: "999999".parse().unwrap(),
+            person: party(),
+            inscription,
+            basis: RemovalBasis::ExOfficio {
+                reason: "nobody else lives there".into(),
+            },
+            on: d(3, 2),
+            max_time_due: d(6, 2),
+        }
+    }
+
+    /// A new inscription (at version 1) of a non-EU temporary resident, who must renew.
+    async fn inscribe(log: &EventLog) -> Uuid {
+        let inscription = Uuid::new_v4();
+        let outcome = log
+            .execute::<Inscription>(command(inscription, None), |_, _| {
+                InscriptionCommand::Inscribe {
+                    person: Person {
+                        name: "Bilal Haddad".into(),
+                        birth_date: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+                        nationality: Nationality::NonEu,
+                        document: card(),
+                    },
+                    residence: ResidenceStatus::NonEuTemporary,
+                    dwelling: Dwelling {
+                        key: "9872023VK4797S0001WX".into(),
+                        address: "Calle de Toledo 10".into(),
+                    },
+                    declares_nobody_else: false,
+                    actor: Actor::Themselves,
+                    on: inscribed_on(),
+                    at: chrono::Utc::now(),
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcome.version, 1);
+        inscription
+    }
+
+    /// Opens `file` against `inscription` and marks the inscription, in one command.
+    async fn open_file(
+        log: &EventLog,
+        request: CommandRequest,
+        file: Uuid,
+        inscription: Uuid,
+    ) -> Result<CommandOutcome, CommandError<Refusal>> {
+        log.run(
+            request,
+            Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
+            move |decision| {
+                decision.handle::<RemovalFile>(file, opening(inscription))?;
+                decision.handle::<Inscription>(
+                    inscription,
+                    InscriptionCommand::RecordRemovalFileOpened { file, on: d(3, 2) },
+                )?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// An inscription with a removal file open against it, notified on paper and in its hearing:
+    /// the file is at version 3 (opened, notification sent, notified), the inscription at 2
+    /// (inscribed, removal file opened). Returns (file, inscription).
+    async fn file_in_hearing(log: &EventLog) -> (Uuid, Uuid) {
+        let inscription = inscribe(log).await;
+        let file = Uuid::new_v4();
+        open_file(log, command(file, Some(0)), file, inscription)
+            .await
+            .unwrap();
+        log.execute::<RemovalFile>(command(file, Some(1)), |_, _| {
+            FileCommand::SendNotification {
+                channel: NotificationChannel::Paper,
+                on: d(3, 3),
+                hearing_due_if_rejected: None,
+            }
+        })
+        .await
+        .unwrap();
+        let notified = log
+            .execute::<RemovalFile>(command(file, Some(2)), |_, _| FileCommand::RecordNotified {
+                outcome: NotificationOutcome::Delivered,
+                on: d(3, 9),
+                hearing_due: d(3, 30),
+            })
+            .await
+            .unwrap();
+        assert_eq!(notified.version, 3);
+        (file, inscription)
+    }
+
+    /// The person regularised their situation: the file is archived (two events) and the
+    /// inscription's block lifted (one event), in one command addressed to the file. `decided`
+    /// counts the decisions; `before_deciding` runs at the start of each one.
+    async fn regularise(
+        log: &EventLog,
+        request: CommandRequest,
+        file: Uuid,
+        inscription: Uuid,
+        decided: &AtomicUsize,
+        mut before_deciding: impl FnMut(usize),
+    ) -> Result<CommandOutcome, CommandError<Refusal>> {
+        log.run(
+            request,
+            Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
+            |decision| {
+                let call = decided.fetch_add(1, Ordering::SeqCst) + 1;
+                before_deciding(call);
+                decision
+                    .handle::<RemovalFile>(file, FileCommand::RecordRegularised { on: d(3, 20) })?;
+                decision.handle::<Inscription>(
+                    inscription,
+                    InscriptionCommand::RecordRemovalFileClosed { file, on: d(3, 20) },
+                )?;
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// The renewal warning letter of `inscription` (a timer's command, allowed while a removal
+    /// file is open): a change to the inscription that any other writer may make at any moment.
+    async fn send_renewal_warning(log: &EventLog, inscription: Uuid) -> CommandOutcome {
+        log.execute::<Inscription>(command(inscription, None), |_, _| {
+            InscriptionCommand::SendRenewalWarning {
+                due: renewal_due(inscribed_on()),
+                on: d(3, 15),
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn count(pool: &PgPool, stream: Uuid) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_id = $1")
+            .bind(stream)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    async fn total(pool: &PgPool) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    async fn event_types(log: &EventLog, stream: Uuid) -> Vec<String> {
+        log.load_stream(TENANT, stream, Until::End)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_stale_if_match_on_the_primary_of_a_two_stream_command_appends_nothing() {
+        // Given a removal file at version 3 and its inscription at version 2.
+        let (log, pool) = log().await;
+        let (file, inscription) = file_in_hearing(&log).await;
+        let before = total(&pool).await;
+        assert_eq!(
+            (count(&pool, file).await, count(&pool, inscription).await),
+            (3, 2)
+        );
+
+        // When the regularisation is sent with If-Match 2 (the caller saw the file before its
+        // notification).
+        let decided = AtomicUsize::new(0);
+        let stale = regularise(
+            &log,
+            command(file, Some(2)),
+            file,
+            inscription,
+            &decided,
+            |_| {},
+        )
+        .await;
+
+        // Then it answers the version it expected and the one the file is at.
+        assert!(
+            matches!(
+                stale,
+                Err(CommandError::VersionMismatch {
+                    expected: 2,
+                    actual: 3
+                })
+            ),
+            "{stale:?}"
+        );
+        // And nothing was appended on either stream.
+        assert_eq!(count(&pool, file).await, 3);
+        assert_eq!(count(&pool, inscription).await, 2);
+        assert_eq!(total(&pool).await, before);
+
+        // When it is sent again with the file's current version.
+        let outcome = regularise(
+            &log,
+            command(file, Some(3)),
+            file,
+            inscription,
+            &decided,
+            |_| {},
+        )
+        .await
+        .unwrap();
+
+        // Then both streams change together.
+        assert_eq!((outcome.stream_id, outcome.version), (file, 5));
+        assert_eq!(
+            outcome
+                .events
+                .iter()
+                .map(|e| (e.stream_id, e.version))
+                .collect::<Vec<_>>(),
+            vec![(file, 4), (file, 5), (inscription, 3)]
+        );
+        assert_eq!(total(&pool).await, before + 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_conflicting_change_on_the_second_stream_makes_the_command_be_decided_again() {
+        // Given a removal file at version 3 and its inscription at version 2.
+        let (log, pool) = log().await;
+        let (file, inscription) = file_in_hearing(&log).await;
+
+        // When the regularisation, pinned to the file's version 3, is decided while another
+        // writer changes the inscription: during the first decision (after both streams were
+        // loaded, before the append), the inscription's renewal warning is recorded, so the first
+        // attempt's append expects the inscription at 2 while it is at 3 (a conflict on the
+        // second stream only; the file is not touched).
+        let decided = AtomicUsize::new(0);
+        let mut competing = None;
+        let outcome = regularise(
+            &log,
+            command(file, Some(3)),
+            file,
+            inscription,
+            &decided,
+            |call| {
+                if call == 1 {
+                    let log = log.clone();
+                    competing = Some(tokio::task::block_in_place(move || {
+                        tokio::runtime::Handle::current()
+                            .block_on(send_renewal_warning(&log, inscription))
+                    }));
+                }
+            },
+        )
+        .await
+        .unwrap();
+
+        // Then the competing change landed on the inscription at version 3.
+        let competing = competing.expect("the competing change was made");
+        assert_eq!((competing.stream_id, competing.version), (inscription, 3));
+        // And the command was decided again on fresh state (exactly once more) and succeeded.
+        assert_eq!(decided.load(Ordering::SeqCst), 2);
+        assert!(!outcome.replayed);
+        // With the file moved on from the pinned version 3 by this command only, and the
+        // inscription's mark after the competing change.
+        assert_eq!((outcome.stream_id, outcome.version), (file, 5));
+        assert_eq!(
+            outcome
+                .events
+                .iter()
+                .map(|e| (e.stream_id, e.version))
+                .collect::<Vec<_>>(),
+            vec![(file, 4), (file, 5), (inscription, 4)]
+        );
+        assert_eq!(
+            event_types(&log, file).await,
+            [
+                "opened",
+                "notification_sent",
+                "notified",
+                "regularised",
+                "resolved"
+            ]
+        );
+        assert_eq!(
+            event_types(&log, inscription).await,
+            [
+                "inscribed",
+                "removal_file_opened",
+                "renewal_warning_sent",
+                "removal_file_closed"
+            ]
+        );
+        // Nothing of the stale first decision was stored.
+        assert_eq!(total(&pool).await, 3 + 2 + 1 + 3);
+        // And the command's events on both streams are one atomic append.
+        let history = log.load_stream(TENANT, file, Until::End).await.unwrap();
+        let marks = log
+            .load_stream(TENANT, inscription, Until::End)
+            .await
+            .unwrap();
+        assert_eq!(history[3].transaction_id, marks[3].transaction_id);
+        assert_eq!(history[4].transaction_id, marks[3].transaction_id);
+        assert_ne!(marks[2].transaction_id, marks[3].transaction_id);
+    }
+
+    #[tokio::test]
+    async fn a_multi_stream_command_sent_twice_is_carried_out_once_and_a_reused_id_is_refused() {
+        // Given an inscription and a command opening a removal file against it, with a command
+        // id and a request digest.
+        let (log, pool) = log().await;
+        let inscription = inscribe(&log).await;
+        let file = Uuid::new_v4();
+        let mut request = command(file, None);
+        request.request_hash = Some(b"open the removal file".to_vec());
+
+        // When it is sent.
+        let first = open_file(&log, request.clone(), file, inscription)
+            .await
+            .unwrap();
+
+        // Then it changed both streams.
+        assert!(!first.replayed);
+        assert_eq!((first.stream_id, first.version), (file, 1));
+        assert_eq!(
+            first
+                .events
+                .iter()
+                .map(|e| (e.stream_id, e.version))
+                .collect::<Vec<_>>(),
+            vec![(file, 1), (inscription, 2)]
+        );
+        let after_first = total(&pool).await;
+        assert_eq!(after_first, 3);
+
+        // When the inscription moves on and the same request (same id, same digest) comes again.
+        send_renewal_warning(&log, inscription).await;
+        let decided = AtomicUsize::new(0);
+        let second = log
+            .run(
+                request.clone(),
+                Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
+                |decision| {
+                    decided.fetch_add(1, Ordering::SeqCst);
+                    decision.handle::<RemovalFile>(file, opening(inscription))?;
+                    decision.handle::<Inscription>(
+                        inscription,
+                        InscriptionCommand::RecordRemovalFileOpened { file, on: d(3, 2) },
+                    )?;
+                    Ok::<(), Refusal>(())
+                },
+            )
+            .await
+            .unwrap();
+
+        // Then it answers the first outcome: same events (streams, versions, positions), replayed,
+        // and nothing is appended (nor decided: a second opening would be refused).
+        assert!(second.replayed);
+        assert_eq!(second.events, first.events);
+        assert_eq!((second.stream_id, second.version), (file, 1));
+        assert_eq!(decided.load(Ordering::SeqCst), 0);
+        assert_eq!(total(&pool).await, after_first + 1);
+        assert_eq!(count(&pool, file).await, 1);
+        assert_eq!(count(&pool, inscription).await, 3);
+
+        // When the same command id comes with another digest, for a command that would otherwise
+        // be carried out (a file against another person).
+        let other_person = inscribe(&log).await;
+        let other_file = Uuid::new_v4();
+        let before = total(&pool).await;
+        let mut reused = request.clone();
+        reused.stream_id = other_file;
+        reused.request_hash = Some(b"open another removal file".to_vec());
+        let refused = open_file(&log, reused, other_file, other_person).await;
+
+        // Then the id is refused as reused, and nothing is appended on either stream.
+        assert!(
+            matches!(refused, Err(CommandError::CommandIdReused)),
+            "{refused:?}"
+        );
+        assert_eq!(count(&pool, other_file).await, 0);
+        assert_eq!(count(&pool, other_person).await, 1);
+        assert_eq!(total(&pool).await, before);
+    }
+
+    #[tokio::test]
+    async fn the_earlier_outcome_of_a_command_that_left_its_primary_unchanged_names_the_primary() {
+        // Given a removal file opened alone (version 1), without the inscription's mark (version 1).
+        let (log, pool) = log().await;
+        let inscription = inscribe(&log).await;
+        let file = Uuid::new_v4();
+        log.execute::<RemovalFile>(command(file, Some(0)), |_, _| opening(inscription))
+            .await
+            .unwrap();
+
+        // When a command addressed to the file records the mark on the inscription the file names
+        // (the file itself gets no event).
+        let mut request = command(file, Some(1));
+        request.request_hash = Some(b"mark the inscription".to_vec());
+        let outcome = log
+            .run(
+                request.clone(),
+                Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
+                |decision| {
+                    let named = decision
+                        .state::<RemovalFile>(file)
+                        .inscription
+                        .expect("the file names its inscription");
+                    decision.handle::<Inscription>(
+                        named,
+                        InscriptionCommand::RecordRemovalFileOpened { file, on: d(3, 2) },
+                    )?;
+                    Ok::<(), Refusal>(())
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(count(&pool, file).await, 1);
+        assert_eq!(count(&pool, inscription).await, 2);
+        assert_eq!((outcome.stream_id, outcome.version), (file, 1));
+        assert!(!outcome.created());
+
+        // Then its earlier outcome names the file (not the inscription) at the file's version,
+        // with the inscription's event.
+        let earlier = log
+            .earlier_outcome::<Refusal>(&request)
+            .await
+            .unwrap()
+            .expect("the command was carried out");
+        assert!(earlier.replayed);
+        assert_eq!((earlier.stream_id, earlier.version), (file, 1));
+        assert_eq!(earlier.events, outcome.events);
+        assert_eq!(
+            earlier
+                .events
+                .iter()
+                .map(|e| (e.stream_id, e.version))
+                .collect::<Vec<_>>(),
+            vec![(inscription, 2)]
+        );
+
+        // When the file moves on, the earlier outcome still names the file, at the version it is
+        // at now (the command did not set one).
+        log.execute::<RemovalFile>(command(file, Some(1)), |_, _| {
+            FileCommand::SendNotification {
+                channel: NotificationChannel::Paper,
+                on: d(3, 3),
+                hearing_due_if_rejected: None,
+            }
+        })
+        .await
+        .unwrap();
+        let later = log
+            .earlier_outcome::<Refusal>(&request)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((later.stream_id, later.version), (file, 2));
+        assert_eq!(later.events, outcome.events);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_by_the_second_aggregate_refuses_the_whole_command() {
+        // Given an inscription with a removal file already open against it.
+        let (log, pool) = log().await;
+        let inscription = inscribe(&log).await;
+        let first_file = Uuid::new_v4();
+        open_file(&log, command(first_file, None), first_file, inscription)
+            .await
+            .unwrap();
+        let before = total(&pool).await;
+
+        // When a second file is opened against it: the file accepts its opening, the inscription
+        // refuses a second open file.
+        let second_file = Uuid::new_v4();
+        let file_accepted = AtomicBool::new(false);
+        let refused = log
+            .run(
+                command(second_file, None),
+                Streams::of::<RemovalFile>(second_file).and::<Inscription>(inscription),
+                |decision| {
+                    decision.handle::<RemovalFile>(second_file, opening(inscription))?;
+                    file_accepted.store(true, Ordering::SeqCst);
+                    decision.handle::<Inscription>(
+                        inscription,
+                        InscriptionCommand::RecordRemovalFileOpened {
+                            file: second_file,
+                            on: d(3, 5),
+                        },
+                    )?;
+                    Ok::<(), Refusal>(())
+                },
+            )
+            .await;
+
+        // Then the whole command is refused with the inscription's reason.
+        assert!(
+            matches!(
+                refused,
+                Err(CommandError::Refused(Refusal::Inscription(
+                    InscriptionRefusal::FileAlreadyOpen
+                )))
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            file_accepted.load(Ordering::SeqCst),
+            "the file's half was decided"
+        );
+        // And the file accepted by its own aggregate was not opened: nothing on either stream.
+        assert_eq!(count(&pool, second_file).await, 0);
+        assert_eq!(count(&pool, inscription).await, 2);
+        assert_eq!(total(&pool).await, before);
+        assert!(log
+            .load_aggregate::<RemovalFile>(TENANT, second_file, Until::End)
+            .await
+            .map(|loaded| loaded.version == 0)
+            .unwrap());
+    }
+}
