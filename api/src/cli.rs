@@ -51,6 +51,8 @@ enum Command {
     Verify,
     /// Seals everything not yet sealed.
     Seal,
+    /// Prints the OpenAPI document (the one served at /openapi.json).
+    Openapi,
     /// Prints a signed token for local use.
     Token {
         /// citizen, caseworker, auditor or admin.
@@ -243,6 +245,14 @@ pub fn main() -> ExitCode {
             assurance,
             ttl,
         } => return token(*role, tenant, subject, *assurance, *ttl),
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::routes::openapi_document())
+                    .expect("the document serialises")
+            );
+            return ExitCode::SUCCESS;
+        }
         _ => {}
     }
     let config = match Config::from_env(true) {
@@ -267,6 +277,7 @@ pub fn main() -> ExitCode {
                 effects,
             } => rebuild(&config, &read_model, effects).await,
             Command::Verify => verify(&config).await,
+            Command::Openapi => unreachable!("answered without a database"),
             Command::Seal => seal(&config).await,
             Command::Calendar { change } => calendar(&config, change).await,
             Command::Demo {

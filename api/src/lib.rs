@@ -11,6 +11,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod extract;
 pub mod notices;
+pub mod openapi;
 pub mod pipeline;
 pub mod problem;
 pub mod procedures;

@@ -124,6 +124,7 @@ impl Incoming {
 /// No input (the body may be empty or `{}`).
 #[derive(Debug, Clone, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({}))]
 pub struct NoInput {}
 
 /// Copies of one keyed request in flight in this process, so that they run one after the other.

@@ -7,6 +7,9 @@
 use std::sync::Arc;
 
 use expedientes_projections::{ReadModel, Registry};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
 
 /// What a procedure module contributes.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +20,8 @@ pub struct Plugin {
     pub register: fn(Registry) -> Registry,
     /// Its own read models (besides the generic case view, timers and outbox).
     pub read_models: fn() -> Vec<Arc<dyn ReadModel>>,
+    /// Its routes, each with its OpenAPI entry.
+    pub routes: fn() -> OpenApiRouter<AppState>,
 }
 
 /// Every procedure: one line each.

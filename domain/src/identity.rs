@@ -50,6 +50,7 @@ impl<'de> Deserialize<'de> for PassportNumber {
 
 /// A person's nationality, as far as the identity documents it allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Nationality {
     /// Spanish.

@@ -515,9 +515,15 @@ impl EventLog {
                 position,
             })
             .collect();
-        // A retry addresses the same primary stream (its digest covers the path); when the command
-        // did not change it, its version is the one it has now.
-        let stream_id = request.stream_id;
+        // A retry addresses the same primary stream (its digest covers the path); a caller that
+        // cannot know it before the command (nil: e.g. an activation code names the account) gets
+        // the stream of the command's first event. When the command did not change the primary,
+        // its version is the one it has now.
+        let stream_id = if request.stream_id.is_nil() {
+            events.first().map_or(request.stream_id, |e| e.stream_id)
+        } else {
+            request.stream_id
+        };
         let version = match events
             .iter()
             .filter(|e| e.stream_id == stream_id)

@@ -2657,3 +2657,6 @@ mod calendars;
 
 #[path = "api/padron.rs"]
 mod padron;
+
+#[path = "api/openapi.rs"]
+mod openapi;

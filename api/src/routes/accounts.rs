@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::auth::{Assurance, Caller, Role};
 use crate::extract::resource_id;
 use crate::pipeline::{CommandContext, CommandResponse, Executed, Incoming, NoInput};
@@ -32,6 +35,23 @@ pub const PLUGIN: Plugin = Plugin {
     name: "alta de usuario",
     register: |registry| registry.register::<UserAccount>(),
     read_models: || vec![std::sync::Arc::new(expedientes_projections::Accounts)],
+    routes: || {
+        OpenApiRouter::new()
+            .routes(routes!(register))
+            .routes(routes!(activate))
+            .routes(routes!(recover))
+            .routes(routes!(login))
+            .routes(routes!(request_pin))
+            .routes(routes!(login_with_pin))
+            .routes(routes!(verify_mobile))
+            .routes(routes!(verification_queue))
+            .routes(routes!(get_account))
+            .routes(routes!(verify_identity))
+            .routes(routes!(reset_key))
+            .routes(routes!(unlock))
+            .routes(routes!(change_contact))
+            .routes(routes!(my_account))
+    },
 };
 
 const NAME: &str = <UserAccount as esrs::Aggregate>::NAME;
@@ -68,12 +88,38 @@ async fn account_command(
         .await
 }
 
+/// The kinds of identity document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// Spanish DNI.
+    Dni,
+    /// Passport.
+    Passport,
+    /// An EU state's national identity card.
+    EuIdentityCard,
+    /// A foreigner's residence card (NIE).
+    ResidenceCard,
+    /// The EU citizen registration certificate (with the passport).
+    EuRegistrationCertificate,
+}
+
+/// A natural or a legal person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonKind {
+    /// A natural person.
+    Natural,
+    /// A legal person (a company, an association).
+    Legal,
+}
+
 /// An identity document in a request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentInput {
-    /// `dni`, `passport`, `eu_identity_card`, `residence_card` or `eu_registration_certificate`.
-    pub kind: String,
+    /// The kind of document.
+    pub kind: DocumentKind,
     /// The number.
     pub number: String,
     /// With `eu_registration_certificate`: the passport number.
@@ -90,35 +136,31 @@ impl DocumentInput {
         let bad = |e: expedientes_domain::ParseError| {
             ApiError::invalid_field(&format!("{field}.number"), e.to_string())
         };
-        Ok(match self.kind.as_str() {
-            "dni" => IdentityDocument::Dni {
+        Ok(match self.kind {
+            DocumentKind::Dni => IdentityDocument::Dni {
                 number: self.number.parse().map_err(bad)?,
             },
-            "passport" => IdentityDocument::Passport {
+            DocumentKind::Passport => IdentityDocument::Passport {
                 number: self.number.parse().map_err(bad)?,
             },
-            "eu_identity_card" => IdentityDocument::EuIdentityCard {
+            DocumentKind::EuIdentityCard => IdentityDocument::EuIdentityCard {
                 number: self.number.parse().map_err(bad)?,
             },
-            "residence_card" => IdentityDocument::ResidenceCard {
+            DocumentKind::ResidenceCard => IdentityDocument::ResidenceCard {
                 number: self.number.parse().map_err(bad)?,
             },
-            "eu_registration_certificate" => IdentityDocument::EuRegistrationCertificate {
-                number: self.number.parse().map_err(bad)?,
-                passport: self
-                    .passport
-                    .as_deref()
-                    .unwrap_or_default()
-                    .parse()
-                    .map_err(|e: expedientes_domain::ParseError| {
-                        ApiError::invalid_field(&format!("{field}.passport"), e.to_string())
-                    })?,
-            },
-            _ => {
-                return Err(ApiError::invalid_field(
-                    &format!("{field}.kind"),
-                    "one of dni, passport, eu_identity_card, residence_card, eu_registration_certificate",
-                ))
+            DocumentKind::EuRegistrationCertificate => {
+                IdentityDocument::EuRegistrationCertificate {
+                    number: self.number.parse().map_err(bad)?,
+                    passport: self
+                        .passport
+                        .as_deref()
+                        .unwrap_or_default()
+                        .parse()
+                        .map_err(|e: expedientes_domain::ParseError| {
+                            ApiError::invalid_field(&format!("{field}.passport"), e.to_string())
+                        })?,
+                }
             }
         })
     }
@@ -127,18 +169,17 @@ impl DocumentInput {
 /// A registration.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "online_without_certificate", "person": "natural", "name": "Ana García López", "birth_date": "1985-06-15", "nationality": "spanish", "document": {"kind": "dni", "number": "12345678Z"}, "mobile": "+34600111222", "email": "ana@example.org", "address": "Calle de Alcalá 1, 28014 Madrid"}))]
 pub struct RegistrationInput {
-    /// `online_with_certificate`, `online_without_certificate`, `in_person` or `phone`.
-    #[schema(value_type = String)]
+    /// How the registration is made.
     pub channel: Channel,
-    /// `natural` or `legal`.
-    pub person: String,
+    /// A natural or a legal person.
+    pub person: PersonKind,
     /// Name (or company name).
     pub name: String,
     /// Natural persons: date of birth.
     pub birth_date: Option<NaiveDate>,
-    /// Natural persons: `spanish`, `european_union` or `non_eu`.
-    #[schema(value_type = Option<String>)]
+    /// Natural persons: the nationality.
     pub nationality: Option<Nationality>,
     /// Natural persons: the identity document.
     pub document: Option<DocumentInput>,
@@ -310,8 +351,8 @@ pub async fn register(
             "give a name of 1 to 200 characters",
         ));
     }
-    let applicant = match input.person.as_str() {
-        "natural" => Applicant::Natural {
+    let applicant = match input.person {
+        PersonKind::Natural => Applicant::Natural {
             name,
             birth_date: input
                 .birth_date
@@ -326,13 +367,12 @@ pub async fn register(
                 .parse("document")?,
             emancipation_proof: input.emancipation_proof.clone(),
         },
-        "legal" => Applicant::Legal {
+        PersonKind::Legal => Applicant::Legal {
             name,
             nif: input.nif.as_deref().unwrap_or_default().parse().map_err(
                 |e: expedientes_domain::ParseError| ApiError::invalid_field("nif", e.to_string()),
             )?,
         },
-        _ => return Err(ApiError::invalid_field("person", "natural or legal")),
     };
     let representative = match &input.representative {
         Some(r) => Some(Representative {
@@ -387,6 +427,7 @@ pub async fn register(
 /// A single-use code and the new password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "k3J9…", "password": "una contraseña larga"}))]
 pub struct ActivationInput {
     /// The code received by e-mail.
     pub token: String,
@@ -418,13 +459,7 @@ pub async fn activate(
     ctx.metadata.actor_id = "account_holder".into();
     // A retry must not spend the code again: it answers what the first request did.
     if let Some(earlier) = ctx.earlier(&state, Uuid::nil()).await? {
-        let account = earlier
-            .outcome
-            .events
-            .first()
-            .map_or(Uuid::nil(), |e| e.stream_id);
-        let mut earlier = earlier;
-        earlier.outcome.stream_id = account;
+        let account = earlier.id();
         return Ok(earlier.reply(location(account)));
     }
     let now = state.clock.now();
@@ -451,6 +486,7 @@ pub async fn activate(
 /// Login credentials.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"document": "12345678Z", "password": "una contraseña larga"}))]
 pub struct LoginInput {
     /// Document number.
     pub document: String,
@@ -628,6 +664,7 @@ pub async fn login(
 /// A recovery request.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"document": "12345678Z"}))]
 pub struct RecoveryInput {
     /// Document number.
     pub document: String,
@@ -688,9 +725,9 @@ fn accepted(result: Result<Executed, ApiError>) -> Result<Response, ApiError> {
 /// How the identity was verified.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"method": "phone_control_questions"}))]
 pub struct VerificationInput {
-    /// `phone_control_questions` or `in_person_document`.
-    #[schema(value_type = String)]
+    /// How.
     pub method: VerificationMethod,
 }
 
@@ -792,6 +829,7 @@ pub async fn unlock(
 /// New contact data.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"mobile": "+34600333444", "email": "ana.garcia@example.org", "address": "Calle Mayor 5, 28013 Madrid"}))]
 pub struct ContactInput {
     /// Mobile phone.
     pub mobile: String,
@@ -970,6 +1008,7 @@ pub async fn request_pin(
 /// A PIN login.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"document": "12345678Z", "pin": "123456"}))]
 pub struct PinLoginInput {
     /// Document number.
     pub document: String,

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 /// Paging of the audit stream.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The position of the last event already read (0, or absent, to start).
     pub after: Option<i64>,

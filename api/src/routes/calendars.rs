@@ -33,6 +33,10 @@ pub struct YearView {
 /// Publishes (adds or replaces) a year.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"source": "BOE-A-2025-21667", "calendar": {"year": 2027, "official": true,
+    "sources": {"national": "BOE-A-2025-21667"},
+    "national": ["2027-01-01", "2027-01-06", "2027-03-26", "2027-05-01", "2027-08-16", "2027-10-12",
+                 "2027-11-01", "2027-12-06", "2027-12-08", "2027-12-25"]}}))]
 pub struct PublishYearInput {
     /// The official publication (e.g. "BOE-A-2026-…").
     pub source: String,
@@ -44,6 +48,7 @@ pub struct PublishYearInput {
 /// Sets a municipality's local holidays.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"source": "BOCM 2025-10-30, Decreto de fiestas locales", "days": ["2026-05-15", "2026-11-09"]}))]
 pub struct LocalDaysInput {
     /// The official publication.
     pub source: String,

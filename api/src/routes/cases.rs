@@ -156,6 +156,7 @@ pub async fn visible_case(
 
 /// `?as_of=`: the moment to reconstruct.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AsOf {
     /// Reconstruct the file as it was at this moment (RFC 3339). Caseworkers and auditors.
     pub as_of: Option<DateTime<Utc>>,
@@ -285,6 +286,7 @@ pub async fn case_events(
 
 /// Filters and paging of the caseworkers' list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this procedure (machine name).
     pub procedure: Option<String>,

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 /// What to compute.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeadlineQuery {
     /// The day of the notification (YYYY-MM-DD).
     pub from: NaiveDate,

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::auth::Role;
 use crate::deadlines;
 use crate::extract::resource_id;
@@ -24,6 +27,15 @@ pub const PLUGIN: Plugin = Plugin {
     name: "general application",
     register: |registry| registry.register::<GeneralApplication>(),
     read_models: Vec::new,
+    routes: || {
+        OpenApiRouter::new()
+            .routes(routes!(submit))
+            .routes(routes!(request_rectification))
+            .routes(routes!(extend_rectification))
+            .routes(routes!(rectify))
+            .routes(routes!(resolve))
+            .routes(routes!(withdraw))
+    },
 };
 
 const NAME: &str = <GeneralApplication as esrs::Aggregate>::NAME;
@@ -41,6 +53,7 @@ pub struct PersonInput {
 /// A general application.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"subject": "Poda de un árbol frente al portal", "body": "El árbol de la calle de Toledo 10 tapa la farola.", "name": "Ana García"}))]
 pub struct SubmitRequest {
     /// What is asked, in one line.
     pub subject: String,
@@ -57,6 +70,7 @@ pub struct SubmitRequest {
 /// Ask the applicant to fix the application (art. 68 LPAC: 10 business days).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"what": "Falta la fotografía del árbol"}))]
 pub struct RectificationRequestInput {
     /// What is missing or wrong.
     pub what: String,
@@ -65,6 +79,7 @@ pub struct RectificationRequestInput {
 /// The applicant's fix.
 #[derive(Debug, Clone, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Adjunto la fotografía"}))]
 pub struct RectificationInput {
     /// A note.
     #[serde(default)]
@@ -74,6 +89,7 @@ pub struct RectificationInput {
 /// A resolution.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "granted", "grounds": "Procede la poda según el informe del servicio de arbolado"}))]
 pub struct ResolutionInput {
     /// `granted` or `denied`.
     pub decision: DecisionInput,

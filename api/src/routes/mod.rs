@@ -18,60 +18,63 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use http_body_util::BodyExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
-/// The OpenAPI document.
+/// The document's frame: what is not generated from the handlers.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "expedientes", description = "Event-sourced case management for Spanish city councils."),
-    paths(
-        cases::get_case, cases::case_events, cases::list_cases,
-        general_application::submit, general_application::request_rectification, general_application::extend_rectification,
-        general_application::rectify, general_application::resolve, general_application::withdraw,
-        carpeta::carpeta, audit::audit_events, audit::verify, deadlines::compute,
-        calendars::get_year, calendars::publish_year, calendars::set_local_days,
-        accounts::register, accounts::activate, accounts::login, accounts::recover, accounts::verify_identity,
-        accounts::reset_key, accounts::unlock, accounts::change_contact, accounts::verification_queue,
-        accounts::get_account, accounts::my_account, accounts::verify_mobile, accounts::request_pin,
-        accounts::login_with_pin, padron::inscriptions::inscribe, padron::inscriptions::get_inscription, padron::inscriptions::renew,
-        padron::inscriptions::change_address, padron::inscriptions::resolve_lapse, padron::inscriptions::renewals, padron::removal_files::open_file, padron::removal_files::file_step,
-        padron::inscriptions::modify_personal_data, padron::inscriptions::confirm_residence, padron::inscriptions::remove, padron::inscriptions::my_inscription,
-        ops::health, ops::ready, ops::metrics,
+    info(
+        title = "expedientes",
+        description = "Event-sourced case management for Spanish city councils (Ley 39/2015): \
+        general applications, alta de usuario, padrón. Errors are RFC 9457 problems; commands take Idempotency-Key \
+        and, on an addressed file, If-Match."
     ),
-    components(schemas(Problem)),
-    modifiers(&BearerAuth),
+    components(schemas(Problem, crate::problem::FieldError))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
+/// The routes shared by every procedure: case files, Mi Carpeta, audit, deadlines, calendars,
+/// operations.
+fn common_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(cases::list_cases))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::case_events))
+        .routes(routes!(carpeta::carpeta))
+        .routes(routes!(audit::audit_events))
+        .routes(routes!(audit::verify))
+        .routes(routes!(deadlines::compute))
+        .routes(routes!(calendars::get_year, calendars::publish_year))
+        .routes(routes!(calendars::set_local_days))
+        .routes(routes!(ops::health))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::metrics))
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// Every route with its OpenAPI entry: the common ones and each procedure's.
+fn api_routes() -> OpenApiRouter<AppState> {
+    crate::procedures::PROCEDURES.iter().fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(common_routes()),
+        |router, plugin| router.merge((plugin.routes)()),
+    )
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = api_routes().split_for_parts().1;
+    crate::openapi::Conventions.modify(&mut document);
+    document
 }
 
 async fn not_found() -> ApiError {
@@ -88,52 +91,16 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/v1/cases", get(cases::list_cases))
-        .route("/v1/cases/{id}", get(cases::get_case))
-        .route("/v1/cases/{id}/events", get(cases::case_events))
-        .route("/v1/general-applications", post(general_application::submit))
-        .route("/v1/cases/{id}/rectification-requests", post(general_application::request_rectification))
-        .route("/v1/cases/{id}/rectification-extensions", post(general_application::extend_rectification))
-        .route("/v1/cases/{id}/rectifications", post(general_application::rectify))
-        .route("/v1/cases/{id}/resolutions", post(general_application::resolve))
-        .route("/v1/cases/{id}/withdrawals", post(general_application::withdraw))
-        .route("/v1/carpeta", get(carpeta::carpeta))
-        .route("/v1/audit/events", get(audit::audit_events))
-        .route("/v1/audit/verify", get(audit::verify))
-        .route("/v1/deadlines", get(deadlines::compute))
-        .route("/v1/calendars/{year}", get(calendars::get_year).put(calendars::publish_year))
-        .route("/v1/calendars/{year}/municipalities/{ine}", axum::routing::put(calendars::set_local_days))
-        .route("/v1/councils/{ine}/accounts", post(accounts::register))
-        .route("/v1/councils/{ine}/accounts/activation", post(accounts::activate))
-        .route("/v1/councils/{ine}/accounts/recovery", post(accounts::recover))
-        .route("/v1/councils/{ine}/sessions", post(accounts::login))
-        .route("/v1/councils/{ine}/sessions/pin-requests", post(accounts::request_pin))
-        .route("/v1/councils/{ine}/sessions/pin", post(accounts::login_with_pin))
-        .route("/v1/accounts/{id}/mobile-verifications", post(accounts::verify_mobile))
-        .route("/v1/accounts/verification-queue", get(accounts::verification_queue))
-        .route("/v1/accounts/{id}", get(accounts::get_account))
-        .route("/v1/accounts/{id}/identity-verifications", post(accounts::verify_identity))
-        .route("/v1/accounts/{id}/key-resets", post(accounts::reset_key))
-        .route("/v1/accounts/{id}/unlocks", post(accounts::unlock))
-        .route("/v1/accounts/{id}/contact", axum::routing::put(accounts::change_contact))
-        .route("/v1/carpeta/account", get(accounts::my_account))
-        .route("/v1/padron/inscriptions", post(padron::inscriptions::inscribe))
-        .route("/v1/padron/inscriptions/{id}", get(padron::inscriptions::get_inscription))
-        .route("/v1/padron/inscriptions/{id}/renewals", post(padron::inscriptions::renew))
-        .route("/v1/padron/inscriptions/{id}/address-changes", post(padron::inscriptions::change_address))
-        .route("/v1/padron/inscriptions/{id}/lapse-resolutions", post(padron::inscriptions::resolve_lapse))
-        .route("/v1/padron/renewals", get(padron::inscriptions::renewals))
-        .route("/v1/padron/inscriptions/{id}/personal-data", post(padron::inscriptions::modify_personal_data))
-        .route("/v1/padron/inscriptions/{id}/residence-confirmations", post(padron::inscriptions::confirm_residence))
-        .route("/v1/padron/inscriptions/{id}/removals", post(padron::inscriptions::remove))
-        .route("/v1/carpeta/padron", get(padron::inscriptions::my_inscription))
-        .route("/v1/padron/removal-files", post(padron::removal_files::open_file))
-        .route("/v1/padron/removal-files/{id}/steps", post(padron::removal_files::file_step))
-        .route("/health", get(ops::health))
-        .route("/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(openapi))
+    let (routes, _) = api_routes().split_for_parts();
+    let document = std::sync::Arc::new(openapi_document());
+    routes
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json((*document).clone()) }
+            }),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

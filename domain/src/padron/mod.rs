@@ -37,6 +37,7 @@ pub use removal_file::{
 
 /// The residence status that decides whether an inscription must be renewed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResidenceStatus {
     /// Spanish.

@@ -9,6 +9,7 @@ use crate::values::DocumentNumber;
 
 /// How the registration was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Online, identified by an electronic certificate (assurance high).
@@ -83,6 +84,7 @@ pub struct Representative {
 
 /// How the council verified the identity of an online registration without certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationMethod {
     /// A phone call with control questions.

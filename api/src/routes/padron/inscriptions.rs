@@ -44,10 +44,8 @@ pub struct InscribeInput {
     /// Date of birth.
     pub birth_date: NaiveDate,
     /// Nationality.
-    #[schema(value_type = NationalityInput)]
     pub nationality: Nationality,
     /// Residence status.
-    #[schema(value_type = ResidenceInput)]
     pub residence: ResidenceStatus,
     /// The identity document.
     pub document: DocumentInput,
@@ -64,34 +62,6 @@ pub struct InscribeInput {
     /// A person inscribed at the dwelling who authorises this inscription (their inscription id):
     /// recorded on both inscriptions together; refused while that person has an open removal file.
     pub authorised_by: Option<Uuid>,
-}
-
-/// A nationality (for the OpenAPI document; the domain's own type is what is parsed).
-#[derive(Debug, Clone, Copy, ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum NationalityInput {
-    /// Spanish.
-    Spanish,
-    /// Of another EU state (or the EEA, Switzerland).
-    EuropeanUnion,
-    /// Of a state outside the EU.
-    NonEu,
-}
-
-/// A residence status (for the OpenAPI document; the domain's own type is what is parsed).
-#[derive(Debug, Clone, Copy, ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum ResidenceInput {
-    /// Spanish.
-    Spanish,
-    /// EU citizen (or family): confirms residence instead of renewing.
-    EuCitizen,
-    /// Non-EU with permanent residence: no renewal.
-    NonEuPermanent,
-    /// Non-EU without permanent residence: renews every two years (ENCSARP).
-    NonEuTemporary,
 }
 
 fn dwelling(key: &str, address: &str) -> Result<Dwelling, ApiError> {
@@ -506,6 +476,7 @@ pub enum RenewalQueue {
 #[into_params(parameter_in = Query)]
 pub struct RenewalsQuery {
     /// Which queue (default `due`).
+    #[param(inline)]
     pub which: Option<RenewalQueue>,
 }
 

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::auth::{Caller, Role};
 use crate::problem::ApiError;
 use crate::procedures::Plugin;
@@ -22,6 +25,23 @@ pub const PLUGIN: Plugin = Plugin {
     name: "padrón",
     register: |registry| registry.register::<Inscription>().register::<RemovalFile>(),
     read_models: || vec![std::sync::Arc::new(expedientes_projections::PadronRegister)],
+    routes: || {
+        use inscriptions::*;
+        use removal_files::*;
+        OpenApiRouter::new()
+            .routes(routes!(inscribe))
+            .routes(routes!(get_inscription))
+            .routes(routes!(renew))
+            .routes(routes!(change_address))
+            .routes(routes!(resolve_lapse))
+            .routes(routes!(renewals))
+            .routes(routes!(modify_personal_data))
+            .routes(routes!(confirm_residence))
+            .routes(routes!(remove))
+            .routes(routes!(my_inscription))
+            .routes(routes!(open_file))
+            .routes(routes!(file_step))
+    },
 };
 
 /// The inscription's machine name.
