@@ -426,7 +426,6 @@ async fn serve(config: Config) -> ExitCode {
         state.scheduler.clone(),
         state.runner.clone(),
         SCHEDULER_INTERVAL,
-        Some(state.clone()),
     ));
     tokio::spawn(seal_loop(state.log.clone(), seal_interval));
     tokio::spawn(notices_loop(state.clone()));
@@ -476,17 +475,17 @@ async fn scheduler(config: Config) -> ExitCode {
     let state = crate::build_state(pool, config, Arc::new(SystemClock));
     tracing::info!("scheduler running");
     tokio::select! {
-        () = scheduler_loop(state.scheduler.clone(), state.runner.clone(), SCHEDULER_INTERVAL, Some(state.clone())) => ExitCode::SUCCESS,
+        () = scheduler_loop(state.scheduler.clone(), state.runner.clone(), SCHEDULER_INTERVAL) => ExitCode::SUCCESS,
         () = tokio_util_shutdown() => ExitCode::SUCCESS,
     }
 }
 
-/// Fires due timers (after bringing the timers model up to date), and publishes their figures.
+/// Fires due timers and follow-ups (after bringing the timers model up to date), and publishes
+/// their figures.
 async fn scheduler_loop(
     scheduler: expedientes_projections::Scheduler,
     runner: Runner,
     interval: Duration,
-    follow_ups: Option<crate::AppState>,
 ) {
     loop {
         if let Err(error) = runner.catch_up().await {
@@ -496,13 +495,6 @@ async fn scheduler_loop(
             Ok(pass) if pass.handled() > 0 => tracing::info!(?pass, "timers fired"),
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "scheduler pass failed"),
-        }
-        if let Some(state) = &follow_ups {
-            if let Err(error) =
-                crate::routes::padron::removal_files::release_lapsed_files(state).await
-            {
-                tracing::warn!(%error, "lapsed removal files could not be followed up");
-            }
         }
         if let Err(error) = scheduler.publish_metrics().await {
             tracing::warn!(%error, "timer metrics unavailable");

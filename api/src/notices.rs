@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::Duration;
-use expedientes_domain::user_account::{
-    ACTIVATION_DAYS, NOTICE_ACTIVATION, NOTICE_EMAIL_CONFIRMATION, NOTICE_PIN, PIN_MINUTES,
-};
+use expedientes_domain::user_account::{ACTIVATION_DAYS, PIN_MINUTES};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -89,39 +87,40 @@ impl NoticeSender for MemorySender {
     }
 }
 
-fn render(kind: &str, secret: Option<&str>) -> (String, String) {
-    match (kind, secret) {
-        (NOTICE_ACTIVATION, Some(token)) => (
-            "Your key for the council's electronic services".into(),
-            format!("Set your password with this single-use code, valid for {ACTIVATION_DAYS} days: {token}"),
-        ),
-        (NOTICE_EMAIL_CONFIRMATION, Some(token)) => (
-            "Confirm your registration".into(),
-            format!("Follow this single-use link to activate your account: /activar?token={token}"),
-        ),
-        (NOTICE_PIN, Some(pin)) => (String::new(), format!("Your PIN, valid for {PIN_MINUTES} minutes: {pin}")),
-        ("verification_pending", _) => (
-            "Registration received".into(),
-            "Your registration was received. The council will verify your identity before assigning your key.".into(),
-        ),
-        ("new_registration", _) => (
-            "New user registration".into(),
-            "A person registered online and is waiting for identity verification.".into(),
-        ),
-        ("account_locked", _) => (
-            "Account locked".into(),
-            "Your account was locked after three wrong passwords. Unlock it in person or with an electronic certificate.".into(),
-        ),
-        ("renewal_warning", _) => (
-            "Su inscripción padronal debe renovarse".into(),
-            "Your padrón inscription expires in three months: renew it at a citizen office with your foreigner card (or passport).".into(),
-        ),
-        ("password_expired", _) => (
-            "Password expired".into(),
-            "Your password expired after a year without use. Recover it to keep using the service.".into(),
-        ),
-        (other, _) => (other.to_owned(), other.to_owned()),
-    }
+/// A one-time secret a notice carries, created when the notice is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// A single-use code to set the password (after a key reset), valid for days.
+    ActivationCode,
+    /// A single-use link to confirm the e-mail of a registration with a certificate.
+    EmailConfirmation,
+    /// A 6-digit PIN for one login, valid for minutes.
+    Pin,
+}
+
+/// How a notice reads: declared by its procedure (see `crate::procedures::Plugin::notice`).
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeText {
+    /// The subject (e-mail), empty for an SMS.
+    pub subject: &'static str,
+    /// The body; `{secret}` stands for the secret it carries, `{activation_days}` and
+    /// `{pin_minutes}` for how long it is valid.
+    pub body: &'static str,
+    /// The secret it carries, if any.
+    pub secret: Option<Secret>,
+}
+
+/// The text of a notice: its procedure's, or, for a kind no procedure declares (a bug, logged),
+/// its kind.
+fn render(stream_type: &str, kind: &str) -> NoticeText {
+    crate::procedures::notice_text(stream_type, kind).unwrap_or_else(|| {
+        tracing::error!(%stream_type, %kind, "a notice kind without a text");
+        NoticeText {
+            subject: "Aviso",
+            body: "Tiene un aviso del Ayuntamiento.",
+            secret: None,
+        }
+    })
 }
 
 /// Sends what is due in the outbox; returns how many were sent.
@@ -132,7 +131,7 @@ pub async fn process_outbox(
     let now = state.clock.now();
     let mut tx = state.pool.begin().await?;
     let rows = sqlx::query(
-        "SELECT o.notice_id, o.tenant, o.stream_id, o.kind, o.recipient, o.channel, a.email, a.mobile,
+        "SELECT o.notice_id, o.tenant, o.stream_id, o.stream_type, o.kind, o.recipient, o.channel, a.email, a.mobile,
                 p.name || ', ' || p.address AS postal
          FROM notices_outbox o
          LEFT JOIN account_view a ON a.account_id = o.stream_id
@@ -150,7 +149,9 @@ pub async fn process_outbox(
         let tenant: String = row.try_get("tenant")?;
         let stream: Uuid = row.try_get("stream_id")?;
         let kind: String = row.try_get("kind")?;
+        let stream_type: String = row.try_get("stream_type")?;
         let channel: String = row.try_get("channel")?;
+        let text = render(&stream_type, &kind);
         let to = if row.try_get::<String, _>("recipient")? == "council" {
             state.config.council_notices_email.clone()
         } else if channel == "post" {
@@ -163,8 +164,8 @@ pub async fn process_outbox(
             row.try_get::<Option<String>, _>("email")?
                 .unwrap_or_default()
         };
-        let secret = match kind.as_str() {
-            NOTICE_ACTIVATION => Some(
+        let secret = match text.secret {
+            Some(Secret::ActivationCode) => Some(
                 secrets::issue_token(
                     &mut tx,
                     &tenant,
@@ -175,7 +176,7 @@ pub async fn process_outbox(
                 )
                 .await?,
             ),
-            NOTICE_EMAIL_CONFIRMATION => Some(
+            Some(Secret::EmailConfirmation) => Some(
                 secrets::issue_token(
                     &mut tx,
                     &tenant,
@@ -186,7 +187,7 @@ pub async fn process_outbox(
                 )
                 .await?,
             ),
-            NOTICE_PIN => {
+            Some(Secret::Pin) => {
                 let pin = format!("{:06}", rand::random::<u32>() % 1_000_000);
                 sqlx::query("UPDATE account_secrets SET used_at = $2 WHERE account_id = $1 AND kind = 'pin' AND used_at IS NULL")
                     .bind(stream)
@@ -207,9 +208,17 @@ pub async fn process_outbox(
                 .await?;
                 Some(pin)
             }
-            _ => None,
+            None => None,
         };
-        let (subject, body) = render(&kind, secret.as_deref());
+        let subject = text.subject.to_owned();
+        let body = text
+            .body
+            .replace("{activation_days}", &ACTIVATION_DAYS.to_string())
+            .replace("{pin_minutes}", &PIN_MINUTES.to_string());
+        let body = match &secret {
+            Some(secret) => body.replace("{secret}", secret),
+            None => body,
+        };
         let message = OutgoingMessage {
             kind: kind.clone(),
             channel: channel.clone(),
@@ -221,6 +230,15 @@ pub async fn process_outbox(
         match sender.send(&message).await {
             Ok(()) => {
                 sent += 1;
+                // Recorded apart from the outbox, so that no rebuild of it sends it again.
+                sqlx::query(
+                    "INSERT INTO notice_deliveries (notice_id, sent_at) VALUES ($1, $2)
+                     ON CONFLICT (notice_id) DO NOTHING",
+                )
+                .bind(notice)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query("UPDATE notices_outbox SET sent_at = $2, attempts = attempts + 1 WHERE notice_id = $1")
                     .bind(notice)
                     .bind(now)

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use expedientes_projections::{ReadModel, Registry};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::notices::NoticeText;
 use crate::state::AppState;
 
 /// What a procedure module contributes.
@@ -22,6 +23,21 @@ pub struct Plugin {
     pub read_models: fn() -> Vec<Arc<dyn ReadModel>>,
     /// Its routes, each with its OpenAPI entry.
     pub routes: fn() -> OpenApiRouter<AppState>,
+    /// How each kind of notice of its streams reads (see `Procedure::notices`), by stream type
+    /// and kind; `None` for a kind it does not send.
+    pub notice: fn(stream_type: &str, kind: &str) -> Option<NoticeText>,
+}
+
+/// A procedure that sends no notices.
+pub fn no_notices(_stream_type: &str, _kind: &str) -> Option<NoticeText> {
+    None
+}
+
+/// How a notice of a stream type reads, from the procedure that declares it.
+pub fn notice_text(stream_type: &str, kind: &str) -> Option<NoticeText> {
+    PROCEDURES
+        .iter()
+        .find_map(|plugin| (plugin.notice)(stream_type, kind))
 }
 
 /// Every procedure: one line each.

@@ -16,7 +16,7 @@ pub mod user_account;
 pub mod values;
 
 pub use procedure::{
-    CaseEffect, CaseParty, Notice, NoticeChannel, NoticeRecipient, PartyRole, Procedure,
+    CaseEffect, CaseParty, FollowUp, Notice, NoticeChannel, NoticeRecipient, PartyRole, Procedure,
     TimerEffect,
 };
 pub use values::{CaseNumber, DocumentNumber, MunicipalityCode, ParseError, SiaCode};

@@ -112,6 +112,25 @@ pub enum TimerEffect {
     },
 }
 
+/// A command an event asks to carry out on another stream (a process step across aggregates: a
+/// removal file that lapses releases the person's inscription). The scheduler carries it out once,
+/// through the target procedure's [`Procedure::timer_command`] with this kind and data, as a timer
+/// of the target stream that is due at once; the target's aggregate refuses it if it no longer
+/// applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// The target stream's type (its procedure's machine name).
+    pub stream_type: String,
+    /// The target stream.
+    pub stream_id: uuid::Uuid,
+    /// The kind of follow-up, as the target procedure's `timer_command` knows it.
+    pub kind: String,
+    /// What the command needs.
+    pub data: serde_json::Value,
+    /// The council's local day of the event that asks it: it is due from the start of that day.
+    pub on: NaiveDate,
+}
+
 /// A message an event asks the system to send (an outbox entry). What it says, and any one-time
 /// secret it carries, is produced by the sender when it sends it: the event never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +193,11 @@ where
 
     /// The messages an event asks to send.
     fn notices(_event: &Self::Event) -> Vec<Notice> {
+        Vec::new()
+    }
+
+    /// The commands an event of stream `stream_id` asks to carry out on other streams.
+    fn follow_ups(_stream_id: uuid::Uuid, _event: &Self::Event) -> Vec<FollowUp> {
         Vec::new()
     }
 

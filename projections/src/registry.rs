@@ -4,19 +4,22 @@
 //! another.
 //!
 //! A registration is type-erased here: what each part needs from a procedure's events (case
-//! effects, timer effects, notices) and how to carry out the command a fired timer implies.
+//! effects, timer effects, notices, follow-ups on other streams) and how to carry out the command
+//! a fired timer (or a follow-up) implies.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use expedientes_domain::procedure::DomainEvent;
-use expedientes_domain::{CaseEffect, Notice, Procedure, TimerEffect};
+use expedientes_domain::{CaseEffect, FollowUp, Notice, Procedure, TimerEffect};
 use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata};
 use futures::future::BoxFuture;
 
 use crate::timers::{firing_command_id, FireOutcome, FireRequest};
 
 type Decode<T> = Arc<dyn Fn(&serde_json::Value) -> Result<Vec<T>, String> + Send + Sync>;
+type DecodeFollowUps =
+    Arc<dyn Fn(uuid::Uuid, &serde_json::Value) -> Result<Vec<FollowUp>, String> + Send + Sync>;
 type Fire = Arc<dyn Fn(EventLog, FireRequest) -> BoxFuture<'static, FireOutcome> + Send + Sync>;
 
 /// One procedure as the projections see it.
@@ -29,6 +32,7 @@ pub struct Registered {
     pub(crate) case_effects: Decode<CaseEffect>,
     pub(crate) timer_effects: Decode<TimerEffect>,
     pub(crate) notices: Decode<Notice>,
+    pub(crate) follow_ups: DecodeFollowUps,
     pub(crate) fire: Fire,
 }
 
@@ -129,6 +133,11 @@ impl Registry {
             case_effects: decoder::<P, _>(P::case_effects),
             timer_effects: decoder::<P, _>(P::timer_effects),
             notices: decoder::<P, _>(P::notices),
+            follow_ups: Arc::new(|stream_id, payload| {
+                let event: P::Event =
+                    serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
+                Ok(P::follow_ups(stream_id, &event))
+            }),
             fire,
         };
         assert!(

@@ -155,6 +155,36 @@ impl ReadModel for Timers {
                     reason,
                 }
             })?;
+            // Follow-ups are timers of their target stream, due at once: the scheduler carries
+            // them out with the target procedure's command, once.
+            let follow_ups =
+                (procedure.follow_ups)(event.stream_id, &event.payload).map_err(|reason| {
+                    ProjectionError::Undecodable {
+                        model: Self::NAME,
+                        position: event.position,
+                        reason,
+                    }
+                })?;
+            for follow_up in follow_ups {
+                sqlx::query(&format!(
+                    "INSERT INTO {table} AS t (timer_id, tenant, case_id, stream_type, kind, fires_at, data, state, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)
+                     ON CONFLICT (timer_id) DO UPDATE SET
+                       fires_at = EXCLUDED.fires_at, data = EXCLUDED.data, state = 'pending',
+                       generation = t.generation + 1, attempts = 0, next_attempt_at = NULL,
+                       lease_until = NULL, outcome = NULL, fired_at = NULL, updated_at = EXCLUDED.updated_at"
+                ))
+                .bind(timer_id(follow_up.stream_id, &follow_up.kind))
+                .bind(&event.tenant)
+                .bind(follow_up.stream_id)
+                .bind(&follow_up.stream_type)
+                .bind(&follow_up.kind)
+                .bind(self.fires_at(follow_up.on))
+                .bind(&follow_up.data)
+                .bind(event.recorded_at)
+                .execute(&mut *conn)
+                .await?;
+            }
             for effect in effects {
                 match effect {
                     TimerEffect::Set {

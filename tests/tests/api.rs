@@ -2660,3 +2660,9 @@ mod padron;
 
 #[path = "api/openapi.rs"]
 mod openapi;
+
+#[path = "api/rebuild.rs"]
+mod rebuild;
+
+#[path = "api/registry.rs"]
+mod registry;

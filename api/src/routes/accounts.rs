@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Assurance, Caller, Role};
 use crate::extract::resource_id;
+use crate::notices::{NoticeText, Secret};
 use crate::pipeline::{CommandContext, CommandResponse, Executed, Incoming, NoInput};
 use crate::problem::{ApiError, RefusalProblem};
 use crate::procedures::Plugin;
@@ -52,7 +53,59 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(change_contact))
             .routes(routes!(my_account))
     },
+    notice: account_notice,
 };
+
+/// How the account's notices read.
+fn account_notice(stream_type: &str, kind: &str) -> Option<NoticeText> {
+    use expedientes_domain::user_account::{
+        NOTICE_ACTIVATION, NOTICE_EMAIL_CONFIRMATION, NOTICE_PIN,
+    };
+    if stream_type != NAME {
+        return None;
+    }
+    let text = |subject, body, secret| {
+        Some(NoticeText {
+            subject,
+            body,
+            secret,
+        })
+    };
+    match kind {
+        NOTICE_ACTIVATION => text(
+            "Your key for the council's electronic services",
+            "Set your password with this single-use code, valid for {activation_days} days: {secret}",
+            Some(Secret::ActivationCode),
+        ),
+        NOTICE_EMAIL_CONFIRMATION => text(
+            "Confirm your registration",
+            "Follow this single-use link to activate your account: /activar?token={secret}",
+            Some(Secret::EmailConfirmation),
+        ),
+        NOTICE_PIN => text("", "Your PIN, valid for {pin_minutes} minutes: {secret}", Some(Secret::Pin)),
+        "verification_pending" => text(
+            "Registration received",
+            "Your registration was received. The council will verify your identity before assigning your key.",
+            None,
+        ),
+        "new_registration" => text(
+            "New user registration",
+            "A person registered online and is waiting for identity verification.",
+            None,
+        ),
+        "account_locked" => text(
+            "Account locked",
+            "Your account was locked after three wrong passwords. Unlock it in person or with an electronic certificate.",
+            None,
+        ),
+        "password_expired" => text(
+            "Password expired",
+            "Your password expired after a year without use. Recover it to keep using the service.",
+            None,
+        ),
+        _ => None,
+    }
+}
 
 const NAME: &str = <UserAccount as esrs::Aggregate>::NAME;
 

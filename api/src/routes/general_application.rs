@@ -36,6 +36,7 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(resolve))
             .routes(routes!(withdraw))
     },
+    notice: crate::procedures::no_notices,
 };
 
 const NAME: &str = <GeneralApplication as esrs::Aggregate>::NAME;

@@ -26,8 +26,8 @@ mod removal_file;
 
 pub use inscription::{
     renewal_due, renewal_timers, Inscription, InscriptionCommand, InscriptionEvent,
-    InscriptionRefusal, InscriptionStage, InscriptionState, RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS,
-    RENEWAL_WARNING_TIMER, WARNING_MONTHS,
+    InscriptionRefusal, InscriptionStage, InscriptionState, REMOVAL_FILE_LAPSED,
+    RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS, RENEWAL_WARNING_TIMER, WARNING_MONTHS,
 };
 pub use removal_file::{
     file_timers, FileCommand, FileDecision, FileEvent, FileRefusal, FileStage, FileState,

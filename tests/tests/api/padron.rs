@@ -444,19 +444,15 @@ async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
             .unwrap()
             .contains("lapsed")
     );
-    // The scheduler's follow-up releases the inscription (and doing it twice changes nothing).
-    assert_eq!(
-        expedientes_api::routes::padron::removal_files::release_lapsed_files(&app.state)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        expedientes_api::routes::padron::removal_files::release_lapsed_files(&app.state)
-            .await
-            .unwrap(),
-        0
-    );
+    // The lapse's follow-up releases the inscription, through the scheduler (and doing it twice
+    // changes nothing).
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().handled(), 0);
     let person = get(format!("/v1/padron/inscriptions/{id}"))
         .bearer(&cw)
         .send(&app)

@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Caller, Role};
+use crate::notices::NoticeText;
 use crate::problem::ApiError;
 use crate::procedures::Plugin;
 use crate::state::AppState;
@@ -41,6 +42,15 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(my_inscription))
             .routes(routes!(open_file))
             .routes(routes!(file_step))
+    },
+    notice: |stream_type, kind| match (stream_type, kind) {
+        (INSCRIPTION, "renewal_warning") => Some(NoticeText {
+            subject: "Su inscripción padronal debe renovarse",
+            body: "Your padrón inscription expires in three months: renew it at a citizen office \
+                   with your foreigner card (or passport).",
+            secret: None,
+        }),
+        _ => None,
     },
 };
 

@@ -10,7 +10,7 @@ use expedientes_domain::padron::{
     NotificationOutcome, RemovalBasis, RemovalCause, RemovalFile,
 };
 use expedientes_domain::{CaseParty, MunicipalityCode, PartyRole};
-use expedientes_eventlog::{CommandRequest, Metadata, Streams};
+use expedientes_eventlog::Streams;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{inscription_id, row, REMOVAL_FILE};
 use crate::auth::Role;
 use crate::extract::resource_id;
-use crate::pipeline::{settle, CommandContext, CommandResponse, Executed, Incoming};
+use crate::pipeline::{CommandContext, CommandResponse, Executed, Incoming};
 use crate::problem::{ApiError, PadronRefusal};
 use crate::state::AppState;
 
@@ -186,7 +186,8 @@ pub enum FileStep {
     ResolveRemove,
     /// Resolved: archive.
     ResolveArchive,
-    /// A file that lapsed by its timer releases the person's inscription.
+    /// A file that lapsed releases the person's inscription (the lapse's follow-up does it by
+    /// itself; this step does it by hand, e.g. for a file that lapsed before follow-ups existed).
     ReleaseLapsed,
 }
 
@@ -364,69 +365,4 @@ pub async fn file_step(
         )
         .await?;
     Ok(executed.reply(location(file)))
-}
-
-/// Unblocks the inscriptions whose removal file lapsed by its timer (timers change one stream; this
-/// follow-up changes the inscription, in the same way the `release_lapsed` step does). Idempotent:
-/// the scheduler runs it after each pass. Returns how many were released.
-pub async fn release_lapsed_files(state: &AppState) -> Result<u64, ApiError> {
-    let rows: Vec<(String, Uuid, Uuid)> = sqlx::query_as(
-        "SELECT p.tenant, p.inscription_id, p.open_removal_file FROM padron_register p
-         JOIN case_view c ON c.case_id = p.open_removal_file
-         WHERE c.state = 'lapsed' AND p.removed_on IS NULL
-         LIMIT 500",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    let mut released = 0;
-    for (tenant, inscription, file) in rows {
-        let Ok(tenant) = tenant.parse::<MunicipalityCode>() else {
-            continue;
-        };
-        let today = crate::deadlines::local_date(state, state.clock.now());
-        let request = CommandRequest {
-            tenant,
-            stream_id: file,
-            expected_version: None,
-            metadata: Metadata {
-                actor_id: "scheduler".into(),
-                actor_role: "system".into(),
-                channel: Some("scheduler".into()),
-                correlation_id: Uuid::new_v4(),
-                command_id: Some(Uuid::new_v5(&file, b"release_lapsed")),
-                ..Metadata::default()
-            },
-            request_hash: Some(file.as_bytes().to_vec()),
-        };
-        let outcome = state
-            .log
-            .run(
-                request,
-                Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
-                |decision| -> Result<(), PadronRefusal> {
-                    let lapsed = decision.state::<RemovalFile>(file).stage == FileStage::Lapsed;
-                    let still_marked =
-                        decision.state::<Inscription>(inscription).open_removal_file == Some(file);
-                    if lapsed && still_marked {
-                        decision.handle::<Inscription>(
-                            inscription,
-                            InscriptionCommand::RecordRemovalFileClosed { file, on: today },
-                        )?;
-                    }
-                    Ok(())
-                },
-            )
-            .await;
-        match outcome {
-            Ok(o) if !o.events.is_empty() && !o.replayed => released += 1,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%file, %error, "a lapsed file's inscription could not be released")
-            }
-        }
-    }
-    if released > 0 {
-        settle(state).await;
-    }
-    Ok(released)
 }

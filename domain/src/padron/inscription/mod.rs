@@ -23,8 +23,8 @@ pub use events::InscriptionEvent;
 pub use refusals::InscriptionRefusal;
 pub use state::{InscriptionStage, InscriptionState};
 pub use timers::{
-    renewal_due, renewal_timers, RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS, RENEWAL_WARNING_TIMER,
-    WARNING_MONTHS,
+    renewal_due, renewal_timers, REMOVAL_FILE_LAPSED, RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS,
+    RENEWAL_WARNING_TIMER, WARNING_MONTHS,
 };
 
 /// One person's inscription in a council's padrón.
@@ -285,6 +285,12 @@ impl Procedure for Inscription {
         _now: DateTime<Utc>,
         today: NaiveDate,
     ) -> Option<InscriptionCommand> {
+        if kind == REMOVAL_FILE_LAPSED {
+            return Some(InscriptionCommand::RecordRemovalFileClosed {
+                file: serde_json::from_value(data.get("file")?.clone()).ok()?,
+                on: today,
+            });
+        }
         let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
         match kind {
             RENEWAL_WARNING_TIMER => {

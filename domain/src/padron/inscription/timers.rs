@@ -15,6 +15,10 @@ pub const RENEWAL_WARNING_TIMER: &str = "renewal_warning";
 /// Timer kinds.
 pub const RENEWAL_EXPIRY_TIMER: &str = "renewal_expiry";
 
+/// The follow-up of a removal file that lapsed by its timer: the person's inscription is
+/// released (the file's lapse changes only the file's stream).
+pub const REMOVAL_FILE_LAPSED: &str = "removal_file_lapsed";
+
 /// The renewal expiry for a renewal basis: two years date to date.
 pub fn renewal_due(basis: NaiveDate) -> NaiveDate {
     basis

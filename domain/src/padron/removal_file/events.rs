@@ -106,6 +106,10 @@ pub enum FileEvent {
     Lapsed {
         /// The local date.
         on: NaiveDate,
+        /// The inscription it concerned, which the lapse releases (absent in events recorded
+        /// before it was carried here, whose inscriptions were released when they lapsed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inscription: Option<Uuid>,
     },
 }
 

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 
-use crate::procedure::{CaseEffect, CitizenAction, Procedure, TimerEffect};
+use crate::padron::{Inscription, REMOVAL_FILE_LAPSED};
+use crate::procedure::{CaseEffect, CitizenAction, FollowUp, Procedure, TimerEffect};
 
 mod commands;
 mod events;
@@ -92,7 +93,10 @@ impl esrs::Aggregate for RemovalFile {
                 if stage == S::AwaitingReport || due != current || on <= current {
                     return Err(FileRefusal::NotLapsedYet(current));
                 }
-                Ok(vec![E::Lapsed { on }])
+                Ok(vec![E::Lapsed {
+                    on,
+                    inscription: state.inscription,
+                }])
             }
             (
                 S::Notifying,
@@ -266,6 +270,23 @@ impl esrs::Aggregate for RemovalFile {
 impl Procedure for RemovalFile {
     const TITLE: &'static str = "Baja por inscripción indebida";
 
+    /// A file that lapses releases the person's inscription, which it had blocked.
+    fn follow_ups(file: uuid::Uuid, event: &FileEvent) -> Vec<FollowUp> {
+        match event {
+            FileEvent::Lapsed {
+                inscription: Some(inscription),
+                on,
+            } => vec![FollowUp {
+                stream_type: <Inscription as esrs::Aggregate>::NAME.to_owned(),
+                stream_id: *inscription,
+                kind: REMOVAL_FILE_LAPSED.to_owned(),
+                data: serde_json::json!({ "file": file }),
+                on: *on,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     fn case_effects(event: &FileEvent) -> Vec<CaseEffect> {
         let at = |on: &NaiveDate| on.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
         let changed = |state: &str, description: &str, on: &NaiveDate| CaseEffect::StateChanged {
@@ -335,7 +356,7 @@ impl Procedure for RemovalFile {
                 FileDecision::Remove => closed("removed", "Resolved: removed for wrong inscription", on),
                 FileDecision::Archive => closed("archived", "Resolved: archived, the inscription stays", on),
             },
-            FileEvent::Lapsed { on } => closed("lapsed", "Lapsed: not resolved in time", on),
+            FileEvent::Lapsed { on, .. } => closed("lapsed", "Lapsed: not resolved in time", on),
             _ => Vec::new(),
         }
     }

@@ -236,10 +236,16 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
             due: d(6, 2),
             on: d(6, 3),
         })
-        .then([FileEvent::Lapsed { on: d(6, 3) }]);
+        .then([FileEvent::Lapsed {
+            on: d(6, 3),
+            inscription: Some(Uuid::nil()),
+        }]);
     assert!(state.stage.is_closed());
     let mut lapsed = base.to_vec();
-    lapsed.push(FileEvent::Lapsed { on: d(6, 3) });
+    lapsed.push(FileEvent::Lapsed {
+        on: d(6, 3),
+        inscription: Some(Uuid::nil()),
+    });
     given::<RemovalFile>(lapsed)
         .when(FileCommand::Resolve {
             decision: FileDecision::Remove,
@@ -368,9 +374,52 @@ fn event_types_are_the_names_stored_in_the_log() {
             },
             "resolved",
         ),
-        (FileEvent::Lapsed { on: d(6, 3) }, "lapsed"),
+        (
+            FileEvent::Lapsed {
+                on: d(6, 3),
+                inscription: Some(Uuid::nil()),
+            },
+            "lapsed",
+        ),
     ] {
         assert_eq!(event.event_type(), name);
         assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
     }
+}
+
+#[test]
+fn a_lapse_releases_the_persons_inscription_as_a_follow_up() {
+    use crate::padron::{Inscription, InscriptionCommand, REMOVAL_FILE_LAPSED};
+    // Given a lapsed file, its lapse asks the person's inscription to record the file's end.
+    let file = Uuid::from_u128(7);
+    let inscription = Uuid::from_u128(9);
+    let follow_ups = RemovalFile::follow_ups(
+        file,
+        &FileEvent::Lapsed {
+            on: d(6, 3),
+            inscription: Some(inscription),
+        },
+    );
+    assert_eq!(follow_ups.len(), 1);
+    let follow_up = &follow_ups[0];
+    assert_eq!(follow_up.stream_type, "padron_inscription");
+    assert_eq!(follow_up.stream_id, inscription);
+    assert_eq!(follow_up.kind, REMOVAL_FILE_LAPSED);
+    // When the scheduler carries it out, the inscription's command is the release of that file.
+    let now = d(6, 3).and_hms_opt(8, 0, 0).unwrap().and_utc();
+    assert_eq!(
+        Inscription::timer_command(&follow_up.kind, &follow_up.data, now, d(6, 3)),
+        Some(InscriptionCommand::RecordRemovalFileClosed { file, on: d(6, 3) })
+    );
+    // A lapse recorded before the inscription was carried in the event asks nothing.
+    assert!(RemovalFile::follow_ups(
+        file,
+        &FileEvent::Lapsed {
+            on: d(6, 3),
+            inscription: None
+        }
+    )
+    .is_empty());
+    // No other event has follow-ups.
+    assert!(RemovalFile::follow_ups(file, &opened()).is_empty());
 }
