@@ -22,8 +22,20 @@ pub const ISSUER: &str = "expedientes";
 pub const AUDIENCE: &str = "expedientes-api";
 
 /// Who a caller is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    clap::ValueEnum,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// A person, acting on their own files (or those they represent).
     Citizen,
@@ -38,12 +50,7 @@ pub enum Role {
 impl Role {
     /// Its name as in tokens and metadata.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Citizen => "citizen",
-            Role::Caseworker => "caseworker",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 }
 

@@ -19,8 +19,20 @@ use crate::values::{CaseNumber, SiaCode};
 pub struct GeneralApplication;
 
 /// The life of a general application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Stage {
     /// Nothing submitted yet (an empty stream).
     #[default]
@@ -42,15 +54,7 @@ pub enum Stage {
 impl Stage {
     /// Its code as stored in read models.
     pub fn code(self) -> &'static str {
-        match self {
-            Stage::NotSubmitted => "not_submitted",
-            Stage::Submitted => "submitted",
-            Stage::AwaitingRectification => "awaiting_rectification",
-            Stage::Granted => "granted",
-            Stage::Denied => "denied",
-            Stage::Withdrawn => "withdrawn",
-            Stage::DeemedWithdrawn => "deemed_withdrawn",
-        }
+        self.into()
     }
 
     /// Whether the file is closed.

@@ -11,8 +11,11 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::values::{CaseNumber, DocumentNumber, SiaCode};
 
 /// How a person takes part in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PartyRole {
     /// The person the file concerns (interesado).
     Interested,
@@ -144,8 +147,11 @@ pub struct Notice {
 }
 
 /// Who receives a notice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum NoticeRecipient {
     /// The person the file concerns.
     Person,
@@ -154,8 +160,11 @@ pub enum NoticeRecipient {
 }
 
 /// How a notice is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum NoticeChannel {
     /// E-mail.
     Email,

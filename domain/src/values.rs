@@ -361,3 +361,36 @@ mod tests {
         assert!(serde_json::from_str::<DocumentNumber>("\"12345678A\"").is_err());
     }
 }
+
+#[cfg(test)]
+mod names {
+    //! Names of enumerations are derived once (serde for JSON, strum for the `&'static str` the
+    //! read models and metrics store): both must spell every variant the same way.
+
+    use strum::IntoEnumIterator;
+
+    fn same<T>()
+    where
+        T: IntoEnumIterator + serde::Serialize + Copy + Into<&'static str> + std::fmt::Debug,
+    {
+        for variant in T::iter() {
+            let json = serde_json::to_value(variant).expect("serialises");
+            let name: &'static str = variant.into();
+            assert_eq!(json, serde_json::Value::from(name), "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn serde_and_strum_spell_every_variant_alike() {
+        same::<crate::user_account::Stage>();
+        same::<crate::general_application::Stage>();
+        same::<crate::padron::FileStage>();
+        same::<crate::calendar::Unit>();
+        same::<crate::user_account::Channel>();
+        same::<crate::padron::ResidenceStatus>();
+        same::<crate::padron::RemovalCause>();
+        same::<crate::PartyRole>();
+        same::<crate::NoticeRecipient>();
+        same::<crate::NoticeChannel>();
+    }
+}

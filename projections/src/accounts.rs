@@ -19,12 +19,7 @@ impl Accounts {
 }
 
 fn channel_code(channel: Channel) -> &'static str {
-    match channel {
-        Channel::OnlineWithCertificate => "online_with_certificate",
-        Channel::OnlineWithoutCertificate => "online_without_certificate",
-        Channel::InPerson => "in_person",
-        Channel::Phone => "phone",
-    }
+    channel.into()
 }
 
 #[async_trait]

@@ -9,7 +9,6 @@
 //! or to record it as done.
 
 use async_trait::async_trait;
-use expedientes_domain::{NoticeChannel, NoticeRecipient};
 use expedientes_eventlog::StoredEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -123,15 +122,8 @@ impl ReadModel for Outbox {
                 .bind(event.stream_id)
                 .bind(&event.stream_type)
                 .bind(&notice.kind)
-                .bind(match notice.recipient {
-                    NoticeRecipient::Person => "person",
-                    NoticeRecipient::Council => "council",
-                })
-                .bind(match notice.channel {
-                    NoticeChannel::Email => "email",
-                    NoticeChannel::Sms => "sms",
-                    NoticeChannel::Post => "post",
-                })
+                .bind(<&'static str>::from(notice.recipient))
+                .bind(<&'static str>::from(notice.channel))
                 .bind(event.recorded_at)
                 .execute(&mut *conn)
                 .await?;

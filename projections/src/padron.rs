@@ -20,21 +20,11 @@ impl PadronRegister {
 }
 
 fn residence_code(r: ResidenceStatus) -> &'static str {
-    match r {
-        ResidenceStatus::Spanish => "spanish",
-        ResidenceStatus::EuCitizen => "eu_citizen",
-        ResidenceStatus::NonEuPermanent => "non_eu_permanent",
-        ResidenceStatus::NonEuTemporary => "non_eu_temporary",
-    }
+    r.into()
 }
 
 fn cause_code(c: RemovalCause) -> &'static str {
-    match c {
-        RemovalCause::Death => "death",
-        RemovalCause::Lapse => "lapse",
-        RemovalCause::WrongInscription => "wrong_inscription",
-        RemovalCause::ChangeOfResidence => "change_of_residence",
-    }
+    c.into()
 }
 
 #[async_trait]

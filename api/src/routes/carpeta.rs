@@ -93,10 +93,7 @@ pub async fn carpeta(
                 .0
                 .iter()
                 .find(|p| p.document.as_str() == document)
-                .map(|p| match p.role {
-                    expedientes_domain::PartyRole::Interested => "interested",
-                    expedientes_domain::PartyRole::Representative => "representative",
-                })
+                .map(|p| <&'static str>::from(p.role))
                 .unwrap_or("interested")
                 .to_owned();
             CarpetaEntry {

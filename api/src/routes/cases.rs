@@ -119,10 +119,7 @@ pub fn party_dto(p: &expedientes_domain::CaseParty) -> PartyDto {
     PartyDto {
         document: p.document.to_string(),
         name: p.name.clone(),
-        role: match p.role {
-            expedientes_domain::PartyRole::Interested => "interested".into(),
-            expedientes_domain::PartyRole::Representative => "representative".into(),
-        },
+        role: <&'static str>::from(p.role).to_owned(),
     }
 }
 

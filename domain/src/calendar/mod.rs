@@ -66,8 +66,20 @@ pub use places::{Place, Places};
 
 /// The unit a deadline is expressed in. Parses from and serialises as `business-days`,
 /// `calendar-days`, `months`, `years` or `hours`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Unit {
     /// Días hábiles: Saturdays, Sundays and holidays do not count (art. 30.2).
     BusinessDays,
@@ -93,13 +105,7 @@ impl Unit {
 
     /// The kebab-case name used in JSON and on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::BusinessDays => "business-days",
-            Unit::CalendarDays => "calendar-days",
-            Unit::Months => "months",
-            Unit::Years => "years",
-            Unit::Hours => "hours",
-        }
+        self.into()
     }
 
     /// `amount` of this unit in plain English ("1 business day", "2 months").

@@ -6,8 +6,20 @@ use serde::{Deserialize, Serialize};
 use super::Channel;
 
 /// The account's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Stage {
     /// No registration.
     #[default]
@@ -31,16 +43,7 @@ pub enum Stage {
 impl Stage {
     /// Its code.
     pub fn code(self) -> &'static str {
-        match self {
-            Stage::Unregistered => "unregistered",
-            Stage::AwaitingEmailConfirmation => "awaiting_email_confirmation",
-            Stage::AwaitingVerification => "awaiting_verification",
-            Stage::AwaitingKey => "awaiting_key",
-            Stage::AwaitingPassword => "awaiting_password",
-            Stage::Active => "active",
-            Stage::Locked => "locked",
-            Stage::Expired => "expired",
-        }
+        self.into()
     }
 }
 

@@ -8,9 +8,12 @@ use crate::identity::{IdentityDocument, Nationality};
 use crate::values::DocumentNumber;
 
 /// How the registration was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumIter,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Channel {
     /// Online, identified by an electronic certificate (assurance high).
     OnlineWithCertificate,

@@ -30,16 +30,7 @@ pub use values::{FileDecision, NotificationChannel, NotificationOutcome, Removal
 pub struct RemovalFile;
 
 fn file_stage_code(stage: FileStage) -> &'static str {
-    match stage {
-        FileStage::NotOpened => "not_opened",
-        FileStage::Notifying => "notifying",
-        FileStage::Hearing => "hearing",
-        FileStage::AwaitingReport => "awaiting_report",
-        FileStage::ToResolve => "to_resolve",
-        FileStage::Removed => "removed",
-        FileStage::Archived => "archived",
-        FileStage::Lapsed => "lapsed",
-    }
+    stage.into()
 }
 
 impl esrs::Aggregate for RemovalFile {
