@@ -245,7 +245,7 @@ async fn load(
                 .run(
                     request(tenant, file),
                     Streams::of::<RemovalFile>(file).and::<Inscription>(target),
-                    |decision| -> Result<(), crate::problem::PadronRefusal> {
+                    |decision| -> Result<(), crate::routes::padron::PadronRefusal> {
                         decision.handle::<RemovalFile>(
                             file,
                             FileCommand::Open {

@@ -80,6 +80,15 @@ pub fn timers(timezone: chrono_tz::Tz) -> Timers {
 pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) -> AppState {
     let log = EventLog::new(pool.clone());
     let registry = procedures::registry();
+    for name in config.sia_codes.keys() {
+        if registry.get(name).is_none() {
+            tracing::warn!(
+                variable = %format!("{}{}", config::SIA_PREFIX, name.to_ascii_uppercase()),
+                procedures = ?registry.names(),
+                "a SIA code is configured for a procedure that does not exist"
+            );
+        }
+    }
     let case_view = Arc::new(CaseView::new(registry.clone()));
     let timers = Arc::new(Timers::new(registry.clone(), config.timezone));
     let mut models: Vec<Arc<dyn ReadModel>> = vec![

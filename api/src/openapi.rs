@@ -8,7 +8,7 @@
 //! - every command (POST, PUT) takes `Idempotency-Key` and can answer 409, 413, 415 and 422; a
 //!   command on an existing resource (`{id}` in its path, or a PUT) takes `If-Match` and can
 //!   answer 412;
-//!   its success carries `ETag`, `Location` and `Idempotent-Replayed`;
+//!   its success (a `CommandResponse`) carries `ETag`, `Location` and `Idempotent-Replayed`;
 //! - 429 carries `Retry-After`; every response has a description.
 
 use utoipa::openapi::header::HeaderBuilder;
@@ -201,7 +201,10 @@ impl Modify for Conventions {
                                 .build(),
                         );
                     }
-                    if command && status.starts_with('2') {
+                    let answers_a_command = response.content.values().any(|c| {
+                        matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/CommandResponse"))
+                    });
+                    if command && status.starts_with('2') && answers_a_command {
                         for (name, description) in [
                             ("ETag", "The addressed resource's version after the command"),
                             ("Location", "Where to read the addressed resource"),
@@ -218,6 +221,25 @@ impl Modify for Conventions {
                             });
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The `procedure` query parameters take one of the registered procedures' names: the document
+/// lists them (the set is the registry's, so it is filled in here rather than written by hand).
+pub fn procedure_names(openapi: &mut OpenApi, names: &[String]) {
+    for item in openapi.paths.paths.values_mut() {
+        for (_, operation) in operations(item) {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.name == "procedure" && parameter.parameter_in == ParameterIn::Query {
+                    parameter.schema = Some(RefOr::T(Schema::Object(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(names.iter().cloned()))
+                            .build(),
+                    )));
                 }
             }
         }

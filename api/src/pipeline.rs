@@ -207,7 +207,18 @@ impl CommandContext {
         command: &'static str,
     ) -> Result<Self, ApiError> {
         let key = idempotency_key(&incoming.headers)?;
-        let if_match = if_match(&incoming.headers)?;
+        // `If-Match` is honoured where the document declares it: on a command on a resource that
+        // exists (one named in the path, or replaced by PUT); elsewhere it is ignored.
+        let addressed = incoming.method == Method::PUT
+            || incoming
+                .path
+                .split('/')
+                .any(|segment| Uuid::parse_str(segment).is_ok());
+        let if_match = if addressed {
+            if_match(&incoming.headers)?
+        } else {
+            None
+        };
         let (actor_id, actor_role, channel) = match &incoming.caller {
             Some(caller) => (
                 caller.subject.clone(),
@@ -344,22 +355,15 @@ impl CommandContext {
             .earlier_outcome::<std::convert::Infallible>(&self.request(primary))
             .await
             .map_err(|e| ApiError::from_command(e, false))?;
+        if found.is_some() {
+            metrics::counter!("commands_total", "procedure" => self.procedure, "command" => self.command,
+                "outcome" => "replayed")
+            .increment(1);
+        }
         Ok(found.map(|outcome| Executed {
             outcome,
             procedure: self.procedure,
         }))
-    }
-
-    /// Checks `If-Match` against the addressed resource's version without running a command
-    /// (for the commands whose outcome is decided outside the log, e.g. a login).
-    pub fn check_version(&self, current: i32) -> Result<(), ApiError> {
-        match self.if_match {
-            Some(expected) if expected != current => Err(ApiError::PreconditionFailed {
-                expected,
-                actual: current,
-            }),
-            _ => Ok(()),
-        }
     }
 
     /// Carries out a command on one stream.

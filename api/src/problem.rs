@@ -291,9 +291,6 @@ impl RefusalProblem for ApiError {
         self
     }
 }
-impl RefusalProblem for expedientes_domain::general_application::Refusal {}
-impl RefusalProblem for expedientes_domain::padron::InscriptionRefusal {}
-impl RefusalProblem for expedientes_domain::padron::FileRefusal {}
 /// A calendar change the calendar refuses is invalid input (a day outside the year, …): 422.
 impl RefusalProblem for expedientes_domain::council_calendar::Refusal {
     fn into_problem(self) -> ApiError {
@@ -303,34 +300,6 @@ impl RefusalProblem for expedientes_domain::council_calendar::Refusal {
         }
     }
 }
-
-impl RefusalProblem for expedientes_domain::user_account::Refusal {
-    fn into_problem(self) -> ApiError {
-        use expedientes_domain::user_account::Refusal;
-        match self {
-            Refusal::AccountLocked => ApiError::AccountLocked,
-            Refusal::PasswordExpired => ApiError::PasswordExpired,
-            other => ApiError::Refused {
-                detail: other.to_string(),
-                current_version: None,
-            },
-        }
-    }
-}
-
-/// A refusal by either padrón aggregate of a command that changes a removal file and
-/// inscriptions together.
-#[derive(Debug, thiserror::Error)]
-pub enum PadronRefusal {
-    /// The removal file refused.
-    #[error(transparent)]
-    File(#[from] expedientes_domain::padron::FileRefusal),
-    /// An inscription refused.
-    #[error(transparent)]
-    Inscription(#[from] expedientes_domain::padron::InscriptionRefusal),
-}
-
-impl RefusalProblem for PadronRefusal {}
 
 impl From<expedientes_eventlog::StoreError> for ApiError {
     fn from(error: expedientes_eventlog::StoreError) -> Self {

@@ -109,6 +109,22 @@ fn account_notice(stream_type: &str, kind: &str) -> Option<NoticeText> {
 
 const NAME: &str = <UserAccount as esrs::Aggregate>::NAME;
 
+/// A locked account and an expired password have problem types of their own; every other refusal
+/// answers 409 in its own words.
+impl RefusalProblem for expedientes_domain::user_account::Refusal {
+    fn into_problem(self) -> ApiError {
+        use expedientes_domain::user_account::Refusal;
+        match self {
+            Refusal::AccountLocked => ApiError::AccountLocked,
+            Refusal::PasswordExpired => ApiError::PasswordExpired,
+            other => ApiError::Refused {
+                detail: other.to_string(),
+                current_version: None,
+            },
+        }
+    }
+}
+
 fn location(account: Uuid) -> String {
     format!("/v1/accounts/{account}")
 }
@@ -286,6 +302,8 @@ pub struct AccountDto {
     pub registered_at: DateTime<Utc>,
     /// Last login.
     pub last_login_at: Option<DateTime<Utc>>,
+    /// The account's version (also its `ETag`).
+    pub version: i32,
 }
 
 fn next_step(stage: &str) -> &'static str {
@@ -314,6 +332,7 @@ struct AccountRow {
     stage: String,
     registered_at: DateTime<Utc>,
     last_login_at: Option<DateTime<Utc>>,
+    version: i32,
 }
 
 impl From<AccountRow> for AccountDto {
@@ -327,12 +346,13 @@ impl From<AccountRow> for AccountDto {
             stage: row.stage,
             registered_at: row.registered_at,
             last_login_at: row.last_login_at,
+            version: row.version,
         }
     }
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "account_id, login_number, name, channel, stage, registered_at, last_login_at";
+    "account_id, login_number, name, channel, stage, registered_at, last_login_at, version";
 
 async fn account_row(
     state: &AppState,
@@ -352,7 +372,7 @@ async fn account_row(
 
 /// Registers a person in the user-and-password system.
 #[utoipa::path(post, path = "/v1/councils/{ine}/accounts", params(("ine" = String, Path)), request_body = RegistrationInput,
-    responses((status = 201, body = AccountDto), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, description = "Registered: the account (its file of alta de usuario)", body = CommandResponse)),
     tag = "accounts")]
 pub async fn register(
     State(state): State<AppState>,
@@ -671,10 +691,15 @@ pub async fn login(
     // A retry of the same request: its attempt was already counted; the password is checked again
     // (it may have changed since) and nothing is appended.
     if let Some(earlier) = ctx.earlier(&state, account).await? {
-        return if correct {
-            Ok(earlier.mark(session()))
-        } else {
-            Err(wrong())
+        if !correct {
+            return Err(wrong());
+        }
+        // Nor does a retry log into an account that is locked or expired now.
+        return match account_row(&state, &tenant, account).await?.stage.as_str() {
+            "locked" => Err(ApiError::AccountLocked),
+            "expired" => Err(ApiError::PasswordExpired),
+            "active" => Ok(earlier.mark(session())),
+            _ => Err(wrong()),
         };
     }
     let result = ctx
@@ -979,18 +1004,25 @@ pub async fn verification_queue(
 }
 
 /// An account, for staff.
-#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccountDto)), security(("bearer" = [])), tag = "accounts")]
+#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = Uuid, Path, description = "The account")),
+    responses((status = 200, description = "The account", body = AccountDto,
+               headers(("ETag" = String, description = "The account's version")))),
+    security(("bearer" = [])), tag = "accounts")]
 pub async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<AccountDto>, ApiError> {
+) -> Result<Response, ApiError> {
     let account = resource_id(&id, "account")?;
     if caller.role == Role::Citizen && account_id(&caller.tenant, &caller.subject) != account {
         return Err(ApiError::NotFound("no such account".into()));
     }
-    account_row(&state, &caller.tenant, account).await.map(Json)
+    let found = account_row(&state, &caller.tenant, account).await?;
+    Ok((
+        [(axum::http::header::ETAG, crate::pipeline::etag(found.version))],
+        Json(found),
+    )
+        .into_response())
 }
 
 /// The citizen's own account in Mi Carpeta: its state and what to do next.
@@ -1121,9 +1153,26 @@ pub async fn login_with_pin(
         })
         .into_response()
     };
-    // A retry of a PIN login that succeeded: the PIN was spent by it, and the login recorded.
+    // A retry of a PIN login that succeeded (the PIN was spent by it, and the login recorded)
+    // gets a session only while the PIN would still be valid, and while the account is active.
     if let Some(earlier) = ctx.earlier(&state, account).await? {
-        return Ok(earlier.mark(session()));
+        let first = earlier.outcome.events.first().map(|e| e.position);
+        let logged_in_at: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT recorded_at FROM events WHERE position = $1")
+                .bind(first)
+                .fetch_optional(&state.pool)
+                .await?;
+        let fresh = logged_in_at.is_some_and(|at| {
+            state.clock.now() - at <= Duration::minutes(expedientes_domain::user_account::PIN_MINUTES)
+        });
+        let active = account_row(&state, &tenant, account).await?.stage == "active";
+        return if fresh && active {
+            Ok(earlier.mark(session()))
+        } else {
+            Err(ApiError::Unauthenticated(
+                "the document number or the PIN is not right".into(),
+            ))
+        };
     }
     let wrong = || ApiError::Unauthenticated("the document number or the PIN is not right".into());
     let live: Option<(Uuid, String)> = sqlx::query_as(

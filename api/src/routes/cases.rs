@@ -174,8 +174,11 @@ fn etag(version: i32) -> HeaderValue {
 }
 
 /// A file's view. With `as_of`, the file as it was at that moment, rebuilt from its events.
-#[utoipa::path(get, path = "/v1/cases/{id}", params(("id" = Uuid, Path), AsOf),
-    responses((status = 200, body = CaseDto), (status = 304), (status = 404, body = crate::problem::Problem)),
+#[utoipa::path(get, path = "/v1/cases/{id}", params(("id" = Uuid, Path, description = "The file"), AsOf,
+        ("If-None-Match" = Option<String>, Header, description = "ETags (or `*`) the caller holds: 304 when the file still has one of them")),
+    responses((status = 200, description = "The file (or, with `as_of`, as it was then)", body = CaseDto,
+               headers(("ETag" = String, description = "The file's version"))),
+              (status = 304, description = "Not modified: the file still has the given ETag")),
     security(("bearer" = [])), tag = "cases")]
 pub async fn get_case(
     State(state): State<AppState>,

@@ -41,6 +41,9 @@ pub const PLUGIN: Plugin = Plugin {
 
 const NAME: &str = <GeneralApplication as esrs::Aggregate>::NAME;
 
+/// Every refusal of a general application answers 409 in its own words.
+impl RefusalProblem for expedientes_domain::general_application::Refusal {}
+
 /// A person named in a request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

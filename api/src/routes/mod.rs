@@ -74,6 +74,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = api_routes().split_for_parts().1;
     crate::openapi::Conventions.modify(&mut document);
+    crate::openapi::procedure_names(&mut document, &crate::procedures::registry().names());
     document
 }
 

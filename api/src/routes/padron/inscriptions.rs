@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::PadronRefusal;
 use super::{
     inscription_id, inscription_location, own_or_caseworker, row, ActorInput, RegisterRow,
     INSCRIPTION,
@@ -24,7 +25,7 @@ use super::{
 use crate::auth::Role;
 use crate::extract::{resource_id, ApiQuery};
 use crate::pipeline::{etag, CommandContext, CommandResponse, Incoming};
-use crate::problem::{ApiError, PadronRefusal};
+use crate::problem::ApiError;
 use crate::routes::accounts::DocumentInput;
 use crate::state::AppState;
 

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Caller, Role};
 use crate::notices::NoticeText;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, RefusalProblem};
 use crate::procedures::Plugin;
 use crate::state::AppState;
 
@@ -58,6 +58,24 @@ pub const PLUGIN: Plugin = Plugin {
 pub const INSCRIPTION: &str = <Inscription as esrs::Aggregate>::NAME;
 /// The removal file's machine name.
 pub const REMOVAL_FILE: &str = <RemovalFile as esrs::Aggregate>::NAME;
+
+/// Every refusal of an inscription or a removal file answers 409 in its own words.
+impl RefusalProblem for expedientes_domain::padron::InscriptionRefusal {}
+impl RefusalProblem for expedientes_domain::padron::FileRefusal {}
+
+/// A refusal by either padrón aggregate of a command that changes a removal file and
+/// inscriptions together.
+#[derive(Debug, thiserror::Error)]
+pub enum PadronRefusal {
+    /// The removal file refused.
+    #[error(transparent)]
+    File(#[from] expedientes_domain::padron::FileRefusal),
+    /// An inscription refused.
+    #[error(transparent)]
+    Inscription(#[from] expedientes_domain::padron::InscriptionRefusal),
+}
+
+impl RefusalProblem for PadronRefusal {}
 
 /// The inscription (stream) id of a person in a council: one per document number.
 pub fn inscription_id(tenant: &MunicipalityCode, document: &str) -> Uuid {

@@ -15,11 +15,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::PadronRefusal;
 use super::{inscription_id, row, REMOVAL_FILE};
 use crate::auth::Role;
 use crate::extract::resource_id;
 use crate::pipeline::{CommandContext, CommandResponse, Executed, Incoming};
-use crate::problem::{ApiError, PadronRefusal};
+use crate::problem::ApiError;
 use crate::state::AppState;
 
 fn location(file: Uuid) -> String {
