@@ -163,6 +163,11 @@ impl EventLog {
         read::read_after(conn, &self.upcasters, cursor, limit, tenant, stream_types).await
     }
 
+    /// The event at `position`, if there is one.
+    pub async fn event_at(&self, position: i64) -> Result<Option<StoredEvent>, sqlx::Error> {
+        read::event_at(&self.pool, &self.upcasters, position).await
+    }
+
     /// The cursor of the event at `position` (for paging by position), `None` if there is none.
     pub async fn cursor_at(&self, position: i64) -> Result<Option<Cursor>, sqlx::Error> {
         read::cursor_at(&self.pool, position).await

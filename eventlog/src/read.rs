@@ -268,6 +268,23 @@ pub(crate) async fn read_after<'e, E: sqlx::PgExecutor<'e>>(
         .collect()
 }
 
+pub(crate) async fn event_at(
+    pool: &PgPool,
+    upcasters: &Upcasters,
+    position: i64,
+) -> Result<Option<StoredEvent>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM events WHERE position = $1"))
+        .bind(position)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| {
+        let mut event = from_row(&row)?;
+        upcasters.upcast(&mut event);
+        Ok(event)
+    })
+    .transpose()
+}
+
 pub(crate) async fn cursor_at(pool: &PgPool, position: i64) -> Result<Option<Cursor>, sqlx::Error> {
     if position == 0 {
         return Ok(Some(Cursor::START));

@@ -23,5 +23,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use outbox::Outbox;
 pub use padron::PadronRegister;
 pub use registry::{Registered, Registry};
-pub use runner::{Lag, ProjectionError, ReadModel, RebuildEffects, Runner, Tables};
+pub use runner::{Lag, ProjectionError, ReadModel, RebuildEffects, Runner, SetAside, Tables};
 pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

@@ -35,6 +35,18 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
 }
 
+impl ProjectionError {
+    /// Whether the failure is the event's (it cannot be decoded, or the database refuses a row it
+    /// makes: too long for an index, a constraint), not the database's being out of reach.
+    pub fn is_poison(&self) -> bool {
+        matches!(
+            self,
+            ProjectionError::Undecodable { .. }
+                | ProjectionError::Database(sqlx::Error::Database(_))
+        )
+    }
+}
+
 /// What a rebuild does with effects in the world that the rebuilt model holds but the live one
 /// never did (e.g. notices of events the live outbox lost): found just before the swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,6 +146,46 @@ pub struct Lag {
     pub events_behind: i64,
     /// Age of the oldest of them, in seconds (0 when up to date).
     pub seconds_behind: f64,
+    /// Events it set aside because it could not apply them (see [`Runner::failures`]).
+    pub set_aside: i64,
+}
+
+/// An event a model set aside.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct SetAside {
+    /// The model.
+    pub model: String,
+    /// The event's position.
+    pub position: i64,
+    /// Its tenant.
+    pub tenant: String,
+    /// Its stream.
+    pub stream_id: uuid::Uuid,
+    /// Why it could not be applied.
+    pub error: String,
+    /// When.
+    pub failed_at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn set_aside(
+    tx: &mut Transaction<'static, Postgres>,
+    model: &str,
+    event: &StoredEvent,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projection_failures (model, position, transaction_id, tenant, stream_id, error)
+         VALUES ($1, $2, $3::bigint::text::xid8, $4, $5, $6) ON CONFLICT (model, position) DO NOTHING",
+    )
+    .bind(model)
+    .bind(event.position)
+    .bind(event.transaction_id)
+    .bind(&event.tenant)
+    .bind(event.stream_id)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Runs read models forward.
@@ -277,8 +329,8 @@ impl Runner {
         let Some(last) = events.last() else {
             return Ok(0);
         };
-        let conn = tx.acquire().await?;
-        model.apply(conn, tables, &events).await?;
+        self.apply_isolating(tx, model, checkpoint, tables, &events)
+            .await?;
         sqlx::query(
             "UPDATE projection_checkpoints SET transaction_id = $2::bigint::text::xid8, position = $3, updated_at = now()
              WHERE name = $1",
@@ -289,6 +341,165 @@ impl Runner {
         .execute(&mut **tx)
         .await?;
         Ok(events.len() as u64)
+    }
+
+    /// Applies a batch so that no event can stop the model: events of streams already set aside
+    /// wait behind them; if the batch fails on what an event holds (it cannot be decoded, or the
+    /// database refuses a row it makes), the batch is applied event by event and each event that
+    /// fails is set aside in `projection_failures`, with its stream's later events, while every
+    /// other stream goes on. A failure of the database itself (unreachable) is returned: nothing
+    /// is set aside, and the batch is tried again later.
+    async fn apply_isolating(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        model: &dyn ReadModel,
+        checkpoint: &str,
+        tables: &Tables,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let streams: Vec<uuid::Uuid> = events.iter().map(|e| e.stream_id).collect();
+        let mut stuck: HashMap<uuid::Uuid, i64> = sqlx::query_as::<_, (uuid::Uuid, i64)>(
+            "SELECT stream_id, min(position) FROM projection_failures
+             WHERE model = $1 AND resolved_at IS NULL AND stream_id = ANY($2) GROUP BY stream_id",
+        )
+        .bind(checkpoint)
+        .bind(&streams)
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
+        if !events.iter().any(|e| stuck.contains_key(&e.stream_id)) {
+            sqlx::query("SAVEPOINT batch").execute(&mut **tx).await?;
+            match model.apply(tx.acquire().await?, tables, events).await {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT batch")
+                        .execute(&mut **tx)
+                        .await?;
+                    return Ok(());
+                }
+                Err(error) if !error.is_poison() => return Err(error),
+                Err(_) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT batch")
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+        }
+        for event in events {
+            if let Some(first) = stuck.get(&event.stream_id) {
+                let reason = format!(
+                    "set aside behind event {first} of the same stream, which this model could not apply"
+                );
+                set_aside(tx, checkpoint, event, &reason).await?;
+                continue;
+            }
+            sqlx::query("SAVEPOINT one").execute(&mut **tx).await?;
+            match model
+                .apply(tx.acquire().await?, tables, std::slice::from_ref(event))
+                .await
+            {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT one")
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Err(error) if !error.is_poison() => return Err(error),
+                Err(error) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT one")
+                        .execute(&mut **tx)
+                        .await?;
+                    tracing::error!(model = model.name(), position = event.position, tenant = %event.tenant,
+                        stream = %event.stream_id, %error, "a read model set an event aside");
+                    metrics::counter!("projection_events_set_aside_total", "model" => model.name())
+                        .increment(1);
+                    set_aside(tx, checkpoint, event, &error.to_string()).await?;
+                    stuck.insert(event.stream_id, event.position);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The events a model set aside and that no retry has applied yet, oldest first.
+    pub async fn failures(&self, model: &str) -> Result<Vec<SetAside>, ProjectionError> {
+        Ok(sqlx::query_as::<_, SetAside>(
+            "SELECT model, position, tenant, stream_id, error, failed_at FROM projection_failures
+             WHERE model = $1 AND resolved_at IS NULL ORDER BY transaction_id, position",
+        )
+        .bind(model)
+        .fetch_all(self.log.pool())
+        .await?)
+    }
+
+    /// Applies again, in order, the events a model set aside (after the bug or the data that made
+    /// them fail was fixed): those that apply now are marked resolved; a stream whose event still
+    /// fails stays set aside from it. Returns (applied, still set aside).
+    pub async fn retry_failures(
+        &self,
+        model: &dyn ReadModel,
+    ) -> Result<(u64, u64), ProjectionError> {
+        let tables = Tables::live(model);
+        let mut tx = self.log.pool().begin().await?;
+        // The live runner waits meanwhile: the model's checkpoint is held.
+        sqlx::query("SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE")
+            .bind(model.name())
+            .execute(&mut *tx)
+            .await?;
+        let positions: Vec<i64> = sqlx::query_scalar(
+            "SELECT position FROM projection_failures WHERE model = $1 AND resolved_at IS NULL
+             ORDER BY transaction_id, position",
+        )
+        .bind(model.name())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut failed_streams = std::collections::HashSet::new();
+        let (mut applied, mut remaining) = (0, 0);
+        for position in positions {
+            let Some(event) = self.log.event_at(position).await? else {
+                continue;
+            };
+            if failed_streams.contains(&event.stream_id) {
+                remaining += 1;
+                continue;
+            }
+            sqlx::query("SAVEPOINT one").execute(&mut *tx).await?;
+            match model
+                .apply(tx.acquire().await?, &tables, std::slice::from_ref(&event))
+                .await
+            {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT one")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE projection_failures SET resolved_at = now() WHERE model = $1 AND position = $2",
+                    )
+                    .bind(model.name())
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await?;
+                    applied += 1;
+                }
+                Err(error) if !error.is_poison() => return Err(error),
+                Err(error) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT one")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE projection_failures SET error = $3, failed_at = now() WHERE model = $1 AND position = $2",
+                    )
+                    .bind(model.name())
+                    .bind(position)
+                    .bind(error.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    failed_streams.insert(event.stream_id);
+                    remaining += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok((applied, remaining))
     }
 
     /// How far behind a model is.
@@ -305,9 +516,16 @@ impl Runner {
         .bind(model.stream_types())
         .fetch_one(self.log.pool())
         .await?;
+        let set_aside: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM projection_failures WHERE model = $1 AND resolved_at IS NULL",
+        )
+        .bind(model.name())
+        .fetch_one(self.log.pool())
+        .await?;
         Ok(Lag {
             events_behind: behind,
             seconds_behind: age.unwrap_or(0.0).max(0.0),
+            set_aside,
         })
     }
 
@@ -335,6 +553,10 @@ impl Runner {
                     .await?;
             }
             sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
+                .bind(&checkpoint)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM projection_failures WHERE model = $1")
                 .bind(&checkpoint)
                 .execute(&mut *tx)
                 .await?;
@@ -404,6 +626,27 @@ impl Runner {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
+            .bind(&checkpoint)
+            .execute(&mut *tx)
+            .await?;
+        // What the rebuilt tables set aside is now the model's; what the old ones had set aside
+        // and the rebuild applied is resolved.
+        sqlx::query(
+            "UPDATE projection_failures SET resolved_at = now()
+             WHERE model = $1 AND resolved_at IS NULL
+               AND position NOT IN (SELECT position FROM projection_failures WHERE model = $2)",
+        )
+        .bind(model.name())
+        .bind(&checkpoint)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM projection_failures WHERE model = $1 AND position IN (SELECT position FROM projection_failures WHERE model = $2)")
+            .bind(model.name())
+            .bind(&checkpoint)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE projection_failures SET model = $1 WHERE model = $2")
+            .bind(model.name())
             .bind(&checkpoint)
             .execute(&mut *tx)
             .await?;

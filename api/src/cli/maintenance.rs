@@ -7,7 +7,7 @@ use expedientes_eventlog::{EventLog, MIGRATOR};
 use expedientes_projections::{RebuildEffects, SystemClock};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{failure, usage, EffectsArg};
+use super::{failure, usage, EffectsArg, FailuresAction};
 use crate::config::Config;
 
 pub(super) async fn migrate(config: &Config) -> ExitCode {
@@ -138,4 +138,63 @@ pub(super) async fn seal(config: &Config) -> ExitCode {
     }
     eprintln!("expedientes: {sealed} events sealed");
     ExitCode::SUCCESS
+}
+
+pub(super) async fn projection_failures(config: &Config, action: FailuresAction) -> ExitCode {
+    let pool = match crate::connect(&config.database_url, true, 4).await {
+        Ok(p) => p,
+        Err(e) => return failure(format!("cannot connect to the database: {e}")),
+    };
+    let state = crate::build_state(pool, config.clone(), Arc::new(SystemClock));
+    let model_named = |name: &str| {
+        state.runner.model(name).ok_or_else(|| {
+            let names: Vec<_> = state.runner.models().iter().map(|m| m.name()).collect();
+            format!("no read model '{name}'; there is: {}", names.join(", "))
+        })
+    };
+    match action {
+        FailuresAction::List { model } => {
+            let models = match model {
+                Some(name) => match model_named(&name) {
+                    Ok(m) => vec![m],
+                    Err(e) => return usage(e),
+                },
+                None => state.runner.models().to_vec(),
+            };
+            for model in models {
+                match state.runner.failures(model.name()).await {
+                    Ok(failures) => {
+                        for set_aside in failures {
+                            println!(
+                                "{}",
+                                serde_json::to_string(&set_aside).expect("a failure serialises")
+                            );
+                        }
+                    }
+                    Err(e) => return failure(format!("cannot read the failures: {e}")),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        FailuresAction::Retry { model } => {
+            let model = match model_named(&model) {
+                Ok(m) => m,
+                Err(e) => return usage(e),
+            };
+            match state.runner.retry_failures(model.as_ref()).await {
+                Ok((applied, remaining)) => {
+                    eprintln!(
+                        "expedientes: {} applied {applied} event(s) set aside; {remaining} still set aside",
+                        model.name()
+                    );
+                    if remaining == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => failure(format!("retry failed: {e}")),
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ mod serve;
 
 use calendar::calendar;
 use local::{deadline, token};
-use maintenance::{migrate, rebuild, run_migrations, seal, verify};
+use maintenance::{migrate, projection_failures, rebuild, run_migrations, seal, verify};
 use serve::{scheduler, serve};
 
 use std::process::ExitCode;
@@ -58,6 +58,12 @@ enum Command {
     Verify,
     /// Seals everything not yet sealed.
     Seal,
+    /// The events a read model set aside because it could not apply them: list them, or apply
+    /// them again after a fix.
+    ProjectionFailures {
+        #[command(subcommand)]
+        action: FailuresAction,
+    },
     /// Prints the OpenAPI document (the one served at /openapi.json).
     Openapi,
     /// Prints a signed token for local use.
@@ -118,6 +124,21 @@ enum Command {
     Bench {
         #[command(subcommand)]
         which: Bench,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FailuresAction {
+    /// Prints the events every read model (or one) set aside, as JSON lines.
+    List {
+        /// Only this read model.
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Applies again, in order, the events a read model set aside; those that still fail stay.
+    Retry {
+        /// The read model.
+        model: String,
     },
 }
 
@@ -286,6 +307,7 @@ pub fn main() -> ExitCode {
             Command::Verify => verify(&config).await,
             Command::Openapi => unreachable!("answered without a database"),
             Command::Seal => seal(&config).await,
+            Command::ProjectionFailures { action } => projection_failures(&config, action).await,
             Command::Calendar { change } => calendar(&config, change).await,
             Command::Demo {
                 tenant,

@@ -128,6 +128,8 @@ async fn projection_loop(runner: Runner, interval: Duration) {
                         .set(lag.events_behind as f64);
                     metrics::gauge!("projection_lag_seconds", "model" => model.name())
                         .set(lag.seconds_behind);
+                    metrics::gauge!("projection_events_set_aside", "model" => model.name())
+                        .set(lag.set_aside as f64);
                 }
             }
         }

@@ -1019,7 +1019,10 @@ pub async fn get_account(
     }
     let found = account_row(&state, &caller.tenant, account).await?;
     Ok((
-        [(axum::http::header::ETAG, crate::pipeline::etag(found.version))],
+        [(
+            axum::http::header::ETAG,
+            crate::pipeline::etag(found.version),
+        )],
         Json(found),
     )
         .into_response())
@@ -1163,7 +1166,8 @@ pub async fn login_with_pin(
                 .fetch_optional(&state.pool)
                 .await?;
         let fresh = logged_in_at.is_some_and(|at| {
-            state.clock.now() - at <= Duration::minutes(expedientes_domain::user_account::PIN_MINUTES)
+            state.clock.now() - at
+                <= Duration::minutes(expedientes_domain::user_account::PIN_MINUTES)
         });
         let active = account_row(&state, &tenant, account).await?.stage == "active";
         return if fresh && active {

@@ -329,6 +329,14 @@ pub async fn list_cases(
     if !(1..=200).contains(&per_page) {
         return Err(ApiError::invalid_field("per_page", "must be from 1 to 200"));
     }
+    if let Some(procedure) = &query.procedure {
+        if state.registry.get(procedure).is_none() {
+            return Err(ApiError::invalid_field(
+                "procedure",
+                format!("one of {}", state.registry.names().join(", ")),
+            ));
+        }
+    }
     let page = query.page.unwrap_or(1);
     if page == 0 {
         return Err(ApiError::invalid_field("page", "pages start at 1"));

@@ -12,8 +12,21 @@ use crate::state::AppState;
 /// A health answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`, or what is wrong.
+    /// `ok`; `degraded` when a read model set events aside (it serves every other stream); or
+    /// what is wrong.
     pub status: String,
+    /// The read models that set events aside, with how many (`expedientes projection-failures`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stuck: Vec<StuckModel>,
+}
+
+/// A read model with events set aside.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StuckModel {
+    /// The model.
+    pub model: String,
+    /// Events it could not apply (and later events of their streams).
+    pub set_aside: i64,
 }
 
 /// The process is alive.
@@ -21,11 +34,15 @@ pub struct Health {
 pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
+        stuck: Vec::new(),
     })
 }
 
-/// The service can serve: the database answers and the schema is migrated.
-#[utoipa::path(get, path = "/ready", responses((status = 200, body = Health), (status = 503, body = Health)), tag = "operations")]
+/// The service can serve: the database answers and the schema is migrated (503 otherwise). A read
+/// model that set events aside makes it `degraded` (still 200: every other stream is served), and
+/// is named.
+#[utoipa::path(get, path = "/ready", responses((status = 200, description = "Ready (or degraded, naming the stuck read models)", body = Health),
+    (status = 503, description = "Not ready: the database does not answer or is not migrated", body = Health)), tag = "operations")]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let check = sqlx::query_scalar::<_, bool>(
         "SELECT EXISTS (SELECT FROM information_schema.tables WHERE table_name = 'events')",
@@ -33,14 +50,28 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     .fetch_one(&state.pool)
     .await;
     match check {
-        Ok(true) => Json(Health {
-            status: "ok".into(),
-        })
-        .into_response(),
+        Ok(true) => {
+            let stuck: Vec<StuckModel> = sqlx::query_as::<_, (String, i64)>(
+                "SELECT model, count(*) FROM projection_failures WHERE resolved_at IS NULL
+                 GROUP BY model ORDER BY model",
+            )
+            .fetch_all(&state.pool)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(model, set_aside)| StuckModel { model, set_aside })
+            .collect();
+            Json(Health {
+                status: if stuck.is_empty() { "ok" } else { "degraded" }.into(),
+                stuck,
+            })
+            .into_response()
+        }
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(Health {
                 status: "the database is not migrated".into(),
+                stuck: Vec::new(),
             }),
         )
             .into_response(),
@@ -50,6 +81,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {
                     status: "the database does not answer".into(),
+                    stuck: Vec::new(),
                 }),
             )
                 .into_response()

@@ -65,11 +65,32 @@ pub struct InscribeInput {
     pub authorised_by: Option<Uuid>,
 }
 
+/// The longest dwelling key accepted (a cadastral reference has 20 characters).
+pub const DWELLING_KEY_MAX: usize = 64;
+/// The longest address accepted.
+pub const ADDRESS_MAX: usize = 300;
+
 fn dwelling(key: &str, address: &str) -> Result<Dwelling, ApiError> {
     if key.trim().is_empty() || address.trim().is_empty() {
         return Err(ApiError::invalid_field(
             "dwelling_key",
             "a dwelling key and an address are required",
+        ));
+    }
+    if key.trim().chars().count() > DWELLING_KEY_MAX
+        || key
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() && c != ' ')
+    {
+        return Err(ApiError::invalid_field(
+            "dwelling_key",
+            format!("at most {DWELLING_KEY_MAX} characters, without control characters"),
+        ));
+    }
+    if address.trim().chars().count() > ADDRESS_MAX || address.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            "address",
+            format!("at most {ADDRESS_MAX} characters, without control characters"),
         ));
     }
     Ok(Dwelling {
