@@ -66,3 +66,6 @@ mod rebuild;
 
 #[path = "api/registry.rs"]
 mod registry;
+
+#[path = "api/read_models.rs"]
+mod read_models;

@@ -363,9 +363,15 @@ async fn the_caseworkers_list_puts_overdue_files_first_and_filters_and_pages() {
     assert_eq!(ids(&list), vec![d.clone()]);
     let list = query("procedure=general_application".into()).await;
     assert_eq!(list["total"], 3);
-    let list = query("procedure=building_permit".into()).await;
+    // A procedure with no files lists none; a procedure that does not exist is refused.
+    let list = query("procedure=padron_removal_file".into()).await;
     assert_eq!(list["total"], 0);
     assert_eq!(list["items"], json!([]));
+    let unknown = get("/v1/cases?procedure=building_permit")
+        .bearer(&caseworker)
+        .send(&app)
+        .await;
+    assert_problem(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation");
     let list = query(format!("due_before={b_due}")).await;
     assert_eq!(
         ids(&list),

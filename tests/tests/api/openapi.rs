@@ -715,6 +715,6 @@ async fn the_openapi_document_is_complete_and_stable() {
             }
         }
     }
-    // Drift shows in review: the document is kept in tests/tests/snapshots/.
+    // Drift shows in review: the document is kept in tests/tests/api/snapshots/.
     insta::assert_json_snapshot!("openapi", document);
 }
