@@ -93,11 +93,21 @@ pub struct Claims {
     pub iat: u64,
     /// Expires at (seconds since the epoch).
     pub exp: u64,
+    /// Not before (seconds since the epoch), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     /// Issuer.
     pub iss: String,
     /// Audience.
     pub aud: String,
 }
+
+/// The longest a token may last, from its issue to its expiry (a working day and a half): a token
+/// that claims to last longer (an `exp` in 9999) is refused.
+pub const MAX_TOKEN_LIFETIME: u64 = 12 * 3600;
+
+/// How far in the future a token's `iat` or `nbf` may be (clocks drift a little).
+pub const CLOCK_SKEW: u64 = 60;
 
 /// The signing key, shared by the service and the token minter.
 #[derive(Clone)]
@@ -137,7 +147,8 @@ impl Keys {
             tenant: tenant.to_string(),
             aal: assurance,
             iat: now,
-            exp: now + ttl_seconds,
+            exp: now + ttl_seconds.min(MAX_TOKEN_LIFETIME),
+            nbf: None,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
         };
@@ -151,15 +162,30 @@ impl Keys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.leeway = 5;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         let data = decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             ApiError::Unauthenticated(match e.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired".into(),
+                ErrorKind::ImmatureSignature => "the token is not valid yet".into(),
                 ErrorKind::InvalidSignature => "the token's signature is not valid".into(),
                 _ => format!("the token is not valid: {e}"),
             })
         })?;
         let claims = data.claims;
+        let now = now_seconds();
+        if claims.iat > now + CLOCK_SKEW || claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW) {
+            return Err(ApiError::Unauthenticated(
+                "the token says it was issued in the future".into(),
+            ));
+        }
+        if claims.exp.saturating_sub(claims.iat) > MAX_TOKEN_LIFETIME {
+            return Err(ApiError::Unauthenticated(format!(
+                "the token lasts longer than {} hours",
+                MAX_TOKEN_LIFETIME / 3600
+            )));
+        }
         let tenant: MunicipalityCode = claims.tenant.parse().map_err(|_| {
             ApiError::Unauthenticated("the token's tenant is not an INE code".into())
         })?;

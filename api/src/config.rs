@@ -37,6 +37,9 @@ pub struct Config {
     /// `EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS` (default 3, art. 21.3): the maximum time to resolve a
     /// removal file for wrong inscription.
     pub removal_file_max_months: u32,
+    /// `EXPEDIENTES_MAX_CONNECTIONS` (default 4096) and `EXPEDIENTES_HEADER_TIMEOUT_SECS` (default
+    /// 10): connections served at once, and how long one may take to send a request's headers.
+    pub limits: crate::server::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -128,6 +131,14 @@ impl Config {
                 .unwrap_or_else(|| "registro@localhost".into()),
             removal_file_max_months: seconds("EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS", 3)?.clamp(1, 24)
                 as u32,
+            limits: crate::server::Limits {
+                max_connections: seconds("EXPEDIENTES_MAX_CONNECTIONS", 4096)?.clamp(1, 1 << 20)
+                    as usize,
+                header_read_timeout: Duration::from_secs(
+                    seconds("EXPEDIENTES_HEADER_TIMEOUT_SECS", 10)?.clamp(1, 300),
+                ),
+                ..crate::server::Limits::default()
+            },
             projection_interval: Duration::from_millis(
                 seconds("EXPEDIENTES_PROJECTION_INTERVAL_MS", 200)?.max(10),
             ),
@@ -151,6 +162,7 @@ impl Config {
             timezone: chrono_tz::Europe::Madrid,
             council_notices_email: "registro@localhost".into(),
             removal_file_max_months: 3,
+            limits: crate::server::Limits::default(),
         }
     }
 

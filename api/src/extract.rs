@@ -22,11 +22,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let is_json = content_type.starts_with("application/json")
-            || (content_type.starts_with("application/") && content_type.contains("+json"));
-        if !is_json {
+            .unwrap_or("");
+        if !is_json(content_type) {
             return Err(ApiError::UnsupportedMediaType(
                 "send the body as JSON with Content-Type: application/json".into(),
             ));
@@ -42,38 +39,106 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses JSON: syntax errors are 400, wrong shapes 422 naming the field.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer);
-    let value = match value {
-        Ok(v) => v,
-        Err(error) => {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            return Err(match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let field = if path == "." {
-                        "(body)".to_owned()
-                    } else {
-                        path
-                    };
-                    ApiError::Invalid {
-                        detail: format!("{field}: {inner}"),
-                        errors: vec![FieldError {
-                            field,
-                            detail: inner.to_string(),
-                        }],
-                    }
-                }
-                _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
-            });
+/// The longest string any field accepts (a field may accept less; the longest, a general
+/// application's text, is 100,000 characters).
+pub const MAX_STRING: usize = 100_000;
+
+/// The longest part of a value a problem's detail repeats.
+const DETAIL_MAX: usize = 300;
+
+/// Cuts a text for a problem's detail, so that a huge value is never echoed.
+pub fn clip(text: &str) -> String {
+    if text.chars().count() <= DETAIL_MAX {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(DETAIL_MAX).collect();
+    format!("{cut}…")
+}
+
+/// Refuses, naming the field, a string with a control character (other than a line break or a
+/// tab) or longer than [`MAX_STRING`], anywhere in a JSON document, keys included.
+fn check_strings(value: &serde_json::Value, path: &mut String) -> Result<(), ApiError> {
+    let bad = |text: &str| {
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            Some("control characters are not allowed".to_owned())
+        } else if text.chars().count() > MAX_STRING {
+            Some(format!("at most {MAX_STRING} characters"))
+        } else {
+            None
         }
     };
-    deserializer
-        .end()
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
+    let field = |path: &str| {
+        if path.is_empty() {
+            "(body)".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => match bad(text) {
+            Some(detail) => Err(ApiError::invalid_field(&field(path), detail)),
+            None => Ok(()),
+        },
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{index}]"));
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        serde_json::Value::Object(members) => {
+            for (key, item) in members {
+                if let Some(detail) = bad(key) {
+                    return Err(ApiError::invalid_field(
+                        &field(path),
+                        format!("a key: {detail}"),
+                    ));
+                }
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&clip(key));
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parses JSON: syntax errors are 400; control characters, overlong strings and wrong shapes are
+/// 422 naming the field, without repeating more than a little of the value.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let document: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the body is not valid JSON: {}",
+            clip(&e.to_string())
+        ))
+    })?;
+    check_strings(&document, &mut String::new())?;
+    serde_path_to_error::deserialize(document).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = clip(&error.into_inner().to_string());
+        let field = if path == "." {
+            "(body)".to_owned()
+        } else {
+            path
+        };
+        ApiError::Invalid {
+            detail: format!("{field}: {inner}"),
+            errors: vec![FieldError {
+                field,
+                detail: inner,
+            }],
+        }
+    })
 }
 
 /// A query string.
@@ -141,20 +206,122 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>
     Ok(Some(text.to_owned()))
 }
 
+/// Whether a `Content-Type` is JSON: `application/json` or `application/<something>+json`, with
+/// parameters (a charset) allowed, compared exactly (`application/jsonp` is not JSON).
+pub fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", "json")) => true,
+        Some(("application", subtype)) => {
+            subtype.ends_with("+json") && subtype.len() > "+json".len()
+        }
+        _ => false,
+    }
+}
+
 /// Refuses a body that is not declared as JSON.
 pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/json")
-        || (content_type.starts_with("application/") && content_type.contains("+json"))
-    {
+        .unwrap_or("");
+    if is_json(content_type) {
         Ok(())
     } else {
         Err(ApiError::UnsupportedMediaType(
             "send the body as JSON with Content-Type: application/json".into(),
         ))
+    }
+}
+
+/// A date of birth that makes sense: not after `today`, and within the last 130 years.
+pub fn birth_date(
+    field: &str,
+    date: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, ApiError> {
+    let earliest = today
+        .checked_sub_months(chrono::Months::new(130 * 12))
+        .unwrap_or(today);
+    if date > today || date < earliest {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("a date of birth from {earliest} to {today}"),
+        ));
+    }
+    Ok(date)
+}
+
+/// A date of something that already happened: not after `today`, and not before `since` (the act
+/// it follows).
+pub fn past_date(
+    field: &str,
+    date: chrono::NaiveDate,
+    since: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, ApiError> {
+    date_between(field, date, since, today)
+}
+
+/// How far ahead an effect may be dated (a removal recorded ahead of the day it takes effect).
+pub const EFFECT_DAYS_AHEAD: u64 = 31;
+
+/// The date an effect takes effect: not before `since` (the act it follows), and not further
+/// ahead of `today` than [`EFFECT_DAYS_AHEAD`].
+pub fn effect_date(
+    field: &str,
+    date: chrono::NaiveDate,
+    since: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, ApiError> {
+    let latest = today + chrono::Days::new(EFFECT_DAYS_AHEAD);
+    date_between(field, date, since, latest)
+}
+
+fn date_between(
+    field: &str,
+    date: chrono::NaiveDate,
+    since: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, ApiError> {
+    if date > until || date < since {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("a date from {since} (the act it follows) to {until}"),
+        ));
+    }
+    Ok(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_media_types_are_matched_exactly() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+            "application/merge-patch+json ; charset=UTF-8",
+        ] {
+            assert!(is_json(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "application/jsonp",
+            "application/json-seq",
+            "application/+json",
+            "text/json",
+            "application/x-www-form-urlencoded",
+            "application/jsonx; charset=utf-8",
+        ] {
+            assert!(!is_json(no), "{no}");
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod problem;
 pub mod procedures;
 pub mod routes;
 pub mod secrets;
+pub mod server;
 pub mod state;
 
 use std::str::FromStr;

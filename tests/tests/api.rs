@@ -69,3 +69,6 @@ mod registry;
 
 #[path = "api/read_models.rs"]
 mod read_models;
+
+#[path = "api/connections.rs"]
+mod connections;

@@ -29,8 +29,12 @@ pub(super) fn token(
     } else if subject.trim().is_empty() {
         return usage("the subject must not be empty");
     }
-    if ttl == 0 || ttl > 30 * 24 * 3600 {
-        return usage("--ttl must be from 1 second to 30 days");
+    if ttl == 0 || ttl > crate::auth::MAX_TOKEN_LIFETIME {
+        return usage(format!(
+            "--ttl must be from 1 second to {} seconds ({} hours): the service refuses longer tokens",
+            crate::auth::MAX_TOKEN_LIFETIME,
+            crate::auth::MAX_TOKEN_LIFETIME / 3600
+        ));
     }
     let config = match Config::from_env(false) {
         Ok(c) => c,

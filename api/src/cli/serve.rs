@@ -40,14 +40,9 @@ pub(super) async fn serve(config: Config) -> ExitCode {
     ));
     tokio::spawn(seal_loop(state.log.clone(), seal_interval));
     tokio::spawn(notices_loop(state.clone()));
-    let app = crate::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => failure(format!("server error: {e}")),
-    }
+    let limits = state.config.limits;
+    crate::server::serve(listener, crate::router(state), limits, shutdown).await;
+    ExitCode::SUCCESS
 }
 
 async fn tokio_util_shutdown() {

@@ -427,9 +427,13 @@ pub async fn register(
     let applicant = match input.person {
         PersonKind::Natural => Applicant::Natural {
             name,
-            birth_date: input
-                .birth_date
-                .ok_or_else(|| ApiError::invalid_field("birth_date", "required"))?,
+            birth_date: crate::extract::birth_date(
+                "birth_date",
+                input
+                    .birth_date
+                    .ok_or_else(|| ApiError::invalid_field("birth_date", "required"))?,
+                crate::deadlines::local_date(&state, state.clock.now()),
+            )?,
             nationality: input
                 .nationality
                 .ok_or_else(|| ApiError::invalid_field("nationality", "required"))?,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,8 @@ use axum::{Json, Router};
 use http_body_util::BodyExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -89,6 +92,9 @@ async fn method_not_allowed() -> ApiError {
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The longest a request may take, its body included (then 503).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -105,6 +111,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // A request (its body included) that takes longer is cut: a slow client cannot hold a
+        // connection and a handler's resources for ever.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -116,6 +128,15 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        // Answers hold personal data: no cache keeps them; no browser guesses their type.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
 }
 
@@ -160,6 +181,7 @@ async fn observe(State(_state): State<AppState>, request: Request, next: Next) -
             413 => ApiError::PayloadTooLarge,
             404 => ApiError::NotFound("no such resource".into()),
             405 => ApiError::MethodNotAllowed,
+            503 => ApiError::Unavailable,
             s if s >= 500 => ApiError::Internal(String::from_utf8_lossy(&bytes).into_owned()),
             _ => ApiError::BadRequest(String::from_utf8_lossy(&bytes).into_owned()),
         };

@@ -434,6 +434,7 @@ fn claims(role: Role, subject: &str, issued: i64, expires: i64) -> Claims {
         aal: Assurance::Substantial,
         iat: u64::try_from(now + issued).expect("after the epoch"),
         exp: u64::try_from(now + expires).expect("after the epoch"),
+        nbf: None,
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
     }
@@ -561,4 +562,53 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
     assert_eq!(case["version"], 1);
     let list = get("/v1/cases").bearer(&valid).send(&app).await.ok_json();
     assert_eq!(list["total"], 1);
+}
+
+/// Tokens that claim to be issued (or valid) in the future, or to last beyond the longest a token
+/// may last (an `exp` in 9999), are refused; a token within the bounds is accepted.
+#[tokio::test]
+async fn tokens_from_the_future_or_lasting_for_ever_are_refused() {
+    let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
+    let future_issue = token_with(
+        SIGNING_KEY,
+        &claims(Role::Caseworker, "funcionaria", 3600, 7200),
+    );
+    let not_yet_valid = {
+        let mut c = claims(Role::Caseworker, "funcionaria", 0, 3600);
+        c.nbf = Some(c.iat + 3600);
+        token_with(SIGNING_KEY, &c)
+    };
+    let for_ever = {
+        let mut c = claims(Role::Caseworker, "funcionaria", 0, 3600);
+        c.exp = 253_402_300_799; // 9999-12-31T23:59:59Z
+        token_with(SIGNING_KEY, &c)
+    };
+    let too_long = token_with(
+        SIGNING_KEY,
+        &claims(Role::Caseworker, "funcionaria", 0, 13 * 3600),
+    );
+    for (what, token) in [
+        ("issued in the future", &future_issue),
+        ("not valid yet", &not_yet_valid),
+        ("expiring in 9999", &for_ever),
+        ("lasting 13 hours", &too_long),
+    ] {
+        let reply = get("/v1/cases").bearer(token).send(&app).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            reply.text()
+        );
+        assert_unauthenticated(&reply);
+    }
+    let within = token_with(
+        SIGNING_KEY,
+        &claims(Role::Caseworker, "funcionaria", -30, 12 * 3600 - 60),
+    );
+    get("/v1/cases")
+        .bearer(&within)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
 }

@@ -355,3 +355,137 @@ async fn malformed_requests_get_problems_never_a_500() {
         "the first and the two filed with a charset: {list}"
     );
 }
+
+/// Every input is bounded and checked: control characters and overlong strings in any field are
+/// refused naming the field (without repeating the value), and dates must make sense for what
+/// they mean; nothing is appended.
+#[tokio::test]
+async fn control_characters_overlong_strings_and_implausible_dates_are_refused() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let citizen = app.citizen(ANA);
+    let refused = |reply: &Reply, field: &str| {
+        let problem = assert_problem(reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert!(
+            reply.body.len() < 2_000,
+            "a problem never echoes a huge value"
+        );
+    };
+    // A NUL or another control character, in any string field, of any endpoint.
+    for (field, body) in [
+        ("subject", json!({"subject": "Poda\u{0}", "name": "Ana"})),
+        ("name", json!({"subject": "Poda", "name": "Ana\u{7}"})),
+        (
+            "applicant.name",
+            json!({"subject": "Poda", "name": "Ana",
+            "applicant": {"document": BORIS, "name": "Boris\u{1b}[2J"}}),
+        ),
+    ] {
+        let reply = post("/v1/general-applications")
+            .bearer(&citizen)
+            .json(&body)
+            .send(&app)
+            .await;
+        refused(&reply, field);
+    }
+    let reply = post("/v1/councils/28079/sessions")
+        .json(&json!({"document": "12345678Z\u{0}", "password": "x"}))
+        .send(&app)
+        .await;
+    refused(&reply, "document");
+    // A huge value.
+    let reply = post("/v1/general-applications")
+        .bearer(&citizen)
+        .json(&json!({"subject": "P".repeat(200_000), "name": "Ana"}))
+        .send(&app)
+        .await;
+    refused(&reply, "subject");
+    // Line breaks and tabs are text, not control characters.
+    post("/v1/general-applications")
+        .bearer(&citizen)
+        .json(&json!({"subject": "Poda", "body": "Primero:\n\tel árbol.\r\n", "name": "Ana"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    let events_before = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+
+    // Dates of birth in the past and within 130 years.
+    for birth in ["0000-01-01", "9999-12-31", "2026-03-03", "1890-01-01"] {
+        let reply = post("/v1/padron/inscriptions")
+            .bearer(&cw)
+            .json(&json!({"name": "Boris Petrov", "birth_date": birth, "nationality": "non_eu",
+                "residence": "non_eu_temporary", "document": {"kind": "residence_card", "number": BORIS},
+                "dwelling_key": "9872023VK4797S0001WX", "address": "Calle de Toledo 10",
+                "actor": {"kind": "themselves"}}))
+            .send(&app)
+            .await;
+        refused(&reply, "birth_date");
+        let reply = post("/v1/councils/28079/accounts")
+            .json(
+                &json!({"channel": "online_without_certificate", "person": "natural",
+                "name": "Elena Ruiz", "birth_date": birth, "nationality": "spanish",
+                "document": {"kind": "dni", "number": ELENA}, "mobile": "+34600111222",
+                "email": "elena@example.es", "address": "Calle Mayor 1"}),
+            )
+            .send(&app)
+            .await;
+        refused(&reply, "birth_date");
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap(),
+        events_before,
+        "nothing refused was appended"
+    );
+
+    // Acts not before what they follow, nor in the future.
+    let inscription = id_of(
+        &post("/v1/padron/inscriptions")
+            .bearer(&cw)
+            .json(&json!({"name": "Boris Petrov", "birth_date": "1990-01-01", "nationality": "non_eu",
+                "residence": "non_eu_temporary", "document": {"kind": "residence_card", "number": BORIS},
+                "dwelling_key": "9872023VK4797S0001WX", "address": "Calle de Toledo 10",
+                "actor": {"kind": "themselves"}}))
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    for effective_on in ["2030-01-01", "2026-03-01"] {
+        let reply = post(format!("/v1/padron/inscriptions/{inscription}/removals"))
+            .bearer(&cw)
+            .json(&json!({"cause": "death", "effective_on": effective_on}))
+            .send(&app)
+            .await;
+        refused(&reply, "effective_on");
+    }
+    let file = id_of(
+        &post("/v1/padron/removal-files")
+            .bearer(&cw)
+            .json(&json!({"inscription_id": inscription, "reason": "no vive allí"}))
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    post(format!("/v1/padron/removal-files/{file}/steps"))
+        .bearer(&cw)
+        .json(&json!({"step": "send_paper"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    for on in ["2026-02-27", "2026-03-09"] {
+        let reply = post(format!("/v1/padron/removal-files/{file}/steps"))
+            .bearer(&cw)
+            .json(&json!({"step": "delivered", "on": on}))
+            .send(&app)
+            .await;
+        refused(&reply, "on");
+    }
+}

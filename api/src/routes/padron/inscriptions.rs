@@ -115,6 +115,8 @@ pub async fn inscribe(
         return Err(ApiError::invalid_field("name", "required"));
     }
     let dwelling = dwelling(&input.dwelling_key, &input.address)?;
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    let birth_date = crate::extract::birth_date("birth_date", input.birth_date, today)?;
     let actor = input.actor.parse()?;
     let on_behalf_of = match &actor {
         Actor::Themselves => None,
@@ -127,7 +129,7 @@ pub async fn inscribe(
     let command = InscriptionCommand::Inscribe {
         person: Person {
             name,
-            birth_date: input.birth_date,
+            birth_date,
             nationality: input.nationality,
             document,
         },
@@ -341,8 +343,10 @@ pub async fn resolve_lapse(
 ) -> Result<Response, ApiError> {
     let caller = incoming.caller_in(&[Role::Caseworker])?;
     let id = resource_id(&id, "inscription")?;
-    row(&state, &caller.tenant, id).await?;
+    let found = row(&state, &caller.tenant, id).await?;
     let input: LapseInput = incoming.json()?;
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    crate::extract::effect_date("notified_on", input.notified_on, found.inscribed_on, today)?;
     inscription_command(
         &state,
         &incoming,
@@ -464,8 +468,17 @@ pub async fn remove(
 ) -> Result<Response, ApiError> {
     let caller = incoming.caller_in(&[Role::Caseworker])?;
     let id = resource_id(&id, "inscription")?;
-    row(&state, &caller.tenant, id).await?;
+    let found = row(&state, &caller.tenant, id).await?;
     let input: RemovalInput = incoming.json()?;
+    // Not before the inscription, nor years ahead (a removal dated in 2030 would remove the
+    // inscription at once); a few weeks ahead is a move announced.
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    crate::extract::effect_date(
+        "effective_on",
+        input.effective_on,
+        found.inscribed_on,
+        today,
+    )?;
     inscription_command(
         &state,
         &incoming,

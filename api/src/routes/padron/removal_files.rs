@@ -282,7 +282,9 @@ pub async fn file_step(
         }),
         FileStep::DeliveryFailed => Some(FileCommand::RecordFailedDelivery { on: today }),
         FileStep::Accessed | FileStep::Delivered | FileStep::Edict => {
-            let on = input.on.unwrap_or(today);
+            // Not before the file was opened, not in the future.
+            let opened_on = crate::deadlines::local_date(&state, case.opened_at);
+            let on = crate::extract::past_date("on", input.on.unwrap_or(today), opened_on, today)?;
             Some(FileCommand::RecordNotified {
                 outcome: match input.step {
                     FileStep::Accessed => NotificationOutcome::Accessed,
