@@ -1,5 +1,6 @@
 //! The `expedientes` command line, run as a process: outputs and exit statuses.
 
+use std::collections::HashMap;
 use std::process::{Command, Output};
 
 use expedientes_eventlog::MIGRATOR;
@@ -379,4 +380,220 @@ async fn demo_loads_a_municipality_and_is_safe_to_run_twice() {
     );
     let bad = expedientes(&["demo", "--tenant", "99999"], Some(&db.url));
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A request over a fresh TCP connection: the status and the body (an HTTP client of 20 lines,
+/// enough for a test that must reach the real process).
+async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, HashMap<String, String>, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok((status, headers, body.to_owned()))
+}
+
+fn start_service(database_url: &str, addr: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_expedientes"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("EXPEDIENTES_ADDR", addr)
+        .env(
+            "EXPEDIENTES_SIGNING_KEY",
+            "a-test-signing-key-of-at-least-32-bytes",
+        )
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the service starts")
+}
+
+async fn wait_ready(addr: &str) {
+    for _ in 0..300 {
+        if let Ok((200, _, _)) = http(addr, "GET", "/health", &[], "").await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the service did not start on {addr}");
+}
+
+/// `kill -9` of the service while clients send commands: after a restart every acknowledged
+/// command is in the log, and sending every request again with its key appends nothing for those
+/// already carried out (each key ends with exactly one file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_service_killed_under_load_loses_no_acknowledged_command_and_retries_append_nothing() {
+    let db = TestDatabase::create(&MIGRATOR).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("an address")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let token = {
+        let out = expedientes(
+            &[
+                "token",
+                "--role",
+                "citizen",
+                "--tenant",
+                "28079",
+                "--subject",
+                "12345678Z",
+            ],
+            None,
+        );
+        String::from_utf8(out.stdout)
+            .expect("text")
+            .trim()
+            .to_owned()
+    };
+    let mut service = start_service(&db.url, &addr);
+    wait_ready(&addr).await;
+
+    // Eight clients file applications, each with its own key, until the service dies.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for client in 0..8 {
+        let (addr, token, stop) = (addr.clone(), token.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut sent = Vec::new();
+            let mut acknowledged = Vec::new();
+            for n in 0.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) && n > 0 {
+                    break;
+                }
+                let key = format!("crash-{client}-{n}");
+                sent.push(key.clone());
+                let auth = format!("Bearer {token}");
+                match http(
+                    &addr,
+                    "POST",
+                    "/v1/general-applications",
+                    &[
+                        ("authorization", &auth),
+                        ("content-type", "application/json"),
+                        ("idempotency-key", &key),
+                    ],
+                    r#"{"subject": "Poda de un árbol", "name": "Ana García"}"#,
+                )
+                .await
+                {
+                    Ok((201, _, body)) => {
+                        let id = serde_json::from_str::<Value>(&body).expect("JSON")["id"]
+                            .as_str()
+                            .expect("an id")
+                            .to_owned();
+                        acknowledged.push((key, id));
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            (sent, acknowledged)
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    service.kill().expect("kill -9");
+    service.wait().expect("the process is gone");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = Vec::new();
+    let mut acknowledged = Vec::new();
+    for client in clients {
+        let (s, a) = client.await.expect("a client");
+        sent.extend(s);
+        acknowledged.extend(a);
+    }
+    assert!(
+        acknowledged.len() >= 8,
+        "commands were acknowledged before the kill: {}",
+        acknowledged.len()
+    );
+    eprintln!(
+        "{} requests sent, {} acknowledged before kill -9",
+        sent.len(),
+        acknowledged.len()
+    );
+
+    // Every acknowledged command survived.
+    let pool = db.pool(2).await;
+    for (key, id) in &acknowledged {
+        let found: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE stream_id = $1::uuid")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        assert_eq!(found, 1, "{key} was acknowledged and must be in the log");
+    }
+
+    // After a restart, every request sent again with its key: once each, whatever happened.
+    let mut service = start_service(&db.url, &addr);
+    wait_ready(&addr).await;
+    let auth = format!("Bearer {token}");
+    for key in &sent {
+        let (status, headers, body) = http(
+            &addr,
+            "POST",
+            "/v1/general-applications",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("idempotency-key", key),
+            ],
+            r#"{"subject": "Poda de un árbol", "name": "Ana García"}"#,
+        )
+        .await
+        .expect("the restarted service answers");
+        assert_eq!(status, 201, "{key}: {body}");
+        if let Some((_, id)) = acknowledged.iter().find(|(k, _)| k == key) {
+            assert_eq!(
+                headers.get("idempotent-replayed").map(String::as_str),
+                Some("true")
+            );
+            assert_eq!(
+                serde_json::from_str::<Value>(&body).unwrap()["id"],
+                id.as_str()
+            );
+        }
+    }
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        events as usize,
+        sent.len(),
+        "exactly one file per key: nothing lost, nothing twice"
+    );
+    service.kill().expect("stop the service");
+    let _ = service.wait();
 }

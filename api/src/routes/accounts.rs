@@ -730,6 +730,16 @@ pub async fn login(
         .await;
     match result {
         Ok(executed) if correct => Ok(executed.mark(session())),
+        // A wrong password on a locked or expired account answers as an unknown document does:
+        // only someone who knows the password learns the account's state.
+        Ok(_)
+        | Err(ApiError::Unauthenticated(_))
+        | Err(ApiError::AccountLocked | ApiError::PasswordExpired)
+            if !correct =>
+        {
+            record_failure(&state, &keys, now).await?;
+            Err(wrong())
+        }
         Ok(_) | Err(ApiError::Unauthenticated(_)) => {
             record_failure(&state, &keys, now).await?;
             Err(wrong())

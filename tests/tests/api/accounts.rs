@@ -334,6 +334,16 @@ async fn three_wrong_passwords_lock_until_unlocked_in_person() {
         StatusCode::FORBIDDEN,
         "account-locked",
     );
+    // A wrong one answers as for a document without an account: the lock is told only to
+    // someone who knows the password.
+    let wrong_on_locked = login(&app, ANA, "wrong password").await;
+    let unknown = login(&app, ELENA, "wrong password").await;
+    assert_unauthenticated(&wrong_on_locked);
+    assert_eq!(wrong_on_locked.json(), {
+        let mut same = unknown.json();
+        same["instance"] = wrong_on_locked.json()["instance"].clone();
+        same
+    });
     assert!(send_notices(&app, &sender)
         .await
         .iter()
