@@ -184,6 +184,16 @@ fn development_key(path: &Path) -> Result<Vec<u8>, String> {
             return Ok(key.into_bytes());
         }
     }
+    // A new key is made only in the project's own folder (where scripts/run runs): elsewhere a
+    // silent new key would sign tokens that no running service accepts, or replace the one that
+    // does. Outside it, the key must be given.
+    if !Path::new("scripts/run").is_file() {
+        return Err(format!(
+            "EXPEDIENTES_SIGNING_KEY is not set and there is no development key in {}: set \
+             EXPEDIENTES_SIGNING_KEY, or run from the project's folder to use its development key",
+            path.display()
+        ));
+    }
     let key = hex::encode(rand::random::<[u8; 32]>());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)

@@ -597,3 +597,34 @@ async fn a_service_killed_under_load_loses_no_acknowledged_command_and_retries_a
     service.kill().expect("stop the service");
     let _ = service.wait();
 }
+
+/// Without a signing key, `token` makes no new key outside the project's folder: it says how to
+/// give one (exit 2) and writes nothing.
+#[test]
+fn token_refuses_to_make_a_key_outside_the_project() {
+    let elsewhere = std::env::temp_dir().join(format!("expedientes-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).expect("a folder");
+    let out = Command::new(env!("CARGO_BIN_EXE_expedientes"))
+        .args([
+            "token",
+            "--role",
+            "caseworker",
+            "--tenant",
+            "28079",
+            "--subject",
+            "f-1",
+        ])
+        .env_remove("EXPEDIENTES_SIGNING_KEY")
+        .env_remove("DATABASE_URL")
+        .current_dir(&elsewhere)
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EXPEDIENTES_SIGNING_KEY"));
+    assert!(out.stdout.is_empty());
+    assert!(
+        !elsewhere.join(".expedientes").exists(),
+        "no key was written"
+    );
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}

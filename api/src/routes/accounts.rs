@@ -372,7 +372,8 @@ async fn account_row(
 
 /// Registers a person in the user-and-password system.
 #[utoipa::path(post, path = "/v1/councils/{ine}/accounts", params(("ine" = String, Path)), request_body = RegistrationInput,
-    responses((status = 201, description = "Registered: the account (its file of alta de usuario)", body = CommandResponse)),
+    responses((status = 201, description = "Registered: the account (its file of alta de usuario)", body = CommandResponse),
+              (status = 429, description = "Too many anonymous registrations from this address: retry after Retry-After seconds", body = crate::problem::Problem)),
     tag = "accounts")]
 pub async fn register(
     State(state): State<AppState>,
@@ -478,6 +479,16 @@ pub async fn register(
         return Ok(earlier.reply(location(account)));
     }
     let now = state.clock.now();
+    if incoming.caller.is_none() {
+        // Anonymous registrations are counted per client address, refused beyond the limit.
+        let keys = [format!("register:{tenant}:{}", incoming.client)];
+        if throttled(&state, &keys, now).await? {
+            return Err(ApiError::TooManyAttempts(
+                THROTTLE_WINDOW_MINUTES as u64 * 60,
+            ));
+        }
+        record_failure(&state, &keys, now).await?;
+    }
     let today = crate::deadlines::local_date(&state, now);
     let case_number = crate::case_numbers::next(&state, &tenant, today).await?;
     let command = Command::Register {
@@ -592,6 +603,9 @@ pub struct SessionDto {
 pub const MAX_FAILURES_PER_DOCUMENT: i32 = 10;
 /// Failed logins allowed per client address in a window.
 pub const MAX_FAILURES_PER_ADDRESS: i32 = 30;
+/// Anonymous registrations (online without a certificate) allowed per client address in a window:
+/// each writes a file that can never be deleted.
+pub const MAX_REGISTRATIONS_PER_ADDRESS: i32 = 10;
 /// The throttling window.
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 const SESSION_SECONDS: u64 = 3600;
@@ -612,6 +626,8 @@ async fn throttled(
     Ok(rows.iter().any(|(key, failures)| {
         let limit = if key.starts_with("doc:") {
             MAX_FAILURES_PER_DOCUMENT
+        } else if key.starts_with("register:") {
+            MAX_REGISTRATIONS_PER_ADDRESS
         } else {
             MAX_FAILURES_PER_ADDRESS
         };

@@ -656,3 +656,54 @@ async fn a_pin_logs_in_once_within_ten_minutes_and_needs_a_verified_mobile() {
         assert!(!log.contains(&format!("\"{secret}\"")) && !log.contains(&format!(": {secret}")));
     }
 }
+
+/// Anonymous registrations (each writes a file that can never be deleted) are limited per client
+/// address: the eleventh in a quarter of an hour is refused with `Retry-After`, and writes nothing;
+/// a caseworker's registration is not limited.
+#[tokio::test]
+async fn anonymous_registrations_are_throttled_per_address() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let dni_for = |n: u32| {
+        const LETTERS: &[u8] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+        let number = 20_000_000 + n;
+        format!("{number:08}{}", LETTERS[(number % 23) as usize] as char)
+    };
+    for n in 0..10 {
+        post(ACCOUNTS)
+            .json(&natural(
+                "online_without_certificate",
+                dni(&dni_for(n)),
+                "spanish",
+            ))
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let events = |app: &TestApp| {
+        let pool = app.state.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let before = events(&app).await;
+    let refused = post(ACCOUNTS)
+        .json(&natural(
+            "online_without_certificate",
+            dni(&dni_for(10)),
+            "spanish",
+        ))
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, "too-many-attempts");
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(events(&app).await, before, "nothing was written");
+    post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&natural("in_person", dni(&dni_for(11)), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+}
