@@ -245,3 +245,34 @@ pub fn procedure_names(openapi: &mut OpenApi, names: &[String]) {
         }
     }
 }
+
+/// Every string of a request body is bounded ([`crate::extract::MAX_STRING`], and less where a
+/// field says so): the document states the bound of each input string that does not state its
+/// own.
+pub fn bound_input_strings(openapi: &mut OpenApi) {
+    use utoipa::openapi::schema::SchemaType;
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        if !(name.ends_with("Input") || name.ends_with("Request")) {
+            continue;
+        }
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        for property in object.properties.values_mut() {
+            let RefOr::T(Schema::Object(field)) = property else {
+                continue;
+            };
+            let is_string = match &field.schema_type {
+                SchemaType::Type(Type::String) => true,
+                SchemaType::Array(types) => types.contains(&Type::String),
+                _ => false,
+            };
+            if is_string && field.max_length.is_none() && field.enum_values.is_none() {
+                field.max_length = Some(crate::extract::MAX_STRING);
+            }
+        }
+    }
+}

@@ -245,6 +245,7 @@ pub struct RegistrationInput {
     /// A natural or a legal person.
     pub person: PersonKind,
     /// Name (or company name).
+    #[schema(max_length = 200)]
     pub name: String,
     /// Natural persons: date of birth.
     pub birth_date: Option<NaiveDate>,

@@ -51,6 +51,7 @@ pub struct PersonInput {
     /// DNI, NIE or a legal person's NIF.
     pub document: String,
     /// Full name.
+    #[schema(max_length = 200)]
     pub name: String,
 }
 
@@ -60,6 +61,7 @@ pub struct PersonInput {
 #[schema(example = json!({"subject": "Poda de un árbol frente al portal", "body": "El árbol de la calle de Toledo 10 tapa la farola.", "name": "Ana García"}))]
 pub struct SubmitRequest {
     /// What is asked, in one line.
+    #[schema(max_length = 300)]
     pub subject: String,
     /// The application's text.
     #[serde(default)]
@@ -68,6 +70,7 @@ pub struct SubmitRequest {
     /// caseworker registering a paper application, or a representative, names the applicant.
     pub applicant: Option<PersonInput>,
     /// The caller's own name, when a citizen applies for themselves or as a representative.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -152,6 +155,13 @@ pub async fn submit(
             "body",
             "at most 100,000 characters",
         ));
+    }
+    if input
+        .name
+        .as_deref()
+        .is_some_and(|n| n.trim().chars().count() > 200)
+    {
+        return Err(ApiError::invalid_field("name", "at most 200 characters"));
     }
     let mut on_behalf_of = None;
     let mut channel = None;

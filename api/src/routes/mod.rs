@@ -78,6 +78,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = api_routes().split_for_parts().1;
     crate::openapi::Conventions.modify(&mut document);
     crate::openapi::procedure_names(&mut document, &crate::procedures::registry().names());
+    crate::openapi::bound_input_strings(&mut document);
     document
 }
 

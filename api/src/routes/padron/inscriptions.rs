@@ -41,6 +41,7 @@ use crate::state::AppState;
 }))]
 pub struct InscribeInput {
     /// Full name.
+    #[schema(max_length = 200)]
     pub name: String,
     /// Date of birth.
     pub birth_date: NaiveDate,
@@ -51,8 +52,10 @@ pub struct InscribeInput {
     /// The identity document.
     pub document: DocumentInput,
     /// The dwelling's stable key (e.g. cadastral reference).
+    #[schema(max_length = 64)]
     pub dwelling_key: String,
     /// The address.
+    #[schema(max_length = 300)]
     pub address: String,
     /// Who acted.
     pub actor: ActorInput,
@@ -111,8 +114,11 @@ pub async fn inscribe(
     let input: InscribeInput = incoming.json()?;
     let document = input.document.parse_document("document")?;
     let name = input.name.trim().to_owned();
-    if name.is_empty() {
-        return Err(ApiError::invalid_field("name", "required"));
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid_field(
+            "name",
+            "give a name of 1 to 200 characters",
+        ));
     }
     let dwelling = dwelling(&input.dwelling_key, &input.address)?;
     let today = crate::deadlines::local_date(&state, state.clock.now());
@@ -284,8 +290,10 @@ pub async fn renew(
 #[schema(example = json!({"dwelling_key": "9872023VK4797S0002YZ", "address": "Calle de Atocha 3, 1º A", "actor": {"kind": "themselves"}}))]
 pub struct AddressInput {
     /// The dwelling's key.
+    #[schema(max_length = 64)]
     pub dwelling_key: String,
     /// The address.
+    #[schema(max_length = 300)]
     pub address: String,
     /// Who acted.
     pub actor: ActorInput,
