@@ -678,13 +678,13 @@ mod padron_blocking {
         }
     }
 
-    fn card() -> IdentityDocument {
+    pub(super) fn card() -> IdentityDocument {
         IdentityDocument::ResidenceCard {
             number: "X1234567L".parse().unwrap(),
         }
     }
 
-    fn party() -> expedientes_domain::CaseParty {
+    pub(super) fn party() -> expedientes_domain::CaseParty {
         expedientes_domain::CaseParty {
             document: "X1234567L".parse().unwrap(),
             name: "Bilal Haddad".into(),
@@ -795,6 +795,7 @@ mod command_path {
     //! again, a command id answers its first outcome whatever streams it changed, and a refusal by
     //! any aggregate refuses the whole command.
 
+    use super::padron_blocking::{card, party};
     use super::*;
     use chrono::NaiveDate;
     use expedientes_domain::padron::{
@@ -802,7 +803,7 @@ mod command_path {
         InscriptionRefusal, NotificationChannel, NotificationOutcome, Person, RemovalBasis,
         RemovalFile, ResidenceStatus,
     };
-    use expedientes_domain::user_account::{IdentityDocument, Nationality};
+    use expedientes_domain::user_account::Nationality;
     use expedientes_eventlog::{CommandError, CommandOutcome, CommandRequest, Streams};
 
     /// A refusal by either aggregate of a two-stream command.
@@ -833,20 +834,6 @@ mod command_path {
             expected_version,
             metadata: metadata(Some(Uuid::new_v4())),
             request_hash: None,
-        }
-    }
-
-    fn card() -> IdentityDocument {
-        IdentityDocument::ResidenceCard {
-            number: "X1234567L".parse().unwrap(),
-        }
-    }
-
-    fn party() -> expedientes_domain::CaseParty {
-        expedientes_domain::CaseParty {
-            document: "X1234567L".parse().unwrap(),
-            name: "Bilal Haddad".into(),
-            role: expedientes_domain::PartyRole::Interested,
         }
     }
 
