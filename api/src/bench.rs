@@ -300,12 +300,15 @@ async fn measure_timers(
                     subject: "Solicitud".into(),
                     body: String::new(),
                     at: opened,
+                    entry: None,
                     resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).ok_or("date")?,
                 },
                 Event::RectificationRequested {
                     what: "falta el plano".into(),
                     at: opened,
+                    on: None,
                     due,
+                    resolution_due_if_unanswered: None,
                 },
             ];
             streams.push(StreamAppend {

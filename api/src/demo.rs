@@ -283,6 +283,16 @@ async fn load(
                 .config
                 .sia_code(<GeneralApplication as esrs::Aggregate>::NAME);
             let party = party.clone();
+            let now = state.clock.now();
+            let entry = crate::registry_entries::enter(
+                state,
+                tenant,
+                expedientes_domain::lpac::SubmissionKind::Application,
+                now,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             state
                 .log
                 .execute::<GeneralApplication>(request(tenant, Uuid::new_v4()), move |_, _| {
@@ -292,7 +302,8 @@ async fn load(
                         parties: vec![party.clone()],
                         subject: "Solicitud de poda de arbolado en la vía pública".into(),
                         body: String::new(),
-                        at: state.clock.now(),
+                        at: now,
+                        entry: entry.clone(),
                         resolution_due,
                     }
                 })

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod problem;
 pub mod procedures;
+pub mod registry_entries;
 pub mod routes;
 pub mod secrets;
 pub mod server;
@@ -25,7 +26,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use expedientes_eventlog::{EventLog, RUNTIME_ROLE};
-use expedientes_projections::{CaseView, Clock, Outbox, ReadModel, Runner, Scheduler, Timers};
+use expedientes_projections::{
+    CaseView, Clock, Outbox, ReadModel, RegistryBook, Runner, Scheduler, Timers,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
@@ -96,6 +99,7 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
         case_view.clone(),
         timers.clone(),
         Arc::new(Outbox::new(registry.clone())),
+        Arc::new(RegistryBook::new(registry.clone())),
     ];
     models.extend(procedures::read_models());
     let runner = Runner::new(log.clone(), models);

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod council_calendar;
 pub mod general_application;
 pub mod identity;
+pub mod lpac;
 pub mod padron;
 pub mod procedure;
 pub mod testing;
@@ -19,4 +20,7 @@ pub use procedure::{
     CaseEffect, CaseParty, FollowUp, Notice, NoticeChannel, NoticeRecipient, PartyRole, Procedure,
     TimerEffect,
 };
-pub use values::{CaseNumber, DocumentNumber, MunicipalityCode, ParseError, SiaCode};
+pub use values::{
+    CaseNumber, DocumentNumber, MunicipalityCode, ParseError, RegistryDirection, RegistryNumber,
+    SiaCode, VerificationCode,
+};

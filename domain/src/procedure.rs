@@ -76,6 +76,16 @@ pub enum CaseEffect {
     CitizenMustAct(Option<CitizenAction>),
     /// The date by which the council must resolve (maximum time), or `None` when no longer running.
     ResolutionDue(Option<NaiveDate>),
+    /// What the silence of the council means on this file (arts. 24–25 LPAC) and, once the
+    /// maximum time has passed without a resolution, the day it took effect.
+    Silence {
+        /// Its meaning.
+        meaning: crate::lpac::SilenceMeaning,
+        /// The maximum time and the articles, as the file shows them.
+        basis: String,
+        /// The first day after the maximum time, once it passed unresolved.
+        reached_on: Option<NaiveDate>,
+    },
     /// The file was closed in the given state.
     Closed {
         /// Its final state code.
@@ -202,6 +212,12 @@ where
 
     /// The messages an event asks to send.
     fn notices(_event: &Self::Event) -> Vec<Notice> {
+        Vec::new()
+    }
+
+    /// The registry entries an event records (art. 16 LPAC): the council's registry book reads
+    /// them from here, so an entry exists exactly when the event that carries it does.
+    fn registry_entries(_event: &Self::Event) -> Vec<crate::lpac::RegistryEntry> {
         Vec::new()
     }
 

@@ -271,6 +271,130 @@ impl FromStr for CaseNumber {
     }
 }
 
+/// Which way a registry entry goes (art. 16.1 LPAC: the registry records what comes in and what
+/// goes out).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RegistryDirection {
+    /// An entry (asiento de entrada): something a person presented.
+    In,
+    /// An exit (asiento de salida): something the council sent, such as a notification.
+    Out,
+}
+
+impl RegistryDirection {
+    /// The letter used in registry numbers: `E` (entrada) or `S` (salida).
+    pub fn letter(self) -> char {
+        match self {
+            RegistryDirection::In => 'E',
+            RegistryDirection::Out => 'S',
+        }
+    }
+}
+
+/// A registry entry's number (art. 16.3 LPAC: every entry gets a number, per council and year):
+/// `28079/2026/E/0000123` (entries) or `28079/2026/S/0000045` (exits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegistryNumber(String);
+string_value!(RegistryNumber);
+
+impl RegistryNumber {
+    /// Builds the number of the `sequence`th entry of `year`, in `direction`, in `tenant`.
+    pub fn new(
+        tenant: &MunicipalityCode,
+        year: i32,
+        direction: RegistryDirection,
+        sequence: u64,
+    ) -> Result<Self, ParseError> {
+        format!("{tenant}/{year:04}/{}/{sequence:07}", direction.letter()).parse()
+    }
+
+    /// Its direction.
+    pub fn direction(&self) -> RegistryDirection {
+        if self.0.split('/').nth(2) == Some("S") {
+            RegistryDirection::Out
+        } else {
+            RegistryDirection::In
+        }
+    }
+}
+
+impl FromStr for RegistryNumber {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const WHAT: &str = "registry number";
+        const SHAPE: &str = "it must look like 28079/2026/E/0000123";
+        let mut parts = s.split('/');
+        let (Some(ine), Some(year), Some(letter), Some(seq), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(ParseError::new(WHAT, s, SHAPE));
+        };
+        ine.parse::<MunicipalityCode>()
+            .map_err(|_| ParseError::new(WHAT, s, "it must start with an INE municipality code"))?;
+        let year_ok = year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) && year >= "2000";
+        let seq_ok = (7..=12).contains(&seq.len()) && seq.bytes().all(|b| b.is_ascii_digit());
+        if !year_ok || !seq_ok || seq.bytes().all(|b| b == b'0') || !matches!(letter, "E" | "S") {
+            return Err(ParseError::new(WHAT, s, SHAPE));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A secure verification code (código seguro de verificación, art. 27.3.a LPAC and art. 42.b of
+/// Ley 40/2015): printed on a receipt or a copy, it lets anyone check at the council's sede what
+/// the document is. Twenty characters of Crockford's base 32 (no `I L O U`, which
+/// look like digits or letters), 100 bits: it cannot be guessed, so it is the only key the public check needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VerificationCode(String);
+string_value!(VerificationCode);
+
+impl VerificationCode {
+    /// The code's alphabet (Crockford's base 32).
+    pub const ALPHABET: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    /// How many characters it has.
+    pub const LENGTH: usize = 20;
+
+    /// A code from 20 random values (each taken modulo 32).
+    pub fn from_random(bytes: [u8; 20]) -> Self {
+        let code: String = bytes
+            .iter()
+            .map(|b| char::from(Self::ALPHABET[usize::from(b % 32)]))
+            .collect();
+        Self(code)
+    }
+}
+
+impl FromStr for VerificationCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != Self::LENGTH || !s.bytes().all(|b| Self::ALPHABET.contains(&b)) {
+            return Err(ParseError::new(
+                "verification code",
+                s,
+                "it must be 20 capital letters and digits, as printed on the receipt",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
 /// A procedure's code in the national inventory of administrative procedures (SIA): digits only.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SiaCode(String);

@@ -80,6 +80,12 @@ pub struct CaseRow {
     pub resolution_due: Option<NaiveDate>,
     /// The nearest of the deadlines above.
     pub next_deadline: Option<NaiveDate>,
+    /// What the council's silence means on this file (`estimatory`, `desestimatory`, `lapse`).
+    pub silence: Option<String>,
+    /// The maximum time and its articles, for people.
+    pub silence_basis: Option<String>,
+    /// The day the silence took effect, once the maximum time passed unresolved.
+    pub silence_reached_on: Option<NaiveDate>,
     /// Whether the citizen must act.
     pub citizen_must_act: bool,
     /// The stream's version this row reflects (the ETag of the file).
@@ -88,10 +94,12 @@ pub struct CaseRow {
     pub last_position: i64,
 }
 
-const COLUMNS: &str =
+/// The case view's columns, in [`CaseRow`]'s order (for queries that read rows).
+pub const COLUMNS: &str =
     "case_id, tenant, procedure, procedure_title, sia_code, case_number, subject, parties, \
     party_documents, state, state_description, opened_at, updated_at, closed_at, citizen_action, \
-    citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position";
+    citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position, \
+    silence, silence_basis, silence_reached_on";
 
 impl CaseRow {
     fn apply(&mut self, effect: CaseEffect) {
@@ -115,6 +123,15 @@ impl CaseRow {
                 self.citizen_action = action.map(|a| a.what);
             }
             CaseEffect::ResolutionDue(due) => self.resolution_due = due,
+            CaseEffect::Silence {
+                meaning,
+                basis,
+                reached_on,
+            } => {
+                self.silence = Some(<&'static str>::from(meaning).to_owned());
+                self.silence_basis = Some(basis);
+                self.silence_reached_on = reached_on;
+            }
             CaseEffect::Closed {
                 state,
                 description,
@@ -204,6 +221,9 @@ impl CaseView {
                             citizen_action_due: None,
                             resolution_due: None,
                             next_deadline: None,
+                            silence: None,
+                            silence_basis: None,
+                            silence_reached_on: None,
                             citizen_must_act: false,
                             version: event.version,
                             last_position: event.position,
@@ -242,7 +262,7 @@ impl CaseView {
 
     async fn save(conn: &mut PgConnection, table: &str, row: &CaseRow) -> Result<(), sqlx::Error> {
         sqlx::query(&format!(
-            "INSERT INTO {table} ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+            "INSERT INTO {table} ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
              ON CONFLICT (case_id) DO UPDATE SET
                parties = EXCLUDED.parties, party_documents = EXCLUDED.party_documents,
                state = EXCLUDED.state, state_description = EXCLUDED.state_description,
@@ -250,7 +270,8 @@ impl CaseView {
                citizen_action = EXCLUDED.citizen_action, citizen_action_due = EXCLUDED.citizen_action_due,
                resolution_due = EXCLUDED.resolution_due, next_deadline = EXCLUDED.next_deadline,
                citizen_must_act = EXCLUDED.citizen_must_act, version = EXCLUDED.version,
-               last_position = EXCLUDED.last_position"
+               last_position = EXCLUDED.last_position, silence = EXCLUDED.silence,
+               silence_basis = EXCLUDED.silence_basis, silence_reached_on = EXCLUDED.silence_reached_on"
         ))
         .bind(row.case_id)
         .bind(&row.tenant)
@@ -273,6 +294,9 @@ impl CaseView {
         .bind(row.citizen_must_act)
         .bind(row.version)
         .bind(row.last_position)
+        .bind(&row.silence)
+        .bind(&row.silence_basis)
+        .bind(row.silence_reached_on)
         .execute(conn)
         .await?;
         Ok(())

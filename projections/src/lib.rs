@@ -14,6 +14,7 @@ pub mod clock;
 pub mod outbox;
 pub mod padron;
 pub mod registry;
+pub mod registry_book;
 mod runner;
 pub mod timers;
 
@@ -23,5 +24,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use outbox::Outbox;
 pub use padron::PadronRegister;
 pub use registry::{Registered, Registry};
+pub use registry_book::RegistryBook;
 pub use runner::{Lag, ProjectionError, ReadModel, RebuildEffects, Runner, SetAside, Tables};
 pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use expedientes_domain::lpac::RegistryEntry;
 use expedientes_domain::procedure::DomainEvent;
 use expedientes_domain::{CaseEffect, FollowUp, Notice, Procedure, TimerEffect};
 use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata};
@@ -32,6 +33,7 @@ pub struct Registered {
     pub(crate) case_effects: Decode<CaseEffect>,
     pub(crate) timer_effects: Decode<TimerEffect>,
     pub(crate) notices: Decode<Notice>,
+    pub(crate) registry_entries: Decode<RegistryEntry>,
     pub(crate) follow_ups: DecodeFollowUps,
     pub(crate) fire: Fire,
 }
@@ -133,6 +135,7 @@ impl Registry {
             case_effects: decoder::<P, _>(P::case_effects),
             timer_effects: decoder::<P, _>(P::timer_effects),
             notices: decoder::<P, _>(P::notices),
+            registry_entries: decoder::<P, _>(P::registry_entries),
             follow_ups: Arc::new(|stream_id, payload| {
                 let event: P::Event =
                     serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;

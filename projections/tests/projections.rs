@@ -12,7 +12,10 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(20);
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use expedientes_domain::general_application::{Command, Decision, GeneralApplication};
-use expedientes_domain::{CaseNumber, CaseParty, PartyRole};
+use expedientes_domain::lpac::{Appeal, Reasons, RegistryEntry, SubmissionKind};
+use expedientes_domain::{
+    CaseNumber, CaseParty, PartyRole, RegistryDirection, RegistryNumber, VerificationCode,
+};
 use expedientes_eventlog::{CommandRequest, EventLog, Metadata, MIGRATOR};
 use expedientes_projections::{CaseRow, CaseView, ReadModel, RebuildEffects, Registry, Runner};
 use expedientes_tests::TestDatabase;
@@ -55,6 +58,16 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
             subject: format!("Solicitud {i}"),
             body: String::new(),
             at,
+            entry: RegistryEntry {
+                number: RegistryNumber::new(&tenant, 2026, RegistryDirection::In, i + 1).unwrap(),
+                kind: SubmissionKind::Application,
+                presented_at: at,
+                counts_from: at,
+                // One code per file: the sequence's bytes, in base 32.
+                verification_code: VerificationCode::from_random(std::array::from_fn(|k| {
+                    (i >> (5 * k.min(12))) as u8 & 31
+                })),
+            },
             resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).unwrap(),
         })
         .await
@@ -63,7 +76,9 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
             log.execute::<GeneralApplication>(request(id), |_, _| Command::RequestRectification {
                 what: "falta documentación".into(),
                 at: at + Duration::days(1),
+                on: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
                 due: NaiveDate::from_ymd_opt(2026, 3, 17).unwrap(),
+                resolution_due_if_unanswered: NaiveDate::from_ymd_opt(2026, 6, 16).unwrap(),
             })
             .await
             .unwrap();
@@ -77,7 +92,8 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
         } else if i % 7 == 1 && i % 3 != 0 {
             log.execute::<GeneralApplication>(request(id), |_, _| Command::Resolve {
                 decision: Decision::Granted,
-                grounds: "procede".into(),
+                reasons: Reasons::try_from("procede".to_owned()).unwrap(),
+                appeals: Appeal::ending_administrative_route("la Alcaldía"),
                 at: at + Duration::days(3),
             })
             .await
@@ -90,7 +106,8 @@ async fn rows(pool: &PgPool) -> Vec<CaseRow> {
     sqlx::query_as(
         "SELECT case_id, tenant, procedure, procedure_title, sia_code, case_number, subject, parties,
                 party_documents, state, state_description, opened_at, updated_at, closed_at, citizen_action,
-                citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position
+                citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position,
+                silence, silence_basis, silence_reached_on
          FROM case_view ORDER BY case_id",
     )
     .fetch_all(pool)

@@ -72,3 +72,7 @@ mod read_models;
 
 #[path = "api/connections.rs"]
 mod connections;
+
+/// Registry entries, receipts and the public check of a verification code (arts. 16, 27, 31).
+#[path = "api/registry_book.rs"]
+mod registry_book;

@@ -38,6 +38,18 @@ pub struct ActionDto {
     pub due: NaiveDate,
 }
 
+/// The meaning of the council's silence on a file (arts. 24–25 LPAC).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct SilenceDto {
+    /// `estimatory` (deemed granted), `desestimatory` (deemed refused) or `lapse`.
+    pub meaning: String,
+    /// The maximum time and the articles.
+    pub basis: String,
+    /// The first day after the maximum time, once it passed without a resolution (the duty to
+    /// resolve remains, art. 24.3).
+    pub reached_on: Option<NaiveDate>,
+}
+
 /// A case file as the case view holds it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseDto {
@@ -79,6 +91,8 @@ pub struct CaseDto {
     pub next_deadline: Option<NaiveDate>,
     /// Whether the nearest deadline has passed.
     pub overdue: bool,
+    /// What the council's silence means on this file, and whether it has taken effect.
+    pub silence: Option<SilenceDto>,
     /// The file's version (also its ETag).
     pub version: i32,
 }
@@ -109,6 +123,11 @@ impl CaseDto {
             resolution_due: row.resolution_due,
             overdue: row.next_deadline.is_some_and(|d| d < today),
             next_deadline: row.next_deadline,
+            silence: row.silence.map(|meaning| SilenceDto {
+                meaning,
+                basis: row.silence_basis.unwrap_or_default(),
+                reached_on: row.silence_reached_on,
+            }),
             version: row.version,
         }
     }
@@ -123,9 +142,7 @@ pub fn party_dto(p: &expedientes_domain::CaseParty) -> PartyDto {
     }
 }
 
-pub(crate) const CASE_COLUMNS: &str = "case_id, tenant, procedure, procedure_title, sia_code, case_number, subject, \
-    parties, party_documents, state, state_description, opened_at, updated_at, closed_at, citizen_action, \
-    citizen_action_due, resolution_due, next_deadline, citizen_must_act, version, last_position";
+pub(crate) use expedientes_projections::case_view::COLUMNS as CASE_COLUMNS;
 
 /// The case-view row of a file the caller may see, or 404.
 pub async fn visible_case(

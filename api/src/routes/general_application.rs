@@ -3,7 +3,11 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use expedientes_domain::general_application::{Command, Decision, GeneralApplication};
+use expedientes_domain::calendar::Suspension;
+use expedientes_domain::general_application::{
+    Command, Decision, GeneralApplication, MAXIMUM_TIME,
+};
+use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
 use expedientes_domain::{CaseParty, DocumentNumber, PartyRole};
 use expedientes_eventlog::Streams;
 use serde::Deserialize;
@@ -93,15 +97,23 @@ pub struct RectificationInput {
     pub note: String,
 }
 
-/// A resolution.
+/// A resolution (art. 88 LPAC). The appeals that may be brought against it (reposición before
+/// the body that resolved, within one month; contencioso-administrativo, within two) are
+/// recorded with it, as its notification must state them (art. 40.2).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"decision": "granted", "grounds": "Procede la poda según el informe del servicio de arbolado"}))]
+#[schema(example = json!({"decision": "granted", "grounds": "Procede la poda según el informe del servicio de arbolado", "body": "la Junta de Gobierno"}))]
 pub struct ResolutionInput {
-    /// `granted` or `denied`.
+    /// `granted`, `denied`, or `desistimiento` (only when the period to fix the application ended
+    /// without a fix, art. 68.1).
     pub decision: DecisionInput,
-    /// The grounds.
+    /// The reasons (art. 35).
+    #[schema(max_length = 10000)]
     pub grounds: String,
+    /// The body that resolves, before which reposición is brought; by default "the same body
+    /// that resolved".
+    #[schema(max_length = 200)]
+    pub body: Option<String>,
 }
 
 /// A decision.
@@ -112,6 +124,8 @@ pub enum DecisionInput {
     Granted,
     /// Denied.
     Denied,
+    /// The applicant is declared to have withdrawn (art. 68.1).
+    Desistimiento,
 }
 
 fn parse_person(input: &PersonInput, field: &str) -> Result<(DocumentNumber, String), ApiError> {
@@ -246,9 +260,13 @@ pub async fn submit(
     let calendar = deadlines::calendar_for(&state, &tenant).await?;
     let filed = deadlines::registry_entry(&state, &calendar, &tenant, now);
     let filed_on = deadlines::local_date(&state, filed);
-    // Art. 21.3: three months to resolve when the procedure's rule says nothing else.
-    let resolution_due = deadlines::months_after(&calendar, &tenant, filed_on, 3)?;
+    // Art. 21.3.b: the maximum time counts from the entry of the application in the registry.
+    let resolution_due =
+        deadlines::months_after(&calendar, &tenant, filed_on, MAXIMUM_TIME.months)?;
     let case_number = crate::case_numbers::next(&state, &tenant, filed_on).await?;
+    let entry =
+        crate::registry_entries::enter(&state, &tenant, SubmissionKind::Application, now, filed)
+            .await?;
     let sia_code = state.config.sia_code(NAME);
     let executed = ctx
         .execute::<GeneralApplication>(&state, case_id, |_, _| Command::Submit {
@@ -258,6 +276,7 @@ pub async fn submit(
             subject: subject.clone(),
             body: input.body.clone(),
             at: filed,
+            entry: entry.clone(),
             resolution_due,
         })
         .await?;
@@ -313,10 +332,13 @@ async fn case_command(
             }
             // The request is notified electronically when issued; the 10 days start the next day.
             let due = deadlines::business_days_after(&calendar, &tenant, today, 10)?;
+            // The maximum time if unanswered depends on the file: computed in the decision.
             Command::RequestRectification {
                 what: input.what.trim().to_owned(),
                 at: now,
+                on: today,
                 due,
+                resolution_due_if_unanswered: today,
             }
         }
         CaseCommand::ExtendRectification => {
@@ -325,29 +347,49 @@ async fn case_command(
             Command::ExtendRectification {
                 at: now,
                 due: today,
+                resolution_due_if_unanswered: today,
             }
         }
         CaseCommand::Rectify => {
             let input: RectificationInput = incoming.json_or_default()?;
+            let counts_from = deadlines::registry_entry(&state, &calendar, &tenant, now);
             Command::Rectify {
                 note: input.note,
-                at: deadlines::registry_entry(&state, &calendar, &tenant, now),
+                at: counts_from,
+                entry: crate::registry_entries::enter(
+                    &state,
+                    &tenant,
+                    SubmissionKind::Rectification,
+                    now,
+                    counts_from,
+                )
+                .await?,
+                // The maximum time once the suspension ends: computed in the decision below.
+                resolution_due: today,
             }
         }
         CaseCommand::Resolve => {
             let input: ResolutionInput = incoming.json()?;
-            if input.grounds.trim().is_empty() {
-                return Err(ApiError::invalid_field(
-                    "grounds",
-                    "a resolution states its grounds",
-                ));
+            let reasons = Reasons::try_from(input.grounds)
+                .map_err(|e| ApiError::invalid_field("grounds", e))?;
+            let body = input.body.as_deref().map(str::trim).unwrap_or("");
+            if body.chars().count() > 200 {
+                return Err(ApiError::invalid_field("body", "at most 200 characters"));
             }
+            let body = if body.is_empty() {
+                // Art. 123.1: reposición is brought before the body that resolved.
+                "el mismo órgano que dictó esta resolución"
+            } else {
+                body
+            };
             Command::Resolve {
                 decision: match input.decision {
                     DecisionInput::Granted => Decision::Granted,
                     DecisionInput::Denied => Decision::Denied,
+                    DecisionInput::Desistimiento => Decision::Desistimiento,
                 },
-                grounds: input.grounds.trim().to_owned(),
+                reasons,
+                appeals: Appeal::ending_administrative_route(body),
                 at: now,
             }
         }
@@ -363,16 +405,53 @@ async fn case_command(
             id,
             Streams::of::<GeneralApplication>(id),
             |decision| -> Result<(), ApiError> {
+                let current = decision.state::<GeneralApplication>(id);
+                // Art. 22.1.a: the maximum time stands still from the notification of the request
+                // to fix until the fix, or else until the period's last day; the suspended
+                // business days are added to its last day.
+                let suspended = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+                    let due = current.resolution_due.unwrap_or(to);
+                    let suspension =
+                        Suspension::new(from, to.max(from)).map_err(deadlines::calendar_problem)?;
+                    calendar
+                        .apply_suspension(due, &suspension, Some(tenant.as_str()), None)
+                        .map(|r| r.due_date)
+                        .map_err(deadlines::calendar_problem)
+                };
                 let command = match &input {
+                    Command::RequestRectification {
+                        what, at, on, due, ..
+                    } => Command::RequestRectification {
+                        what: what.clone(),
+                        at: *at,
+                        on: *on,
+                        due: *due,
+                        resolution_due_if_unanswered: suspended(*on, *due)?,
+                    },
                     Command::ExtendRectification { at, .. } => {
                         // Art. 68.2: up to five more business days, from the current last day.
-                        let current = decision.state::<GeneralApplication>(id);
                         let from = current.rectification_due.unwrap_or(today);
+                        let due = deadlines::business_days_after(&calendar, &tenant, from, 5)?;
                         Command::ExtendRectification {
                             at: *at,
-                            due: deadlines::business_days_after(&calendar, &tenant, from, 5)?,
+                            due,
+                            resolution_due_if_unanswered: suspended(
+                                current.suspended_on.unwrap_or(today),
+                                due,
+                            )?,
                         }
                     }
+                    Command::Rectify {
+                        note, at, entry, ..
+                    } => Command::Rectify {
+                        note: note.clone(),
+                        at: *at,
+                        entry: entry.clone(),
+                        resolution_due: match current.suspended_on {
+                            Some(on) => suspended(on, today)?,
+                            None => current.resolution_due.unwrap_or(today),
+                        },
+                    },
                     other => other.clone(),
                 };
                 decision

@@ -10,6 +10,7 @@ pub mod deadlines;
 pub mod general_application;
 pub mod ops;
 pub mod padron;
+pub mod registry;
 
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,8 @@ fn common_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::list_cases))
         .routes(routes!(cases::get_case))
         .routes(routes!(cases::case_events))
+        .routes(routes!(registry::case_entries))
+        .routes(routes!(registry::verify_code))
         .routes(routes!(carpeta::carpeta))
         .routes(routes!(audit::audit_events))
         .routes(routes!(audit::verify))

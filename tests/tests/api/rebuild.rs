@@ -112,7 +112,7 @@ async fn rebuilding_every_read_model_sends_nothing_issues_no_secret_and_fires_no
     assert_eq!(count(&app, "SELECT count(*) FROM events").await, events);
     // The views are whole again.
     let view = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
-    assert_eq!(view["state"], "deemed_withdrawn");
+    assert_eq!(view["state"], "desistimiento_proposed");
 
     // An outbox that lost a notice it had sent, and the record of that delivery: the rebuilt
     // outbox would send it again, so the rebuild refuses and changes nothing...

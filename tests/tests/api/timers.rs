@@ -10,7 +10,8 @@ fn madrid_midnight(day: NaiveDate) -> DateTime<Utc> {
 }
 
 #[tokio::test]
-async fn an_unfixed_application_is_deemed_withdrawn_when_its_last_local_day_ends() {
+async fn an_unfixed_application_is_proposed_for_desistimiento_when_its_last_local_day_ends_and_declared_by_resolution(
+) {
     let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
     let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
     ask_to_fix(&app, &id, "falta el plano").await;
@@ -53,8 +54,54 @@ async fn an_unfixed_application_is_deemed_withdrawn_when_its_last_local_day_ends
         .send(&app)
         .await
         .ok_json();
+    // Art. 68.1: the timer only proposes; the council declares it by resolution.
+    assert_eq!(view["state"], "desistimiento_proposed");
+    assert_eq!(view["open"], true);
+    // Granting it now is refused: the caseworker must declare the desistimiento (or record a
+    // late fix first, art. 73.3).
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "granted", "grounds": "Procede"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::CONFLICT);
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "desistimiento", "grounds": "No se aportó el plano en plazo", "body": "la Concejalía de Medio Ambiente"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let view = get(case_uri(&id))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
     assert_eq!(view["state"], "deemed_withdrawn");
     assert_eq!(view["open"], false);
+    // The resolution carries its reasons and the appeals its notification must state.
+    let events = get(format!("{}/events", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    let resolved = events["items"]
+        .as_array()
+        .or(events.as_array())
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "resolved")
+        .unwrap()
+        .clone();
+    assert_eq!(resolved["payload"]["decision"], "desistimiento");
+    assert_eq!(resolved["payload"]["appeals"][0]["kind"], "reposicion");
+    assert_eq!(
+        resolved["payload"]["appeals"][0]["before"],
+        "la Concejalía de Medio Ambiente"
+    );
+    assert_eq!(
+        resolved["payload"]["appeals"][1]["kind"],
+        "contencioso_administrativo"
+    );
     // The citizen sees it closed, with nothing left to do.
     let carpeta = get("/v1/carpeta")
         .bearer(&app.citizen(ANA))
@@ -92,4 +139,99 @@ async fn a_fix_in_time_leaves_no_timer_to_fire() {
         .await
         .ok_json();
     assert_eq!(view["state"], "submitted");
+}
+
+async fn settle(app: &TestApp) {
+    app.state
+        .runner
+        .settle(StdDuration::from_secs(20))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn silence_takes_effect_the_day_after_the_maximum_time_and_the_duty_to_resolve_remains() {
+    // Filed on Monday 20 July 2026: three months (art. 21.3) end on Tuesday 20 October.
+    let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
+    let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
+    let view = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(view["resolution_due"], "2026-10-20");
+    assert_eq!(view["silence"]["meaning"], "estimatory");
+    assert_eq!(view["silence"]["reached_on"], Value::Null);
+    settle(&app).await;
+    app.clock
+        .set(madrid_midnight(day(2026, 10, 21)) - Duration::minutes(1));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().handled(), 0);
+    app.clock.set(madrid_midnight(day(2026, 10, 21)));
+    let pass = app.state.scheduler.run_once().await.unwrap();
+    assert_eq!((pass.fired, pass.closed), (1, 0), "{pass:?}");
+    settle(&app).await;
+    let view = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(view["silence"]["reached_on"], "2026-10-21");
+    assert_eq!(
+        view["open"], true,
+        "the duty to resolve remains (art. 24.3)"
+    );
+    // Art. 24.3.a: after estimatory silence, a later resolution may only confirm it.
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "denied", "grounds": "No procede"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::CONFLICT);
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "granted", "grounds": "Se confirma lo estimado por silencio"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_request_to_fix_suspends_the_maximum_time_by_the_business_days_it_lasted() {
+    let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
+    let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
+    ask_to_fix(&app, &id, "falta el plano").await;
+    let view = get(case_uri(&id))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        view["resolution_due"],
+        Value::Null,
+        "suspended (art. 22.1.a)"
+    );
+    // Fixed on Monday 27 July: the clock stood still for five business days (21 to 27 July),
+    // so the last day moves from Tuesday 20 October to Tuesday 27 October.
+    app.clock.set(utc(2026, 7, 27, 9, 0));
+    post(format!("{}/rectifications", case_uri(&id)))
+        .bearer(&app.citizen(ANA))
+        .json(&json!({"note": "adjunto el plano"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let view = get(case_uri(&id))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(view["resolution_due"], "2026-10-27");
+    settle(&app).await;
+    // The timer moved with it: nothing fires at the end of the original last day.
+    app.clock.set(madrid_midnight(day(2026, 10, 21)));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().handled(), 0);
+    // 00:00 of Wednesday 28 October in Madrid is 23:00 UTC: winter time began on 25 October.
+    app.clock.set(utc(2026, 10, 27, 22, 59));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().handled(), 0);
+    app.clock.set(utc(2026, 10, 27, 23, 0));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
 }

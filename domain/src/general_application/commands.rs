@@ -1,0 +1,115 @@
+//! The commands of a general application. Times, registry entries and due dates are resolved by
+//! the caller (injected clock, registry, legal calendar), so the aggregate stays pure.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::lpac::{Appeal, Reasons, RegistryEntry};
+use crate::procedure::CaseParty;
+use crate::values::{CaseNumber, SiaCode};
+
+/// The decision of a resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// What was asked is granted.
+    Granted,
+    /// What was asked is denied.
+    Denied,
+    /// The applicant is declared to have withdrawn, the application not having been fixed in
+    /// time (art. 68.1, in a resolution under art. 21.1).
+    Desistimiento,
+}
+
+/// The commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Files the application (its registry entry given).
+    Submit {
+        /// The number given to the new file.
+        case_number: CaseNumber,
+        /// The procedure's SIA code for this council.
+        sia_code: SiaCode,
+        /// The applicant, and a representative if one acts for them.
+        parties: Vec<CaseParty>,
+        /// What is asked, in one line.
+        subject: String,
+        /// The application's text.
+        body: String,
+        /// When it counts as filed (art. 31 already applied by the caller).
+        at: DateTime<Utc>,
+        /// Its registry entry.
+        entry: RegistryEntry,
+        /// The last day of the maximum time to resolve (art. 21.3, from the entry).
+        resolution_due: NaiveDate,
+    },
+    /// A caseworker asks the applicant to fix the application (art. 68.1).
+    RequestRectification {
+        /// What is missing or wrong.
+        what: String,
+        /// When the request was notified.
+        at: DateTime<Utc>,
+        /// The council's local date of the notification: the maximum time is suspended from it
+        /// (art. 22.1.a).
+        on: NaiveDate,
+        /// The last day to fix it (10 business days from the notification).
+        due: NaiveDate,
+        /// The maximum time's last day if the period ends without a fix.
+        resolution_due_if_unanswered: NaiveDate,
+    },
+    /// The period is extended by up to 5 business days (art. 68.2), once.
+    ExtendRectification {
+        /// When.
+        at: DateTime<Utc>,
+        /// The new last day.
+        due: NaiveDate,
+        /// The maximum time's last day if the extended period ends without a fix.
+        resolution_due_if_unanswered: NaiveDate,
+    },
+    /// The applicant provides what was missing (also after the period, until the desistimiento is
+    /// declared, art. 73.3).
+    Rectify {
+        /// A note from the applicant.
+        note: String,
+        /// When it counts as filed (art. 31 already applied).
+        at: DateTime<Utc>,
+        /// Its registry entry.
+        entry: RegistryEntry,
+        /// The maximum time's last day now that the suspension ended.
+        resolution_due: NaiveDate,
+    },
+    /// The deadline timer: the subsanación period ended without the application being fixed.
+    CloseRectificationPeriod {
+        /// The period that is being closed (guards against a timer of an older period).
+        due: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+        /// The council's local date at that moment: the period ends with its last local day.
+        today: NaiveDate,
+    },
+    /// The deadline timer: the maximum time to resolve passed (art. 24).
+    ReachMaximumTime {
+        /// The last day that passed (guards against a timer of an older last day).
+        due: NaiveDate,
+        /// When.
+        at: DateTime<Utc>,
+        /// The council's local date at that moment.
+        today: NaiveDate,
+    },
+    /// A caseworker resolves.
+    Resolve {
+        /// Granted, denied, or the declaration of desistimiento.
+        decision: Decision,
+        /// The reasons (art. 35).
+        reasons: Reasons,
+        /// The appeals that may be brought (art. 88.3, told in the notification, art. 40.2).
+        appeals: Vec<Appeal>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The applicant withdraws (art. 94).
+    Withdraw {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}

@@ -1,0 +1,500 @@
+//! The general application (instancia general / solicitud genérica): the procedure every council
+//! offers for a request that no specific procedure covers. It is the smallest complete LPAC file
+//! and uses the shared parts of [`crate::lpac`]: a registry entry for the application and for each
+//! fix (art. 16), a maximum time of three months with estimatory silence (arts. 21.3, 24.1),
+//! suspended while the applicant is asked to fix the application (art. 22.1.a), subsanación
+//! (art. 68) ending, when unanswered, in a desistimiento the council declares by resolution, and
+//! resolutions with reasons and appeals (arts. 35, 88).
+//!
+//! Deadlines are computed by the caller with the legal calendar and carried in the commands, so
+//! this aggregate stays pure.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::lpac::{MaximumTime, RegistryEntry, SilenceMeaning};
+use crate::procedure::{CaseEffect, CitizenAction, PartyRole, Procedure, TimerEffect};
+
+mod commands;
+mod events;
+mod refusals;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use commands::{Command, Decision};
+pub use events::Event;
+pub use refusals::Refusal;
+pub use state::{Stage, State};
+
+/// The aggregate.
+#[derive(Debug)]
+pub struct GeneralApplication;
+
+/// The maximum time to resolve: the general application has no rule of its own, so three months
+/// from the entry of the application in the registry (art. 21.3.b); silence grants it, the
+/// general rule for applications (art. 24.1).
+pub const MAXIMUM_TIME: MaximumTime = MaximumTime {
+    months: 3,
+    silence: SilenceMeaning::Estimatory,
+    article: "arts. 21.3 and 24.1 LPAC",
+};
+
+/// The timer of the subsanación period.
+pub const RECTIFICATION_TIMER: &str = "rectification_period";
+/// The timer of the maximum time to resolve.
+pub const MAXIMUM_TIME_TIMER: &str = "maximum_time";
+
+impl esrs::Aggregate for GeneralApplication {
+    const NAME: &'static str = "general_application";
+    type State = State;
+    type Command = Command;
+    type Event = Event;
+    type Error = Refusal;
+
+    fn handle_command(state: &State, command: Command) -> Result<Vec<Event>, Refusal> {
+        use Stage as S;
+        match (state.stage, command) {
+            (
+                S::NotSubmitted,
+                Command::Submit {
+                    case_number,
+                    sia_code,
+                    parties,
+                    subject,
+                    body,
+                    at,
+                    entry,
+                    resolution_due,
+                },
+            ) => {
+                if !parties.iter().any(|p| p.role == PartyRole::Interested) {
+                    return Err(Refusal::Incomplete("it names no interested party"));
+                }
+                if subject.trim().is_empty() {
+                    return Err(Refusal::Incomplete("it has no subject"));
+                }
+                Ok(vec![Event::Submitted {
+                    case_number,
+                    sia_code,
+                    parties,
+                    subject: subject.trim().to_owned(),
+                    body,
+                    at,
+                    entry: Some(entry),
+                    resolution_due,
+                }])
+            }
+            (S::NotSubmitted, _) => Err(Refusal::NotSubmitted),
+            (_, Command::Submit { .. }) => Err(Refusal::AlreadySubmitted),
+            (stage, _) if stage.is_closed() => Err(Refusal::Closed(stage.code())),
+            (
+                S::Submitted,
+                Command::RequestRectification {
+                    what,
+                    at,
+                    on,
+                    due,
+                    resolution_due_if_unanswered,
+                },
+            ) => {
+                if what.trim().is_empty() {
+                    return Err(Refusal::Incomplete("say what must be fixed"));
+                }
+                Ok(vec![Event::RectificationRequested {
+                    what,
+                    at,
+                    on: Some(on),
+                    due,
+                    resolution_due_if_unanswered: Some(resolution_due_if_unanswered),
+                }])
+            }
+            (S::AwaitingRectification, Command::RequestRectification { .. }) => Err(
+                Refusal::RectificationAlreadyRunning(state.rectification_due.unwrap_or_default()),
+            ),
+            (S::DesistimientoProposed, Command::RequestRectification { .. }) => {
+                Err(Refusal::DesistimientoPending)
+            }
+            (
+                S::AwaitingRectification,
+                Command::ExtendRectification {
+                    at,
+                    due,
+                    resolution_due_if_unanswered,
+                },
+            ) => {
+                let current = state.rectification_due.unwrap_or_default();
+                if state.rectification_extended || due <= current {
+                    return Err(Refusal::ExtensionNotAllowed);
+                }
+                Ok(vec![Event::RectificationExtended {
+                    at,
+                    due,
+                    resolution_due_if_unanswered: Some(resolution_due_if_unanswered),
+                }])
+            }
+            (
+                S::AwaitingRectification | S::DesistimientoProposed,
+                Command::Rectify {
+                    note,
+                    at,
+                    entry,
+                    resolution_due,
+                },
+            ) => Ok(vec![Event::Rectified {
+                note,
+                at,
+                entry: Some(entry),
+                resolution_due: Some(resolution_due),
+            }]),
+            (S::AwaitingRectification, Command::CloseRectificationPeriod { due, at, today }) => {
+                let current = state.rectification_due.unwrap_or_default();
+                if due != current {
+                    return Err(Refusal::StalePeriod(due));
+                }
+                if today <= current {
+                    return Err(Refusal::PeriodStillRunning(current));
+                }
+                Ok(vec![Event::DesistimientoProposed {
+                    at,
+                    resolution_due: state.resolution_due_if_unanswered,
+                }])
+            }
+            (
+                S::Submitted | S::DesistimientoProposed,
+                Command::ExtendRectification { .. } | Command::CloseRectificationPeriod { .. },
+            )
+            | (S::Submitted, Command::Rectify { .. }) => Err(Refusal::NoRectificationRunning),
+            (_, Command::ReachMaximumTime { due, at, today }) => {
+                if state.silence_reached.is_some() {
+                    return Err(Refusal::SilenceAlreadyReached);
+                }
+                if state.suspended_on.is_some() {
+                    return Err(Refusal::StaleMaximumTime(due));
+                }
+                match state.resolution_due {
+                    Some(current) if current == due => {}
+                    _ => return Err(Refusal::StaleMaximumTime(due)),
+                }
+                if today <= due {
+                    return Err(Refusal::MaximumTimeRunning(due));
+                }
+                Ok(vec![Event::SilenceReached {
+                    meaning: MAXIMUM_TIME.silence,
+                    due,
+                    at,
+                }])
+            }
+            (S::AwaitingRectification, Command::Resolve { .. }) => Err(Refusal::AwaitingApplicant(
+                state.rectification_due.unwrap_or_default(),
+            )),
+            (
+                stage @ (S::Submitted | S::DesistimientoProposed),
+                Command::Resolve {
+                    decision,
+                    reasons,
+                    appeals,
+                    at,
+                },
+            ) => {
+                match (stage, decision) {
+                    (S::DesistimientoProposed, Decision::Desistimiento) => {}
+                    (S::DesistimientoProposed, _) => return Err(Refusal::DesistimientoPending),
+                    (_, Decision::Desistimiento) => return Err(Refusal::NoDesistimientoProposed),
+                    _ => {}
+                }
+                // Art. 24.3.a: after estimatory silence, only a confirming resolution.
+                if state.silence_reached == Some(SilenceMeaning::Estimatory)
+                    && decision != Decision::Granted
+                {
+                    return Err(Refusal::GrantedBySilence(
+                        state.resolution_due.unwrap_or_default(),
+                    ));
+                }
+                Ok(vec![Event::Resolved {
+                    decision,
+                    grounds: reasons.into(),
+                    appeals,
+                    at,
+                }])
+            }
+            (_, Command::Withdraw { at }) => Ok(vec![Event::Withdrawn { at }]),
+            // Every open stage is matched above; closed stages were refused earlier.
+            (stage, _) => Err(Refusal::Closed(stage.code())),
+        }
+    }
+
+    fn apply_event(mut state: State, event: Event) -> State {
+        match event {
+            Event::Submitted {
+                parties,
+                resolution_due,
+                ..
+            } => {
+                state.stage = Stage::Submitted;
+                state.parties = parties;
+                state.resolution_due = Some(resolution_due);
+            }
+            Event::RectificationRequested {
+                due,
+                on,
+                resolution_due_if_unanswered,
+                ..
+            } => {
+                state.stage = Stage::AwaitingRectification;
+                state.rectification_due = Some(due);
+                state.rectification_extended = false;
+                // Files from before suspensions were recorded keep their last day running.
+                if on.is_some() {
+                    state.suspended_on = on;
+                    state.resolution_due_if_unanswered = resolution_due_if_unanswered;
+                }
+            }
+            Event::RectificationExtended {
+                due,
+                resolution_due_if_unanswered,
+                ..
+            } => {
+                state.rectification_due = Some(due);
+                state.rectification_extended = true;
+                if resolution_due_if_unanswered.is_some() {
+                    state.resolution_due_if_unanswered = resolution_due_if_unanswered;
+                }
+            }
+            Event::Rectified { resolution_due, .. } => {
+                state.stage = Stage::Submitted;
+                state.rectification_due = None;
+                state.suspended_on = None;
+                state.resolution_due_if_unanswered = None;
+                if resolution_due.is_some() {
+                    state.resolution_due = resolution_due;
+                }
+            }
+            Event::DesistimientoProposed { resolution_due, .. } => {
+                state.stage = Stage::DesistimientoProposed;
+                state.rectification_due = None;
+                state.suspended_on = None;
+                state.resolution_due_if_unanswered = None;
+                if resolution_due.is_some() {
+                    state.resolution_due = resolution_due;
+                }
+            }
+            Event::DeemedWithdrawn { .. } => {
+                state.stage = Stage::DeemedWithdrawn;
+                state.rectification_due = None;
+            }
+            Event::SilenceReached { meaning, .. } => state.silence_reached = Some(meaning),
+            Event::Resolved { decision, .. } => {
+                state.stage = match decision {
+                    Decision::Granted => Stage::Granted,
+                    Decision::Denied => Stage::Denied,
+                    Decision::Desistimiento => Stage::DeemedWithdrawn,
+                };
+            }
+            Event::Withdrawn { .. } => {
+                state.stage = Stage::Withdrawn;
+                state.rectification_due = None;
+            }
+        }
+        state
+    }
+}
+
+fn set(kind: &str, due: NaiveDate) -> TimerEffect {
+    TimerEffect::Set {
+        kind: kind.to_owned(),
+        fires_on: due.succ_opt().unwrap_or(due),
+        data: serde_json::json!({ "due": due }),
+    }
+}
+
+fn cancel(kind: &str) -> TimerEffect {
+    TimerEffect::Cancel {
+        kind: kind.to_owned(),
+    }
+}
+
+impl Procedure for GeneralApplication {
+    const TITLE: &'static str = "Instancia general (general application)";
+
+    fn timer_effects(event: &Event) -> Vec<TimerEffect> {
+        match event {
+            Event::Submitted { resolution_due, .. } => {
+                vec![set(MAXIMUM_TIME_TIMER, *resolution_due)]
+            }
+            Event::RectificationRequested { due, on, .. } => {
+                let mut effects = vec![set(RECTIFICATION_TIMER, *due)];
+                if on.is_some() {
+                    effects.push(TimerEffect::Suspend {
+                        kind: MAXIMUM_TIME_TIMER.to_owned(),
+                    });
+                }
+                effects
+            }
+            Event::RectificationExtended { due, .. } => vec![set(RECTIFICATION_TIMER, *due)],
+            Event::Rectified { resolution_due, .. }
+            | Event::DesistimientoProposed { resolution_due, .. } => {
+                let mut effects = vec![cancel(RECTIFICATION_TIMER)];
+                effects.extend(resolution_due.map(|due| set(MAXIMUM_TIME_TIMER, due)));
+                effects
+            }
+            Event::SilenceReached { .. } => Vec::new(),
+            Event::DeemedWithdrawn { .. } | Event::Resolved { .. } | Event::Withdrawn { .. } => {
+                vec![cancel(RECTIFICATION_TIMER), cancel(MAXIMUM_TIME_TIMER)]
+            }
+        }
+    }
+
+    fn timer_command(
+        kind: &str,
+        data: &serde_json::Value,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Option<Command> {
+        let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
+        match kind {
+            RECTIFICATION_TIMER => Some(Command::CloseRectificationPeriod {
+                due,
+                at: now,
+                today,
+            }),
+            MAXIMUM_TIME_TIMER => Some(Command::ReachMaximumTime {
+                due,
+                at: now,
+                today,
+            }),
+            _ => None,
+        }
+    }
+
+    fn registry_entries(event: &Event) -> Vec<RegistryEntry> {
+        match event {
+            Event::Submitted {
+                entry: Some(entry), ..
+            }
+            | Event::Rectified {
+                entry: Some(entry), ..
+            } => vec![entry.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn case_effects(event: &Event) -> Vec<CaseEffect> {
+        let changed =
+            |stage: Stage, description: &str, at: DateTime<Utc>| CaseEffect::StateChanged {
+                state: stage.code().to_owned(),
+                description: description.to_owned(),
+                at,
+            };
+        let closed = |stage: Stage, description: &str, at: DateTime<Utc>| CaseEffect::Closed {
+            state: stage.code().to_owned(),
+            description: description.to_owned(),
+            at,
+        };
+        let closing = |stage: Stage, description: &str, at: DateTime<Utc>| {
+            vec![
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::ResolutionDue(None),
+                closed(stage, description, at),
+            ]
+        };
+        match event {
+            Event::Submitted {
+                case_number,
+                sia_code,
+                parties,
+                subject,
+                at,
+                resolution_due,
+                ..
+            } => vec![
+                CaseEffect::Opened {
+                    case_number: case_number.clone(),
+                    sia_code: sia_code.clone(),
+                    subject: subject.clone(),
+                    parties: parties.clone(),
+                    at: *at,
+                },
+                changed(Stage::Submitted, "Submitted; waiting for the council", *at),
+                CaseEffect::ResolutionDue(Some(*resolution_due)),
+                CaseEffect::Silence {
+                    meaning: MAXIMUM_TIME.silence,
+                    basis: MAXIMUM_TIME.describe(),
+                    reached_on: None,
+                },
+            ],
+            Event::RectificationRequested {
+                what, at, due, on, ..
+            } => {
+                let mut effects = vec![
+                    changed(
+                        Stage::AwaitingRectification,
+                        if on.is_some() {
+                            "The council asked you to fix the application; the time to resolve is suspended meanwhile (art. 22.1.a LPAC)"
+                        } else {
+                            "The council asked you to fix the application"
+                        },
+                        *at,
+                    ),
+                    CaseEffect::CitizenMustAct(Some(CitizenAction {
+                        what: format!("Fix the application: {what}"),
+                        due: *due,
+                    })),
+                ];
+                if on.is_some() {
+                    effects.push(CaseEffect::ResolutionDue(None));
+                }
+                effects
+            }
+            Event::RectificationExtended { due, .. } => {
+                vec![CaseEffect::CitizenMustAct(Some(CitizenAction {
+                    what: "Fix the application (period extended)".to_owned(),
+                    due: *due,
+                }))]
+            }
+            Event::Rectified {
+                at, resolution_due, ..
+            } => {
+                let mut effects = vec![
+                    changed(Stage::Submitted, "Fixed; waiting for the council", *at),
+                    CaseEffect::CitizenMustAct(None),
+                ];
+                effects.extend(resolution_due.map(|due| CaseEffect::ResolutionDue(Some(due))));
+                effects
+            }
+            Event::DesistimientoProposed { at, resolution_due } => {
+                let mut effects = vec![
+                    changed(
+                        Stage::DesistimientoProposed,
+                        "The period to fix the application ended without a fix: the council will declare the withdrawal by resolution (art. 68.1 LPAC); a fix filed before that resolution is notified still counts (art. 73.3)",
+                        *at,
+                    ),
+                    CaseEffect::CitizenMustAct(None),
+                ];
+                effects.extend(resolution_due.map(|due| CaseEffect::ResolutionDue(Some(due))));
+                effects
+            }
+            Event::DeemedWithdrawn { at } => closing(
+                Stage::DeemedWithdrawn,
+                "Deemed withdrawn: the application was not fixed in time",
+                *at,
+            ),
+            Event::SilenceReached { meaning, due, .. } => vec![CaseEffect::Silence {
+                meaning: *meaning,
+                basis: MAXIMUM_TIME.describe(),
+                reached_on: due.succ_opt(),
+            }],
+            Event::Resolved { decision, at, .. } => {
+                let (stage, text) = match decision {
+                    Decision::Granted => (Stage::Granted, "Resolved: granted"),
+                    Decision::Denied => (Stage::Denied, "Resolved: denied"),
+                    Decision::Desistimiento => (
+                        Stage::DeemedWithdrawn,
+                        "Resolved: the applicant is declared to have withdrawn, the application not having been fixed in time (art. 68.1 LPAC)",
+                    ),
+                };
+                closing(stage, text, *at)
+            }
+            Event::Withdrawn { at } => closing(Stage::Withdrawn, "Withdrawn by the applicant", *at),
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! The general application's rules: given past events, when a command, then the events or the
+//! refusal. Dates are those a court would use: the application enters the registry on Wednesday
+//! 2026-07-01 (Madrid), so the three months end on Thursday 2026-10-01.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use super::*;
+use crate::lpac::{Appeal, Reasons, SubmissionKind};
+use crate::procedure::{CaseParty, DomainEvent};
+use crate::testing::given;
+use crate::values::DocumentNumber;
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 7, day, 10, 0, 0).unwrap()
+}
+fn date(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+}
+fn applicant() -> CaseParty {
+    CaseParty {
+        document: "12345678Z".parse::<DocumentNumber>().unwrap(),
+        name: "Ana García".into(),
+        role: PartyRole::Interested,
+    }
+}
+fn entry(kind: SubmissionKind, seq: u64, day: u32) -> RegistryEntry {
+    RegistryEntry {
+        number: crate::values::RegistryNumber::new(
+            &"28079".parse().unwrap(),
+            2026,
+            crate::values::RegistryDirection::In,
+            seq,
+        )
+        .unwrap(),
+        kind,
+        presented_at: at(day),
+        counts_from: at(day),
+        verification_code: "ABCDEFGHJKMNPQRSTVWX".parse().unwrap(),
+    }
+}
+fn submitted() -> Event {
+    Event::Submitted {
+        case_number: "28079/2026/000001".parse().unwrap(),
+        sia_code: "123456".parse().unwrap(),
+        parties: vec![applicant()],
+        subject: "Poda de un árbol".into(),
+        body: "Solicito…".into(),
+        at: at(1),
+        entry: Some(entry(SubmissionKind::Application, 1, 1)),
+        resolution_due: date(10, 1),
+    }
+}
+fn submit_command(parties: Vec<CaseParty>) -> Command {
+    Command::Submit {
+        case_number: "28079/2026/000001".parse().unwrap(),
+        sia_code: "123456".parse().unwrap(),
+        parties,
+        subject: "Poda de un árbol".into(),
+        body: "Solicito…".into(),
+        at: at(1),
+        entry: entry(SubmissionKind::Application, 1, 1),
+        resolution_due: date(10, 1),
+    }
+}
+// Notified Thursday 2 July: ten business days end on Thursday 16 July; unanswered, the time to
+// resolve stood still for the eleven business days from 3 to 17 July, so it ends on 16 October.
+fn request_command() -> Command {
+    Command::RequestRectification {
+        what: "falta el plano".into(),
+        at: at(2),
+        on: date(7, 2),
+        due: date(7, 16),
+        resolution_due_if_unanswered: date(10, 16),
+    }
+}
+fn requested() -> Event {
+    Event::RectificationRequested {
+        what: "falta el plano".into(),
+        at: at(2),
+        on: Some(date(7, 2)),
+        due: date(7, 16),
+        resolution_due_if_unanswered: Some(date(10, 16)),
+    }
+}
+fn rectify(day: u32, resolution_due: NaiveDate) -> Command {
+    Command::Rectify {
+        note: "adjunto".into(),
+        at: at(day),
+        entry: entry(SubmissionKind::Rectification, 2, day),
+        resolution_due,
+    }
+}
+fn rectified(day: u32, resolution_due: NaiveDate) -> Event {
+    Event::Rectified {
+        note: "adjunto".into(),
+        at: at(day),
+        entry: Some(entry(SubmissionKind::Rectification, 2, day)),
+        resolution_due: Some(resolution_due),
+    }
+}
+fn reasons(text: &str) -> Reasons {
+    Reasons::try_from(text.to_owned()).unwrap()
+}
+fn resolve(decision: Decision) -> Command {
+    Command::Resolve {
+        decision,
+        reasons: reasons("según el informe del servicio"),
+        appeals: Appeal::ending_administrative_route("la Junta de Gobierno"),
+        at: at(20),
+    }
+}
+fn proposed() -> Event {
+    Event::DesistimientoProposed {
+        at: at(17),
+        resolution_due: Some(date(10, 16)),
+    }
+}
+
+#[test]
+fn submit_opens_the_file_with_its_registry_entry() {
+    given::<GeneralApplication>([])
+        .when(submit_command(vec![applicant()]))
+        .then([submitted()]);
+    assert_eq!(
+        GeneralApplication::registry_entries(&submitted()),
+        vec![entry(SubmissionKind::Application, 1, 1)]
+    );
+}
+
+#[test]
+fn submit_needs_an_interested_party() {
+    let mut representative = applicant();
+    representative.role = PartyRole::Representative;
+    given::<GeneralApplication>([])
+        .when(submit_command(vec![representative]))
+        .then_refused(|e| matches!(e, Refusal::Incomplete(_)));
+}
+
+#[test]
+fn submit_twice_is_refused() {
+    given::<GeneralApplication>([submitted()])
+        .when(submit_command(vec![applicant()]))
+        .then_refused(|e| *e == Refusal::AlreadySubmitted);
+}
+
+#[test]
+fn commands_on_an_empty_stream_are_refused() {
+    given::<GeneralApplication>([])
+        .when(Command::Withdraw { at: at(2) })
+        .then_refused(|e| *e == Refusal::NotSubmitted);
+}
+
+#[test]
+fn a_request_to_fix_suspends_the_maximum_time_and_the_fix_resumes_it() {
+    let state = given::<GeneralApplication>([submitted()])
+        .when(request_command())
+        .then([requested()]);
+    assert_eq!(state.stage, Stage::AwaitingRectification);
+    assert_eq!(
+        state.suspended_on,
+        Some(date(7, 2)),
+        "suspended (art. 22.1.a)"
+    );
+    assert_eq!(
+        GeneralApplication::timer_effects(&requested()),
+        vec![
+            set(RECTIFICATION_TIMER, date(7, 16)),
+            TimerEffect::Suspend {
+                kind: MAXIMUM_TIME_TIMER.into()
+            }
+        ]
+    );
+    // Fixed on Friday 10 July: the time stood still six business days (3 to 10 July), so the
+    // three months end on Friday 9 October instead of 1 October.
+    let state = given::<GeneralApplication>([submitted(), requested()])
+        .when(rectify(10, date(10, 9)))
+        .then([rectified(10, date(10, 9))]);
+    assert_eq!(state.resolution_due, Some(date(10, 9)));
+    assert_eq!(
+        GeneralApplication::timer_effects(&rectified(10, date(10, 9))),
+        vec![
+            cancel(RECTIFICATION_TIMER),
+            set(MAXIMUM_TIME_TIMER, date(10, 9))
+        ]
+    );
+    assert_eq!(
+        GeneralApplication::registry_entries(&rectified(10, date(10, 9))).len(),
+        1,
+        "a fix is a submission, entered in the registry"
+    );
+}
+
+#[test]
+fn a_second_rectification_request_is_refused_while_one_runs() {
+    given::<GeneralApplication>([submitted(), requested()])
+        .when(request_command())
+        .then_refused(|e| *e == Refusal::RectificationAlreadyRunning(date(7, 16)));
+}
+
+#[test]
+fn extension_once_and_only_later() {
+    let extended = Event::RectificationExtended {
+        at: at(3),
+        due: date(7, 23),
+        resolution_due_if_unanswered: Some(date(10, 23)),
+    };
+    let extend = |due| Command::ExtendRectification {
+        at: at(3),
+        due,
+        resolution_due_if_unanswered: date(10, 23),
+    };
+    let state = given::<GeneralApplication>([submitted(), requested()])
+        .when(extend(date(7, 23)))
+        .then([extended.clone()]);
+    assert_eq!(state.resolution_due_if_unanswered, Some(date(10, 23)));
+    given::<GeneralApplication>([submitted(), requested()])
+        .when(extend(date(7, 15)))
+        .then_refused(|e| *e == Refusal::ExtensionNotAllowed);
+    given::<GeneralApplication>([submitted(), requested(), extended])
+        .when(extend(date(7, 30)))
+        .then_refused(|e| *e == Refusal::ExtensionNotAllowed);
+}
+
+#[test]
+fn the_period_ends_in_a_proposal_only_after_its_last_local_day() {
+    // 22:00 UTC on 16 July is already 17 July in Madrid: the period (last day 16 July) is over.
+    let madrid_midnight = Utc.with_ymd_and_hms(2026, 7, 16, 22, 0, 0).unwrap();
+    given::<GeneralApplication>([submitted(), requested()])
+        .when(Command::CloseRectificationPeriod {
+            due: date(7, 16),
+            at: madrid_midnight - chrono::Duration::minutes(1),
+            today: date(7, 16),
+        })
+        .then_refused(|e| *e == Refusal::PeriodStillRunning(date(7, 16)));
+    let state = given::<GeneralApplication>([submitted(), requested()])
+        .when(Command::CloseRectificationPeriod {
+            due: date(7, 16),
+            at: madrid_midnight,
+            today: date(7, 17),
+        })
+        .then([Event::DesistimientoProposed {
+            at: madrid_midnight,
+            resolution_due: Some(date(10, 16)),
+        }]);
+    // Not closed: art. 68.1 wants a resolution, and the time to resolve runs again.
+    assert_eq!(state.stage, Stage::DesistimientoProposed);
+    assert!(!state.stage.is_closed());
+    assert_eq!(state.resolution_due, Some(date(10, 16)));
+}
+
+#[test]
+fn desistimiento_is_declared_by_a_resolution_with_reasons_and_appeals() {
+    given::<GeneralApplication>([submitted(), requested(), proposed()])
+        .when(resolve(Decision::Granted))
+        .then_refused(|e| *e == Refusal::DesistimientoPending);
+    given::<GeneralApplication>([submitted()])
+        .when(resolve(Decision::Desistimiento))
+        .then_refused(|e| *e == Refusal::NoDesistimientoProposed);
+    let state = given::<GeneralApplication>([submitted(), requested(), proposed()])
+        .when(resolve(Decision::Desistimiento))
+        .then([Event::Resolved {
+            decision: Decision::Desistimiento,
+            grounds: "según el informe del servicio".into(),
+            appeals: Appeal::ending_administrative_route("la Junta de Gobierno"),
+            at: at(20),
+        }]);
+    assert_eq!(state.stage, Stage::DeemedWithdrawn);
+}
+
+#[test]
+fn a_late_fix_before_the_declaration_still_counts() {
+    // Art. 73.3: the applicant's act is admitted until the resolution is notified.
+    let state = given::<GeneralApplication>([submitted(), requested(), proposed()])
+        .when(rectify(20, date(10, 16)))
+        .then([rectified(20, date(10, 16))]);
+    assert_eq!(state.stage, Stage::Submitted);
+}
+
+#[test]
+fn a_stale_timer_is_refused() {
+    given::<GeneralApplication>([submitted(), requested()])
+        .when(Command::CloseRectificationPeriod {
+            due: date(7, 10),
+            at: at(20),
+            today: date(7, 20),
+        })
+        .then_refused(|e| *e == Refusal::StalePeriod(date(7, 10)));
+    given::<GeneralApplication>([submitted(), requested(), rectified(3, date(10, 2))])
+        .when(Command::CloseRectificationPeriod {
+            due: date(7, 16),
+            at: at(20),
+            today: date(7, 20),
+        })
+        .then_refused(|e| *e == Refusal::NoRectificationRunning);
+}
+
+#[test]
+fn silence_is_reached_the_day_after_the_maximum_time() {
+    let reach = |due, today| Command::ReachMaximumTime {
+        due,
+        at: Utc.with_ymd_and_hms(2026, 10, 1, 22, 0, 0).unwrap(),
+        today,
+    };
+    given::<GeneralApplication>([submitted()])
+        .when(reach(date(10, 1), date(10, 1)))
+        .then_refused(|e| *e == Refusal::MaximumTimeRunning(date(10, 1)));
+    // A timer of a last day that the suspension moved is stale.
+    given::<GeneralApplication>([submitted(), requested(), rectified(10, date(10, 9))])
+        .when(reach(date(10, 1), date(10, 2)))
+        .then_refused(|e| *e == Refusal::StaleMaximumTime(date(10, 1)));
+    // While suspended, the time does not run out.
+    given::<GeneralApplication>([submitted(), requested()])
+        .when(reach(date(10, 1), date(10, 2)))
+        .then_refused(|e| *e == Refusal::StaleMaximumTime(date(10, 1)));
+    let reached = Event::SilenceReached {
+        meaning: SilenceMeaning::Estimatory,
+        due: date(10, 1),
+        at: Utc.with_ymd_and_hms(2026, 10, 1, 22, 0, 0).unwrap(),
+    };
+    let state = given::<GeneralApplication>([submitted()])
+        .when(reach(date(10, 1), date(10, 2)))
+        .then([reached.clone()]);
+    // The duty to resolve remains (art. 24.3): the file is still open.
+    assert_eq!(state.stage, Stage::Submitted);
+    assert_eq!(
+        GeneralApplication::case_effects(&reached),
+        vec![CaseEffect::Silence {
+            meaning: SilenceMeaning::Estimatory,
+            basis: MAXIMUM_TIME.describe(),
+            reached_on: Some(date(10, 2)),
+        }]
+    );
+    given::<GeneralApplication>([submitted(), reached.clone()])
+        .when(reach(date(10, 1), date(10, 3)))
+        .then_refused(|e| *e == Refusal::SilenceAlreadyReached);
+    // Art. 24.3.a: after estimatory silence a resolution may only confirm it.
+    given::<GeneralApplication>([submitted(), reached.clone()])
+        .when(resolve(Decision::Denied))
+        .then_refused(|e| *e == Refusal::GrantedBySilence(date(10, 1)));
+    given::<GeneralApplication>([submitted(), reached])
+        .when(resolve(Decision::Granted))
+        .outcome()
+        .unwrap();
+}
+
+#[test]
+fn resolve_waits_for_the_applicant() {
+    given::<GeneralApplication>([submitted(), requested()])
+        .when(resolve(Decision::Granted))
+        .then_refused(|e| *e == Refusal::AwaitingApplicant(date(7, 16)));
+    let state = given::<GeneralApplication>([submitted()])
+        .when(resolve(Decision::Denied))
+        .then([Event::Resolved {
+            decision: Decision::Denied,
+            grounds: "según el informe del servicio".into(),
+            appeals: Appeal::ending_administrative_route("la Junta de Gobierno"),
+            at: at(20),
+        }]);
+    assert!(state.stage.is_closed());
+}
+
+#[test]
+fn reasons_are_never_empty() {
+    assert!(Reasons::try_from("   ".to_owned()).is_err());
+    assert!(Reasons::try_from("x".repeat(10_001)).is_err());
+}
+
+#[test]
+fn closed_files_refuse_everything() {
+    let withdrawn = Event::Withdrawn { at: at(4) };
+    given::<GeneralApplication>([submitted(), withdrawn])
+        .when(Command::Withdraw { at: at(5) })
+        .then_refused(|e| *e == Refusal::Closed("withdrawn"));
+}
+
+#[test]
+fn the_timers_fire_the_commands_they_stand_for() {
+    let effects = GeneralApplication::timer_effects(&submitted());
+    assert_eq!(effects, vec![set(MAXIMUM_TIME_TIMER, date(10, 1))]);
+    let TimerEffect::Set { kind, data, .. } = &effects[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        GeneralApplication::timer_command(kind, data, at(17), date(10, 2)),
+        Some(Command::ReachMaximumTime {
+            due: date(10, 1),
+            at: at(17),
+            today: date(10, 2),
+        })
+    );
+    let data = serde_json::json!({"due": "2026-07-16"});
+    assert_eq!(
+        GeneralApplication::timer_command(RECTIFICATION_TIMER, &data, at(17), date(7, 17)),
+        Some(Command::CloseRectificationPeriod {
+            due: date(7, 16),
+            at: at(17),
+            today: date(7, 17),
+        })
+    );
+    assert!(GeneralApplication::timer_command("unknown", &data, at(17), date(7, 17)).is_none());
+    for closing in [
+        Event::Withdrawn { at: at(4) },
+        Event::Resolved {
+            decision: Decision::Granted,
+            grounds: "x".into(),
+            appeals: vec![],
+            at: at(4),
+        },
+    ] {
+        assert_eq!(
+            GeneralApplication::timer_effects(&closing),
+            vec![cancel(RECTIFICATION_TIMER), cancel(MAXIMUM_TIME_TIMER)]
+        );
+    }
+}
+
+#[test]
+fn events_of_files_opened_before_the_registry_still_read() {
+    // Stored before entries, suspensions and appeals existed.
+    let old = serde_json::json!({"type": "submitted", "case_number": "28079/2026/000001",
+        "sia_code": "123456", "parties": [], "subject": "s", "body": "", "at": "2026-07-01T10:00:00Z",
+        "resolution_due": "2026-10-01"});
+    assert!(matches!(
+        serde_json::from_value::<Event>(old).unwrap(),
+        Event::Submitted { entry: None, .. }
+    ));
+    let old = serde_json::json!({"type": "rectification_requested", "what": "x",
+        "at": "2026-07-02T10:00:00Z", "due": "2026-07-16"});
+    let event: Event = serde_json::from_value(old).unwrap();
+    // An old request did not suspend the time: its last day keeps running.
+    let state = [submitted(), event].into_iter().fold(
+        State::default(),
+        <GeneralApplication as esrs::Aggregate>::apply_event,
+    );
+    assert_eq!(state.resolution_due, Some(date(10, 1)));
+    let old = serde_json::json!({"type": "resolved", "decision": "granted", "grounds": "g",
+        "at": "2026-07-02T10:00:00Z"});
+    assert!(serde_json::from_value::<Event>(old).is_ok());
+}
+
+#[test]
+fn events_round_trip_through_json() {
+    for event in [
+        submitted(),
+        requested(),
+        proposed(),
+        rectified(10, date(10, 9)),
+        Event::Withdrawn { at: at(4) },
+    ] {
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], event.event_type());
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
+    }
+}
+
+#[test]
+fn event_types_are_the_names_stored_in_the_log() {
+    // The log's `event_type` column holds these names: they must never change, and they are the
+    // JSON tag too.
+    for (event, name) in [
+        (submitted(), "submitted"),
+        (requested(), "rectification_requested"),
+        (
+            Event::RectificationExtended {
+                at: at(3),
+                due: date(7, 23),
+                resolution_due_if_unanswered: None,
+            },
+            "rectification_extended",
+        ),
+        (rectified(3, date(10, 2)), "rectified"),
+        (proposed(), "desistimiento_proposed"),
+        (Event::DeemedWithdrawn { at: at(20) }, "deemed_withdrawn"),
+        (
+            Event::SilenceReached {
+                meaning: SilenceMeaning::Estimatory,
+                due: date(10, 1),
+                at: at(20),
+            },
+            "silence_reached",
+        ),
+        (
+            Event::Resolved {
+                decision: Decision::Granted,
+                grounds: "conforme".into(),
+                appeals: vec![],
+                at: at(9),
+            },
+            "resolved",
+        ),
+        (Event::Withdrawn { at: at(4) }, "withdrawn"),
+    ] {
+        assert_eq!(event.event_type(), name);
+        assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_command() -> impl Strategy<Value = Command> {
+        prop_oneof![
+            Just(submit_command(vec![applicant()])),
+            (1u32..28).prop_map(|d| Command::RequestRectification {
+                what: "x".into(),
+                at: at(d),
+                on: date(7, d),
+                due: date(8, d),
+                resolution_due_if_unanswered: date(11, d),
+            }),
+            (1u32..28).prop_map(|d| Command::ExtendRectification {
+                at: at(d),
+                due: date(8, d),
+                resolution_due_if_unanswered: date(11, d),
+            }),
+            (1u32..28).prop_map(|d| rectify(d, date(10, d))),
+            (1u32..28).prop_map(|d| Command::CloseRectificationPeriod {
+                due: date(8, d),
+                at: Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap(),
+                today: date(9, 1),
+            }),
+            (1u32..28).prop_map(|d| Command::ReachMaximumTime {
+                due: date(10, d),
+                at: Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
+                today: date(12, 1),
+            }),
+            Just(resolve(Decision::Granted)),
+            Just(resolve(Decision::Denied)),
+            Just(resolve(Decision::Desistimiento)),
+            Just(Command::Withdraw { at: at(9) }),
+        ]
+    }
+
+    proptest! {
+        /// Whatever sequence of commands arrives, a closed file never changes again, a
+        /// citizen-facing period exists exactly while awaiting rectification, the maximum time
+        /// stands still exactly while the applicant is asked to fix the application, a denial
+        /// never follows estimatory silence, and replaying the accepted events rebuilds the
+        /// same state.
+        #[test]
+        fn state_machine_invariants(commands in proptest::collection::vec(any_command(), 0..30)) {
+            let mut state = State::default();
+            let mut history = Vec::new();
+            for command in commands {
+                let before = state.clone();
+                match <GeneralApplication as esrs::Aggregate>::handle_command(&state, command) {
+                    Ok(events) => {
+                        prop_assert!(!before.stage.is_closed());
+                        for e in events {
+                            if let Event::Resolved { decision: Decision::Denied, .. } = e {
+                                prop_assert_ne!(before.silence_reached, Some(SilenceMeaning::Estimatory));
+                            }
+                            history.push(e.clone());
+                            state = <GeneralApplication as esrs::Aggregate>::apply_event(state, e);
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&state, &before),
+                }
+                prop_assert_eq!(
+                    state.rectification_due.is_some(),
+                    state.stage == Stage::AwaitingRectification
+                );
+                if !state.stage.is_closed() {
+                    prop_assert_eq!(
+                        state.suspended_on.is_some(),
+                        state.stage == Stage::AwaitingRectification
+                    );
+                }
+            }
+            let replayed = history.into_iter().fold(State::default(), <GeneralApplication as esrs::Aggregate>::apply_event);
+            prop_assert_eq!(replayed, state);
+        }
+    }
+}
