@@ -35,3 +35,24 @@ CREATE INDEX registry_book_stream ON registry_book (stream_id, presented_at);
 
 GRANT SELECT, INSERT, UPDATE ON registry_sequences TO expedientes_runtime;
 GRANT SELECT, INSERT, UPDATE, DELETE ON registry_book TO expedientes_runtime;
+
+-- Representations on record (art. 5): granted apud acta or a power shown to a caseworker; a
+-- filing in another's name is checked against them. `procedures` NULL means every procedure.
+CREATE TABLE representations (
+    representation_id    uuid PRIMARY KEY,
+    tenant               text NOT NULL,
+    principal            text NOT NULL,
+    principal_name       text NOT NULL,
+    representative       text NOT NULL,
+    representative_name  text NOT NULL,
+    procedures           text[],
+    means                text NOT NULL,
+    valid_from           date NOT NULL,
+    valid_until          date NOT NULL,
+    granted_at           timestamptz NOT NULL,
+    revoked_at           timestamptz
+);
+CREATE INDEX representations_pair ON representations (tenant, principal, representative);
+CREATE INDEX representations_representative ON representations (tenant, representative);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON representations TO expedientes_runtime;

@@ -45,6 +45,7 @@ pub const PROCEDURES: &[Plugin] = &[
     crate::routes::general_application::PLUGIN,
     crate::routes::accounts::PLUGIN,
     crate::routes::padron::PLUGIN,
+    crate::routes::representations::PLUGIN,
 ];
 
 /// The registry of every procedure's aggregates.

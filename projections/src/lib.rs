@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod padron;
 pub mod registry;
 pub mod registry_book;
+pub mod representations;
 mod runner;
 pub mod timers;
 
@@ -25,5 +26,6 @@ pub use outbox::Outbox;
 pub use padron::PadronRegister;
 pub use registry::{Registered, Registry};
 pub use registry_book::RegistryBook;
+pub use representations::Representations;
 pub use runner::{Lag, ProjectionError, ReadModel, RebuildEffects, Runner, SetAside, Tables};
 pub use timers::{Scheduler, SchedulerPass, TimerStats, Timers};

@@ -76,3 +76,7 @@ mod connections;
 /// Registry entries, receipts and the public check of a verification code (arts. 16, 27, 31).
 #[path = "api/registry_book.rs"]
 mod registry_book;
+
+/// Representation on record (arts. 5–6): filings in another's name.
+#[path = "api/representations.rs"]
+mod representations;

@@ -192,14 +192,29 @@ pub async fn submit(
             }]
         }
         (Role::Citizen, Some(applicant), Some(own)) => {
-            // Acting as a representative: the power of attorney is checked by the registry office
-            // (not modelled here); the events record who acted for whom.
+            // Acting as a representative (art. 5): only with a representation on record, in
+            // force today and covering this procedure; the events record who acted for whom.
             let (document, name) = parse_person(applicant, "applicant")?;
             if &document == own {
                 return Err(ApiError::invalid_field(
                     "applicant",
                     "leave it out to apply for yourself",
                 ));
+            }
+            let today = deadlines::local_date(&state, state.clock.now());
+            if !crate::routes::representations::in_force(
+                &state,
+                &caller.tenant,
+                &document,
+                own,
+                NAME,
+                today,
+            )
+            .await?
+            {
+                return Err(ApiError::Forbidden(format!(
+                    "you have no representation of {document} on record for this procedure (art. 5 LPAC): they can grant you one apud acta, online with a certificate or in person"
+                )));
             }
             let own_name = input.name.as_deref().map(str::trim).unwrap_or("");
             if own_name.is_empty() {

@@ -11,6 +11,7 @@ pub mod general_application;
 pub mod ops;
 pub mod padron;
 pub mod registry;
+pub mod representations;
 
 use std::time::{Duration, Instant};
 

@@ -79,7 +79,9 @@ async fn citizens_reach_only_their_own_files_and_representatives_see_what_they_f
         .await;
     assert_problem(&reply, StatusCode::FORBIDDEN, "forbidden");
 
-    // A representative files for someone else; both see it in their folder.
+    // A representative files for someone else (with a representation on record, art. 5); both
+    // see it in their folder.
+    represent(&app, DIEGO, CARMEN).await;
     let representative = app.citizen(CARMEN);
     let represented = app.citizen(DIEGO);
     let reply = post("/v1/general-applications")

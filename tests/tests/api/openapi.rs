@@ -245,6 +245,25 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 json!({}),
             )
         }
+        // Representation.
+        "grant_representation" => sample(
+            Method::POST,
+            "/v1/representations",
+            cw(),
+            json!({"means": "apud_acta_in_person",
+                   "principal": {"document": ana, "name": "Ana García"},
+                   "representative": {"document": dni_for(2), "name": "Luis Pérez"},
+                   "valid_until": "2027-12-31"}),
+        ),
+        "revoke_representation" => {
+            let id = represent(app, &ana, &dni_for(2)).await;
+            sample(
+                Method::POST,
+                format!("/v1/representations/{id}/revocations"),
+                Some(app.citizen(&ana)),
+                json!({"reason": "Ya no gestiona mis asuntos"}),
+            )
+        }
         // The calendar.
         "publish_year" => sample(
             Method::PUT,

@@ -480,3 +480,20 @@ pub async fn audit_log(app: &TestApp, token: &str, limit: u32, at_least: usize) 
         tokio::time::sleep(StdDuration::from_millis(25)).await;
     }
 }
+
+/// A Madrid caseworker records that `principal` granted `representative` a representation apud
+/// acta in person, for every procedure, until the end of 2027; returns its id.
+pub async fn represent(app: &TestApp, principal: &str, representative: &str) -> String {
+    let reply = post("/v1/representations")
+        .bearer(&app.caseworker())
+        .json(&json!({
+            "means": "apud_acta_in_person",
+            "principal": {"document": principal, "name": "Persona Representada"},
+            "representative": {"document": representative, "name": "Persona Representante"},
+            "valid_until": "2027-12-31",
+        }))
+        .send(app)
+        .await
+        .expect(StatusCode::CREATED);
+    id_of(&reply.json())
+}
