@@ -115,14 +115,22 @@ impl HolidayCalendar {
 
     /// Why `date` is not a business day for these places, or `None` if it is one. A day with several
     /// reasons gets the broadest: weekend, then national, regional, island and local holiday. A year
-    /// with no calendar only has weekends (use the deadline functions to get the warning).
+    /// with no calendar has its weekends and the holidays every year has (see
+    /// [`assumed_national_holiday`]); the deadline functions warn that the result is provisional.
     pub fn non_business_reason(&self, date: NaiveDate, places: &Places) -> Option<String> {
         match date.weekday() {
             Weekday::Sat => return Some("Saturday".into()),
             Weekday::Sun => return Some("Sunday".into()),
             _ => {}
         }
-        let year = self.year(date.year())?;
+        let Some(year) = self.year(date.year()) else {
+            return assumed_national_holiday(date).then(|| {
+                format!(
+                    "national holiday (assumed: no calendar published for {})",
+                    date.year()
+                )
+            });
+        };
         if year.national.contains(&date) {
             return Some("national holiday".into());
         }
@@ -162,7 +170,7 @@ impl HolidayCalendar {
     fn year_warnings(&self, year: i32, places: &Places) -> Vec<String> {
         let Some(data) = self.year(year) else {
             return vec![format!(
-                "no calendar for {year}: only Saturdays and Sundays were treated as non-business days in {year}"
+                "no calendar for {year}: its fixed national holidays (1 and 6 January, 1 May, 15 August, 12 October, 1 November, 6, 8 and 25 December) and Good Friday were assumed; its regional and local holidays are not known, so the date is provisional"
             )];
         };
         let mut warnings = Vec::new();
@@ -347,4 +355,37 @@ pub(super) fn day(date: NaiveDate) -> String {
         Weekday::Sun => "Sunday",
     };
     format!("{name} {date}")
+}
+
+/// Whether `date` is one of the national holidays every year has (Real Decreto 2001/1983, art. 45:
+/// 1 January, Good Friday, 1 May, 15 August, 12 October, 1 November, 6 and 8 December, 25
+/// December; and 6 January, which every community has kept), assumed for a year whose calendar is
+/// not published yet: counting them as business days would end a deadline early.
+pub fn assumed_national_holiday(date: NaiveDate) -> bool {
+    let fixed = matches!(
+        (date.month(), date.day()),
+        (1, 1) | (1, 6) | (5, 1) | (8, 15) | (10, 12) | (11, 1) | (12, 6) | (12, 8) | (12, 25)
+    );
+    fixed
+        || easter_sunday(date.year()).and_then(|e| e.checked_sub_days(chrono::Days::new(2)))
+            == Some(date)
+}
+
+/// Easter Sunday of a Gregorian year (the anonymous Gregorian algorithm, Meeus/Jones/Butcher).
+pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
+    let a = year % 19;
+    let b = year / 100;
+    let c = year % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32)
 }

@@ -465,8 +465,9 @@ fn given_a_deadline_running_into_2027_then_it_warns_that_there_is_no_calendar_fo
     let result = calendar
         .compute(&in_madrid(date(2026, 12, 21), 10, Unit::BusinessDays))
         .unwrap();
-    // 1 January 2027 is not known to be a holiday, so it is counted, and the result says so.
-    assert_eq!(result.due_date, date(2027, 1, 5));
+    // 2027 is not published: its fixed national holidays (1 and 6 January) are assumed, so the
+    // ten days are 22–24, 28–31 December, 4, 5 and 7 January; the result says it is provisional.
+    assert_eq!(result.due_date, date(2027, 1, 7));
     assert!(result
         .warnings
         .iter()
@@ -819,4 +820,36 @@ fn given_a_year_calendar_then_it_round_trips_through_json() {
         year.islands.get("Tenerife"),
         Some(&IslandDays::One(date(2026, 2, 2)))
     );
+}
+
+#[test]
+fn easter_and_good_friday_are_those_of_the_published_calendars() {
+    use super::places::{assumed_national_holiday, easter_sunday};
+    // Good Friday: 18 April 2025 and 3 April 2026 (BOE), 26 March 2027, 14 April 2028.
+    for (year, good_friday) in [
+        (2025, (4, 18)),
+        (2026, (4, 3)),
+        (2027, (3, 26)),
+        (2028, (4, 14)),
+    ] {
+        let friday = date(year, good_friday.0, good_friday.1);
+        assert!(assumed_national_holiday(friday), "{friday}");
+        assert_eq!(
+            easter_sunday(year),
+            friday.checked_add_days(chrono::Days::new(2))
+        );
+    }
+    // The assumption never invents a holiday: in the published years, every weekday it assumes
+    // is a non-business day in Madrid.
+    let bundled = HolidayCalendar::bundled();
+    let madrid = bundled.places(Some("28079"), None).unwrap();
+    for year in [2025, 2026] {
+        let mut day = date(year, 1, 1);
+        while chrono::Datelike::year(&day) == year {
+            if assumed_national_holiday(day) {
+                assert!(!bundled.is_business_day(day, &madrid), "{day}");
+            }
+            day = day.succ_opt().unwrap();
+        }
+    }
 }
