@@ -36,6 +36,7 @@ pub const PLUGIN: Plugin = Plugin {
     routes: || {
         OpenApiRouter::new()
             .routes(routes!(grant_representation, list_representations))
+            .routes(routes!(get_representation))
             .routes(routes!(revoke_representation))
     },
     notice: crate::procedures::no_notices,
@@ -306,6 +307,37 @@ pub async fn list_representations(
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(rows))
+}
+
+/// One representation, to its principal, its representative or staff (404 to anyone else).
+#[utoipa::path(get, path = "/v1/representations/{id}",
+    params(("id" = Uuid, Path, description = "The representation")),
+    responses((status = 200, description = "The representation", body = RepresentationDto)),
+    security(("bearer" = [])), tag = "representation")]
+pub async fn get_representation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RepresentationDto>, ApiError> {
+    let id = resource_id(&id, "representation")?;
+    let own = (caller.role == Role::Citizen).then(|| caller.subject.clone());
+    if own.is_none() && !caller.reads_whole_tenant() {
+        return Err(ApiError::Forbidden(
+            "this role may not read representations".into(),
+        ));
+    }
+    let row: Option<RepresentationDto> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM representations
+         WHERE representation_id = $1 AND tenant = $2
+           AND ($3::text IS NULL OR principal = $3 OR representative = $3)"
+    ))
+    .bind(id)
+    .bind(caller.tenant.as_str())
+    .bind(own)
+    .fetch_optional(&state.pool)
+    .await?;
+    row.map(Json)
+        .ok_or_else(|| ApiError::NotFound("no such representation".into()))
 }
 
 /// The principal revokes a representation (or a caseworker records the revocation).

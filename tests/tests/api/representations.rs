@@ -56,6 +56,19 @@ async fn a_filing_for_another_is_refused_without_representation_and_accepted_wit
             .ok_json();
         assert_eq!(list.as_array().unwrap().len(), count, "{who}");
     }
+    // Its Location answers to both sides and to staff, not to a stranger.
+    for (token, status) in [
+        (app.citizen(DIEGO), StatusCode::OK),
+        (carmen.clone(), StatusCode::OK),
+        (app.caseworker(), StatusCode::OK),
+        (app.citizen(ANA), StatusCode::NOT_FOUND),
+    ] {
+        get(format!("/v1/representations/{representation}"))
+            .bearer(&token)
+            .send(&app)
+            .await
+            .expect(status);
+    }
     // Only the principal revokes; to the representative it does not exist.
     post(format!("/v1/representations/{representation}/revocations"))
         .bearer(&carmen)
