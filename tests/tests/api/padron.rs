@@ -310,8 +310,9 @@ async fn removal_files_through_each_notification_path() {
         .expect(StatusCode::OK);
     let resumed = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
     assert_eq!(
-        resumed["resolution_due"], "2026-06-27",
-        "moved by the 25 days of suspension"
+        resumed["resolution_due"], "2026-06-29",
+        "requested on Monday 2 March, received on Friday 27 March: 19 business days suspended \
+         (art. 22), so Tuesday 2 June moves to Monday 29 June (not Saturday 27 June, art. 30.5)"
     );
     step(&app, &cw, &file, "resolve_remove")
         .await

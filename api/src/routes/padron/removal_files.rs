@@ -5,9 +5,10 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::NaiveDate;
+use expedientes_domain::calendar::Suspension;
 use expedientes_domain::padron::{
     FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, NotificationChannel,
-    NotificationOutcome, RemovalBasis, RemovalCause, RemovalFile,
+    NotificationOutcome, RemovalBasis, RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
 };
 use expedientes_domain::{CaseParty, MunicipalityCode, PartyRole};
 use expedientes_eventlog::Streams;
@@ -20,7 +21,7 @@ use super::{inscription_id, row, REMOVAL_FILE};
 use crate::auth::Role;
 use crate::extract::resource_id;
 use crate::pipeline::{CommandContext, CommandResponse, Executed, Incoming};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, RefusalProblem};
 use crate::state::AppState;
 
 fn location(file: Uuid) -> String {
@@ -301,12 +302,16 @@ pub async fn file_step(
         }),
         FileStep::Agreement => Some(FileCommand::RecordAgreement { on: today }),
         FileStep::Regularised => Some(FileCommand::RecordRegularised { on: today }),
-        FileStep::RequestReport => Some(FileCommand::RequestReport { on: today }),
-        // The aggregate moves the maximum time by the days the report was awaited (art. 22).
+        // The maximum time's new last day depends on the file: computed in the decision below.
+        FileStep::RequestReport => Some(FileCommand::RequestReport {
+            on: today,
+            max_time_due_if_unanswered: today,
+        }),
         FileStep::ReportFavourable | FileStep::ReportUnfavourable => {
             Some(FileCommand::RecordReport {
                 favourable: input.step == FileStep::ReportFavourable,
                 on: today,
+                max_time_due: today,
             })
         }
         FileStep::ResolveRemove | FileStep::ResolveArchive => Some(FileCommand::Resolve {
@@ -343,12 +348,50 @@ pub async fn file_step(
             &state,
             file,
             Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
-            |decision| -> Result<(), PadronRefusal> {
+            |decision| -> Result<(), ApiError> {
                 match &file_command {
                     Some(command) => {
-                        decision.handle::<RemovalFile>(file, command.clone())?;
+                        let current = decision.state::<RemovalFile>(file);
+                        // Art. 22.1.d: the maximum time stands still while the report is awaited,
+                        // three months at most; the suspended business days move its last day
+                        // (so it lands on a business day, art. 30.5).
+                        let suspended = |from: NaiveDate, to: NaiveDate| {
+                            let due = current.max_time_due.unwrap_or(to);
+                            Suspension::new(from, to.max(from))
+                                .and_then(|s| {
+                                    calendar.apply_suspension(due, &s, Some(tenant.as_str()), None)
+                                })
+                                .map(|r| r.due_date)
+                                .map_err(crate::deadlines::calendar_problem)
+                        };
+                        let command = match command {
+                            FileCommand::RequestReport { on, .. } => FileCommand::RequestReport {
+                                on: *on,
+                                max_time_due_if_unanswered: suspended(
+                                    *on,
+                                    on.checked_add_months(chrono::Months::new(REPORT_WAIT_MONTHS))
+                                        .unwrap_or(*on),
+                                )?,
+                            },
+                            FileCommand::RecordReport { favourable, on, .. } => {
+                                FileCommand::RecordReport {
+                                    favourable: *favourable,
+                                    on: *on,
+                                    max_time_due: suspended(
+                                        current.report_requested_on.unwrap_or(*on),
+                                        *on,
+                                    )?,
+                                }
+                            }
+                            other => other.clone(),
+                        };
+                        decision
+                            .handle::<RemovalFile>(file, command)
+                            .map_err(|e| PadronRefusal::from(e).into_problem())?;
                         if let Some(closes) = &closes {
-                            decision.handle::<Inscription>(inscription, closes.clone())?;
+                            decision
+                                .handle::<Inscription>(inscription, closes.clone())
+                                .map_err(|e| PadronRefusal::from(e).into_problem())?;
                         }
                     }
                     None => {
@@ -356,10 +399,12 @@ pub async fn file_step(
                         let marked = decision.state::<Inscription>(inscription).open_removal_file
                             == Some(file);
                         if lapsed && marked {
-                            decision.handle::<Inscription>(
-                                inscription,
-                                InscriptionCommand::RecordRemovalFileClosed { file, on: today },
-                            )?;
+                            decision
+                                .handle::<Inscription>(
+                                    inscription,
+                                    InscriptionCommand::RecordRemovalFileClosed { file, on: today },
+                                )
+                                .map_err(|e| PadronRefusal::from(e).into_problem())?;
                         }
                     }
                 }

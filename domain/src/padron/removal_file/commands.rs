@@ -73,6 +73,9 @@ pub enum FileCommand {
     RequestReport {
         /// The local date.
         on: NaiveDate,
+        /// The maximum time's last day if the report does not come within the three months the
+        /// suspension may last (art. 22.1.d), computed by the caller with the legal calendar.
+        max_time_due_if_unanswered: NaiveDate,
     },
     /// The report arrived; the clock resumes with the maximum time moved by the days it was
     /// suspended.
@@ -81,6 +84,9 @@ pub enum FileCommand {
         favourable: bool,
         /// The local date.
         on: NaiveDate,
+        /// The maximum time's last day, the suspension over (computed by the caller with the
+        /// legal calendar: the suspended business days added, art. 22).
+        max_time_due: NaiveDate,
     },
     /// Timer: three months passed without the report; the suspension ends (art. 22: at most three
     /// months) and the procedure goes on without it.

@@ -78,6 +78,10 @@ pub enum FileEvent {
     ReportRequested {
         /// The local date.
         on: NaiveDate,
+        /// The maximum time's last day if the report does not come (absent in files from before
+        /// it was computed with the legal calendar).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_due_if_unanswered: Option<NaiveDate>,
     },
     /// The wait for the report ended without it (three months).
     ReportWaitEnded {

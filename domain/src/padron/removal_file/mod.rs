@@ -160,19 +160,33 @@ impl esrs::Aggregate for RemovalFile {
             (S::Hearing, C::RecordAllegations { summary, on }) => {
                 Ok(vec![E::AllegationsFiled { summary, on }])
             }
-            (S::Hearing | S::ToResolve, C::RequestReport { on }) => {
+            (
+                S::Hearing | S::ToResolve,
+                C::RequestReport {
+                    on,
+                    max_time_due_if_unanswered,
+                },
+            ) => {
                 if state.agreed || state.report_favourable.is_some() {
                     return Err(FileRefusal::WrongStage(file_stage_code(stage)));
                 }
-                Ok(vec![E::ReportRequested { on }])
-            }
-            (S::AwaitingReport, C::RecordReport { favourable, on }) => {
-                Ok(vec![E::ReportReceived {
-                    favourable,
+                Ok(vec![E::ReportRequested {
                     on,
-                    max_time_due: state.resumed_due(on),
+                    max_time_due_if_unanswered: Some(max_time_due_if_unanswered),
                 }])
             }
+            (
+                S::AwaitingReport,
+                C::RecordReport {
+                    favourable,
+                    on,
+                    max_time_due,
+                },
+            ) => Ok(vec![E::ReportReceived {
+                favourable,
+                on,
+                max_time_due,
+            }]),
             (S::AwaitingReport, C::EndReportWait { on }) => {
                 let limit = state
                     .report_requested_on
@@ -183,7 +197,9 @@ impl esrs::Aggregate for RemovalFile {
                 }
                 Ok(vec![E::ReportWaitEnded {
                     on,
-                    max_time_due: state.resumed_due(on),
+                    max_time_due: state
+                        .max_time_due_if_unanswered
+                        .unwrap_or_else(|| state.resumed_due(on)),
                 }])
             }
             (S::Hearing | S::ToResolve, C::Resolve { decision, on }) => {
@@ -227,9 +243,13 @@ impl esrs::Aggregate for RemovalFile {
                 state.stage = FileStage::ToResolve;
             }
             E::AllegationsFiled { .. } => state.stage = FileStage::ToResolve,
-            E::ReportRequested { on } => {
+            E::ReportRequested {
+                on,
+                max_time_due_if_unanswered,
+            } => {
                 state.stage = FileStage::AwaitingReport;
                 state.report_requested_on = Some(on);
+                state.max_time_due_if_unanswered = max_time_due_if_unanswered;
             }
             E::ReportWaitEnded { max_time_due, .. } => {
                 state.max_time_due = Some(max_time_due);
@@ -326,7 +346,7 @@ impl Procedure for RemovalFile {
                 changed("to_resolve", "Waiting for the council's resolution", on),
                 CaseEffect::CitizenMustAct(None),
             ],
-            FileEvent::ReportRequested { on } => vec![
+            FileEvent::ReportRequested { on, .. } => vec![
                 changed(
                     "awaiting_report",
                     "Waiting for the Consejo de Empadronamiento's report (the time limit is suspended)",

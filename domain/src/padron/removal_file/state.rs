@@ -72,10 +72,13 @@ pub struct FileState {
     pub max_time_due: Option<NaiveDate>,
     /// When the Consejo's report was requested, while it is awaited.
     pub report_requested_on: Option<NaiveDate>,
+    /// The maximum time's last day if the report does not come, while it is awaited.
+    pub max_time_due_if_unanswered: Option<NaiveDate>,
 }
 
 impl FileState {
-    /// The maximum time moved by the days the report has been awaited until `on`.
+    /// The maximum time moved by the calendar days the report has been awaited until `on`: only
+    /// for files whose request did not carry the day computed with the legal calendar.
     pub(super) fn resumed_due(&self, on: NaiveDate) -> NaiveDate {
         let current = self.max_time_due.unwrap_or(on);
         let suspended = self

@@ -162,7 +162,10 @@ fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
             on: d(3, 11),
         }]);
     let mut reported = base.to_vec();
-    reported.push(FileEvent::ReportRequested { on: d(3, 27) });
+    reported.push(FileEvent::ReportRequested {
+        on: d(3, 27),
+        max_time_due_if_unanswered: None,
+    });
     reported.push(FileEvent::ReportReceived {
         favourable: true,
         on: d(4, 20),
@@ -180,7 +183,10 @@ fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
 #[test]
 fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
     assert_eq!(
-        file_timers(&FileEvent::ReportRequested { on: d(3, 27) }),
+        file_timers(&FileEvent::ReportRequested {
+            on: d(3, 27),
+            max_time_due_if_unanswered: None,
+        }),
         vec![
             TimerEffect::Suspend {
                 kind: FILE_LAPSE_TIMER.into()
@@ -200,25 +206,44 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
         notified(NotificationOutcome::Accessed),
     ];
     let mut waiting = base.to_vec();
-    waiting.push(FileEvent::ReportRequested { on: d(3, 27) });
+    waiting.push(FileEvent::ReportRequested {
+        on: d(3, 27),
+        max_time_due_if_unanswered: None,
+    });
+    // The caller gives the last day computed with the legal calendar (art. 22, moved by the
+    // suspended business days); the aggregate records it.
     given::<RemovalFile>(waiting.clone())
         .when(FileCommand::RecordReport {
             favourable: false,
             on: d(4, 16),
+            max_time_due: d(6, 29),
         })
         .then([FileEvent::ReportReceived {
             favourable: false,
             on: d(4, 16),
-            max_time_due: d(6, 22),
+            max_time_due: d(6, 29),
         }]);
     given::<RemovalFile>(waiting.clone())
         .when(FileCommand::EndReportWait { on: d(6, 27) })
         .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+    // A request recorded before the calendar computed its unanswered day: calendar days.
     given::<RemovalFile>(waiting)
         .when(FileCommand::EndReportWait { on: d(6, 28) })
         .then([FileEvent::ReportWaitEnded {
             on: d(6, 28),
             max_time_due: d(9, 3),
+        }]);
+    // A request that carries it: the timer's end of the wait uses that day.
+    let mut computed = base.to_vec();
+    computed.push(FileEvent::ReportRequested {
+        on: d(3, 27),
+        max_time_due_if_unanswered: Some(d(9, 7)),
+    });
+    given::<RemovalFile>(computed)
+        .when(FileCommand::EndReportWait { on: d(6, 28) })
+        .then([FileEvent::ReportWaitEnded {
+            on: d(6, 28),
+            max_time_due: d(9, 7),
         }]);
     let base = [
         opened(),
@@ -254,7 +279,10 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
         .then_refused(|e| *e == FileRefusal::Closed("lapsed"));
     // While the report is awaited the file does not lapse.
     let mut waiting = base.to_vec();
-    waiting.push(FileEvent::ReportRequested { on: d(3, 27) });
+    waiting.push(FileEvent::ReportRequested {
+        on: d(3, 27),
+        max_time_due_if_unanswered: None,
+    });
     given::<RemovalFile>(waiting)
         .when(FileCommand::Lapse {
             due: d(6, 2),
@@ -349,7 +377,10 @@ fn event_types_are_the_names_stored_in_the_log() {
             "allegations_filed",
         ),
         (
-            FileEvent::ReportRequested { on: d(3, 27) },
+            FileEvent::ReportRequested {
+                on: d(3, 27),
+                max_time_due_if_unanswered: None,
+            },
             "report_requested",
         ),
         (

@@ -40,7 +40,7 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
         }],
         E::Notified { .. } => vec![cancel(ELECTRONIC_REJECTION_TIMER)],
         // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
-        E::ReportRequested { on } => vec![
+        E::ReportRequested { on, .. } => vec![
             TimerEffect::Suspend {
                 kind: FILE_LAPSE_TIMER.into(),
             },
