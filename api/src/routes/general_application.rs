@@ -3,7 +3,6 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use expedientes_domain::calendar::Suspension;
 use expedientes_domain::general_application::{
     Command, Decision, GeneralApplication, MAXIMUM_TIME,
 };
@@ -128,7 +127,12 @@ pub enum DecisionInput {
     Desistimiento,
 }
 
-fn parse_person(input: &PersonInput, field: &str) -> Result<(DocumentNumber, String), ApiError> {
+/// A person named in a request, checked: a valid document number and a name of 1 to 200
+/// characters.
+pub(crate) fn parse_person(
+    input: &PersonInput,
+    field: &str,
+) -> Result<(DocumentNumber, String), ApiError> {
     let document = input
         .document
         .parse::<DocumentNumber>()
@@ -424,14 +428,9 @@ async fn case_command(
                 // Art. 22.1.a: the maximum time stands still from the notification of the request
                 // to fix until the fix, or else until the period's last day; the suspended
                 // business days are added to its last day.
-                let suspended = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+                let suspended = |from, to| {
                     let due = current.resolution_due.unwrap_or(to);
-                    let suspension =
-                        Suspension::new(from, to.max(from)).map_err(deadlines::calendar_problem)?;
-                    calendar
-                        .apply_suspension(due, &suspension, Some(tenant.as_str()), None)
-                        .map(|r| r.due_date)
-                        .map_err(deadlines::calendar_problem)
+                    deadlines::after_suspension(&calendar, &tenant, due, from, to)
                 };
                 let command = match &input {
                     Command::RequestRectification {

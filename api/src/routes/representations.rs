@@ -21,7 +21,7 @@ use crate::extract::resource_id;
 use crate::pipeline::{CommandContext, CommandResponse, Incoming};
 use crate::problem::{ApiError, RefusalProblem};
 use crate::procedures::Plugin;
-use crate::routes::general_application::PersonInput;
+use crate::routes::general_application::{parse_person, PersonInput};
 use crate::state::AppState;
 
 /// Representation's registration.
@@ -98,21 +98,8 @@ fn location(id: Uuid) -> String {
 }
 
 fn person(input: &PersonInput, field: &str) -> Result<Person, ApiError> {
-    let document = input
-        .document
-        .parse::<DocumentNumber>()
-        .map_err(|e| ApiError::invalid_field(&format!("{field}.document"), e.to_string()))?;
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid_field(
-            &format!("{field}.name"),
-            "give a name of 1 to 200 characters",
-        ));
-    }
-    Ok(Person {
-        document,
-        name: name.to_owned(),
-    })
+    let (document, name) = parse_person(input, field)?;
+    Ok(Person { document, name })
 }
 
 fn bounded(text: Option<String>, field: &str, max: usize) -> Result<Option<String>, ApiError> {

@@ -30,11 +30,7 @@ async fn an_unfixed_application_is_proposed_for_desistimiento_when_its_last_loca
         day(2026, 8, 3),
         "10 business days from Monday 20 July 2026"
     );
-    app.state
-        .runner
-        .settle(StdDuration::from_secs(20))
-        .await
-        .unwrap();
+    settle(&app).await;
 
     // One minute before midnight in Madrid on the last day (21:59 UTC): still running.
     app.clock
@@ -44,11 +40,7 @@ async fn an_unfixed_application_is_proposed_for_desistimiento_when_its_last_loca
     app.clock.set(madrid_midnight(due.succ_opt().unwrap()));
     let pass = app.state.scheduler.run_once().await.unwrap();
     assert_eq!((pass.fired, pass.closed), (1, 0), "{pass:?}");
-    app.state
-        .runner
-        .settle(StdDuration::from_secs(20))
-        .await
-        .unwrap();
+    settle(&app).await;
     let view = get(case_uri(&id))
         .bearer(&app.caseworker())
         .send(&app)
@@ -126,11 +118,7 @@ async fn a_fix_in_time_leaves_no_timer_to_fire() {
         .send(&app)
         .await
         .expect(StatusCode::OK);
-    app.state
-        .runner
-        .settle(StdDuration::from_secs(20))
-        .await
-        .unwrap();
+    settle(&app).await;
     app.clock.set(utc(2026, 9, 1, 8, 0));
     assert_eq!(app.state.scheduler.run_once().await.unwrap().handled(), 0);
     let view = get(case_uri(&id))
@@ -141,6 +129,7 @@ async fn a_fix_in_time_leaves_no_timer_to_fire() {
     assert_eq!(view["state"], "submitted");
 }
 
+/// Waits until the read models have applied every event so far.
 async fn settle(app: &TestApp) {
     app.state
         .runner

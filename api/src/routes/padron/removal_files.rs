@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::NaiveDate;
-use expedientes_domain::calendar::Suspension;
 use expedientes_domain::padron::{
     FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, NotificationChannel,
     NotificationOutcome, RemovalBasis, RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
@@ -355,14 +354,9 @@ pub async fn file_step(
                         // Art. 22.1.d: the maximum time stands still while the report is awaited,
                         // three months at most; the suspended business days move its last day
                         // (so it lands on a business day, art. 30.5).
-                        let suspended = |from: NaiveDate, to: NaiveDate| {
+                        let suspended = |from, to| {
                             let due = current.max_time_due.unwrap_or(to);
-                            Suspension::new(from, to.max(from))
-                                .and_then(|s| {
-                                    calendar.apply_suspension(due, &s, Some(tenant.as_str()), None)
-                                })
-                                .map(|r| r.due_date)
-                                .map_err(crate::deadlines::calendar_problem)
+                            crate::deadlines::after_suspension(&calendar, &tenant, due, from, to)
                         };
                         let command = match command {
                             FileCommand::RequestReport { on, .. } => FileCommand::RequestReport {
