@@ -18,7 +18,7 @@ pub mod values;
 
 pub use procedure::{
     CaseEffect, CaseParty, FollowUp, Notice, NoticeChannel, NoticeRecipient, PartyRole, Procedure,
-    TimerEffect,
+    TimerContext, TimerEffect,
 };
 pub use values::{
     CaseNumber, DocumentNumber, MunicipalityCode, ParseError, RegistryDirection, RegistryNumber,

@@ -232,9 +232,42 @@ where
     fn timer_command(
         _kind: &str,
         _data: &serde_json::Value,
-        _now: DateTime<Utc>,
-        _today: NaiveDate,
+        _context: &TimerContext<'_>,
     ) -> Option<Self::Command> {
         None
+    }
+}
+
+/// What the command of a fired timer (or a follow-up) may use besides the timer's data: the
+/// firing moment, the council's local day then, and the council's legal calendar as it is at that
+/// moment (resolved by the scheduler, so a deadline that follows from a timer — the hearing after
+/// a notification deemed rejected — is computed like any deadline a caseworker's command carries).
+#[derive(Debug, Clone, Copy)]
+pub struct TimerContext<'a> {
+    /// The firing time.
+    pub now: DateTime<Utc>,
+    /// The council's local date at the firing time (deadlines end with local days).
+    pub today: NaiveDate,
+    /// The council (the seat of the body, for the calendar).
+    pub seat: &'a str,
+    /// The council's effective legal calendar.
+    pub calendar: &'a crate::calendar::HolidayCalendar,
+}
+
+impl TimerContext<'_> {
+    /// The last day of `amount` business days counted from the day after `from`, at the seat
+    /// (arts. 30.2 and 30.3); `None` when the calendar refuses the request.
+    pub fn business_days_after(&self, from: NaiveDate, amount: u32) -> Option<NaiveDate> {
+        self.calendar
+            .compute(&crate::calendar::DeadlineRequest {
+                from,
+                at: None,
+                amount,
+                unit: crate::calendar::Unit::BusinessDays,
+                seat: Some(self.seat.to_owned()),
+                residence: None,
+            })
+            .ok()
+            .map(|r| r.due_date)
     }
 }

@@ -92,3 +92,28 @@ where
         self.outcome
     }
 }
+
+/// The command a fired timer of procedure `P` sends at `now` (local day `today`), with the
+/// bundled legal calendar of Madrid (28079) as the scheduler would resolve it.
+pub fn fire<P>(
+    kind: &str,
+    data: &serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+    today: chrono::NaiveDate,
+) -> Option<P::Command>
+where
+    P: crate::Procedure,
+    P::Event: crate::procedure::DomainEvent,
+{
+    let calendar = crate::calendar::HolidayCalendar::bundled();
+    P::timer_command(
+        kind,
+        data,
+        &crate::TimerContext {
+            now,
+            today,
+            seat: "28079",
+            calendar: &calendar,
+        },
+    )
+}

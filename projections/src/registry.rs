@@ -11,9 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use expedientes_domain::lpac::RegistryEntry;
+use expedientes_domain::council_calendar::{self, CouncilCalendar};
 use expedientes_domain::procedure::DomainEvent;
-use expedientes_domain::{CaseEffect, FollowUp, Notice, Procedure, TimerEffect};
-use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata};
+use expedientes_domain::{
+    CaseEffect, FollowUp, MunicipalityCode, Notice, Procedure, TimerContext, TimerEffect,
+};
+use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata, Until};
 use futures::future::BoxFuture;
 
 use crate::timers::{firing_command_id, FireOutcome, FireRequest};
@@ -82,20 +85,37 @@ impl Registry {
     {
         let fire: Fire = Arc::new(|log: EventLog, request: FireRequest| {
             Box::pin(async move {
-                if P::timer_command(&request.kind, &request.data, request.now, request.today)
-                    .is_none()
-                {
-                    return FireOutcome::Unknown;
-                }
-                let tenant = match request.tenant.parse() {
+                let tenant: MunicipalityCode = match request.tenant.parse() {
                     Ok(t) => t,
                     Err(e) => return FireOutcome::Failed(format!("{e}")),
                 };
+                // The calendar as it is now: a deadline the command carries is computed with
+                // the holidays an administrator has published by the time the timer fires.
+                let calendar = match log
+                    .load_aggregate::<CouncilCalendar>(
+                        tenant.as_str(),
+                        council_calendar::stream_id(&tenant),
+                        Until::End,
+                    )
+                    .await
+                {
+                    Ok(loaded) => loaded.state.calendar(),
+                    Err(e) => return FireOutcome::Failed(format!("the calendar: {e}")),
+                };
+                let context = TimerContext {
+                    now: request.now,
+                    today: request.today,
+                    seat: tenant.as_str(),
+                    calendar: &calendar,
+                };
+                if P::timer_command(&request.kind, &request.data, &context).is_none() {
+                    return FireOutcome::Unknown;
+                }
                 let command_id = firing_command_id(request.timer_id, request.generation);
                 let result = log
                     .execute::<P>(
                         CommandRequest {
-                            tenant,
+                            tenant: tenant.clone(),
                             stream_id: request.case_id,
                             expected_version: None,
                             metadata: Metadata {
@@ -110,13 +130,8 @@ impl Registry {
                             request_hash: Some(command_id.as_bytes().to_vec()),
                         },
                         |_, _| {
-                            P::timer_command(
-                                &request.kind,
-                                &request.data,
-                                request.now,
-                                request.today,
-                            )
-                            .expect("the timer's command was built above from the same data")
+                            P::timer_command(&request.kind, &request.data, &context)
+                                .expect("the timer's command was built above from the same data")
                         },
                     )
                     .await;

@@ -12,7 +12,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::lpac::{MaximumTime, RegistryEntry, SilenceMeaning};
-use crate::procedure::{CaseEffect, CitizenAction, PartyRole, Procedure, TimerEffect};
+use crate::procedure::{
+    CaseEffect, CitizenAction, PartyRole, Procedure, TimerContext, TimerEffect,
+};
 
 mod commands;
 mod events;
@@ -347,20 +349,19 @@ impl Procedure for GeneralApplication {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
-        now: DateTime<Utc>,
-        today: NaiveDate,
+        context: &TimerContext<'_>,
     ) -> Option<Command> {
         let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
         match kind {
             RECTIFICATION_TIMER => Some(Command::CloseRectificationPeriod {
                 due,
-                at: now,
-                today,
+                at: context.now,
+                today: context.today,
             }),
             MAXIMUM_TIME_TIMER => Some(Command::ReachMaximumTime {
                 due,
-                at: now,
-                today,
+                at: context.now,
+                today: context.today,
             }),
             _ => None,
         }

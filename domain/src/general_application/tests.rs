@@ -381,7 +381,7 @@ fn the_timers_fire_the_commands_they_stand_for() {
         unreachable!()
     };
     assert_eq!(
-        GeneralApplication::timer_command(kind, data, at(17), date(10, 2)),
+        crate::testing::fire::<GeneralApplication>(kind, data, at(17), date(10, 2)),
         Some(Command::ReachMaximumTime {
             due: date(10, 1),
             at: at(17),
@@ -390,14 +390,14 @@ fn the_timers_fire_the_commands_they_stand_for() {
     );
     let data = serde_json::json!({"due": "2026-07-16"});
     assert_eq!(
-        GeneralApplication::timer_command(RECTIFICATION_TIMER, &data, at(17), date(7, 17)),
+        crate::testing::fire::<GeneralApplication>(RECTIFICATION_TIMER, &data, at(17), date(7, 17)),
         Some(Command::CloseRectificationPeriod {
             due: date(7, 16),
             at: at(17),
             today: date(7, 17),
         })
     );
-    assert!(GeneralApplication::timer_command("unknown", &data, at(17), date(7, 17)).is_none());
+    assert!(crate::testing::fire::<GeneralApplication>("unknown", &data, at(17), date(7, 17)).is_none());
     for closing in [
         Event::Withdrawn { at: at(4) },
         Event::Resolved {

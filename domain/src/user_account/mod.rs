@@ -10,12 +10,12 @@
 //! are in the submodules, all re-exported under `user_account::`. The person's identity types
 //! live in [`crate::identity`] and are re-exported here too.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::identity::age_on;
 use crate::procedure::{
     CaseEffect, CaseParty, CitizenAction, Notice, NoticeChannel, NoticeRecipient, PartyRole,
-    Procedure, TimerEffect,
+    Procedure, TimerContext, TimerEffect,
 };
 use crate::values::DocumentNumber;
 
@@ -471,10 +471,9 @@ impl Procedure for UserAccount {
     fn timer_command(
         kind: &str,
         _data: &serde_json::Value,
-        now: DateTime<Utc>,
-        today: NaiveDate,
+        context: &TimerContext<'_>,
     ) -> Option<Command> {
-        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword { at: now, today })
+        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword { at: context.now, today: context.today })
     }
 
     fn notices(event: &Event) -> Vec<Notice> {

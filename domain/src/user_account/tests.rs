@@ -477,7 +477,7 @@ fn a_password_unused_for_a_year_expires() {
     let a_year_later = Utc.with_ymd_and_hms(2027, 3, 3, 0, 0, 0).unwrap();
     let state = given::<UserAccount>(active())
         .when(
-            UserAccount::timer_command(
+            crate::testing::fire::<UserAccount>(
                 EXPIRY_TIMER,
                 &serde_json::json!({}),
                 a_year_later,

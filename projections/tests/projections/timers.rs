@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use expedientes_domain::calendar::{HolidayCalendar, Suspension};
 use expedientes_domain::procedure::DomainEvent;
-use expedientes_domain::{CaseEffect, Procedure, TimerEffect};
+use expedientes_domain::{CaseEffect, Procedure, TimerContext, TimerEffect};
 use expedientes_eventlog::{CommandRequest, EventLog, Metadata, Until, MIGRATOR};
 use expedientes_projections::timers::{firing_command_id, timer_id, MAX_ATTEMPTS};
 use expedientes_projections::{ManualClock, ReadModel, Registry, Runner, Scheduler, Timers};
@@ -130,8 +130,7 @@ impl Procedure for Countdown {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
-        _now: DateTime<Utc>,
-        _today: NaiveDate,
+        _context: &TimerContext<'_>,
     ) -> Option<Command> {
         (kind == "countdown").then(|| Command::Expire {
             due: serde_json::from_value(data["due"].clone()).unwrap(),

@@ -2,12 +2,12 @@
 //! mean for the rest of the system (timers and the renewal warning letter; no case view, it is a
 //! register entry).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::identity::{age_on, IdentityDocument};
 use crate::padron::{Actor, RemovalCause, ResidenceStatus};
 use crate::procedure::{
-    CaseEffect, Notice, NoticeChannel, NoticeRecipient, Procedure, TimerEffect,
+    CaseEffect, Notice, NoticeChannel, NoticeRecipient, Procedure, TimerContext, TimerEffect,
 };
 
 mod commands;
@@ -282,21 +282,20 @@ impl Procedure for Inscription {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
-        _now: DateTime<Utc>,
-        today: NaiveDate,
+        context: &TimerContext<'_>,
     ) -> Option<InscriptionCommand> {
         if kind == REMOVAL_FILE_LAPSED {
             return Some(InscriptionCommand::RecordRemovalFileClosed {
                 file: serde_json::from_value(data.get("file")?.clone()).ok()?,
-                on: today,
+                on: context.today,
             });
         }
         let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
         match kind {
             RENEWAL_WARNING_TIMER => {
-                Some(InscriptionCommand::SendRenewalWarning { due, on: today })
+                Some(InscriptionCommand::SendRenewalWarning { due, on: context.today })
             }
-            RENEWAL_EXPIRY_TIMER => Some(InscriptionCommand::ProposeLapse { due, on: today }),
+            RENEWAL_EXPIRY_TIMER => Some(InscriptionCommand::ProposeLapse { due, on: context.today }),
             _ => None,
         }
     }

@@ -1,10 +1,12 @@
 //! The removal file for a wrong inscription (baja por inscripción indebida): the aggregate, its
 //! command handling and what its events mean for the case view and the deadline timers.
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate};
 
 use crate::padron::{Inscription, REMOVAL_FILE_LAPSED};
-use crate::procedure::{CaseEffect, CitizenAction, FollowUp, Procedure, TimerEffect};
+use crate::procedure::{
+    CaseEffect, CitizenAction, FollowUp, Procedure, TimerContext, TimerEffect,
+};
 
 mod commands;
 mod events;
@@ -379,18 +381,17 @@ impl Procedure for RemovalFile {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
-        _now: DateTime<Utc>,
-        today: NaiveDate,
+        context: &TimerContext<'_>,
     ) -> Option<FileCommand> {
         match kind {
             FILE_LAPSE_TIMER => Some(FileCommand::Lapse {
                 due: serde_json::from_value(data.get("due")?.clone()).ok()?,
-                on: today,
+                on: context.today,
             }),
-            REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: today }),
+            REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: context.today }),
             ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotified {
                 outcome: NotificationOutcome::Rejected,
-                on: today,
+                on: context.today,
                 hearing_due: serde_json::from_value(data.get("hearing_due")?.clone()).ok()?,
             }),
             _ => None,

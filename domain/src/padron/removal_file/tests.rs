@@ -312,7 +312,7 @@ fn timers_send_the_commands_the_deadlines_imply() {
         unreachable!()
     };
     assert_eq!(
-        RemovalFile::timer_command(kind, data, now, d(3, 14)),
+        crate::testing::fire::<RemovalFile>(kind, data, now, d(3, 14)),
         Some(FileCommand::RecordNotified {
             outcome: NotificationOutcome::Rejected,
             on: d(3, 14),
@@ -323,7 +323,7 @@ fn timers_send_the_commands_the_deadlines_imply() {
         unreachable!()
     };
     assert_eq!(
-        RemovalFile::timer_command(kind, data, now, d(6, 3)),
+        crate::testing::fire::<RemovalFile>(kind, data, now, d(6, 3)),
         Some(FileCommand::Lapse {
             due: d(6, 2),
             on: d(6, 3)
@@ -439,7 +439,7 @@ fn a_lapse_releases_the_persons_inscription_as_a_follow_up() {
     // When the scheduler carries it out, the inscription's command is the release of that file.
     let now = d(6, 3).and_hms_opt(8, 0, 0).unwrap().and_utc();
     assert_eq!(
-        Inscription::timer_command(&follow_up.kind, &follow_up.data, now, d(6, 3)),
+        crate::testing::fire::<Inscription>(&follow_up.kind, &follow_up.data, now, d(6, 3)),
         Some(InscriptionCommand::RecordRemovalFileClosed { file, on: d(6, 3) })
     );
     // A lapse recorded before the inscription was carried in the event asks nothing.
