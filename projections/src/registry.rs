@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use expedientes_domain::lpac::RegistryEntry;
 use expedientes_domain::council_calendar::{self, CouncilCalendar};
+use expedientes_domain::lpac::RegistryEntry;
 use expedientes_domain::procedure::DomainEvent;
 use expedientes_domain::{
     CaseEffect, FollowUp, MunicipalityCode, Notice, Procedure, TimerContext, TimerEffect,

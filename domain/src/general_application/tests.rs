@@ -397,7 +397,9 @@ fn the_timers_fire_the_commands_they_stand_for() {
             today: date(7, 17),
         })
     );
-    assert!(crate::testing::fire::<GeneralApplication>("unknown", &data, at(17), date(7, 17)).is_none());
+    assert!(
+        crate::testing::fire::<GeneralApplication>("unknown", &data, at(17), date(7, 17)).is_none()
+    );
     for closing in [
         Event::Withdrawn { at: at(4) },
         Event::Resolved {

@@ -4,6 +4,7 @@
 //! values; the read models (the registry book, the case view) read them through the
 //! [`crate::Procedure`] trait, so each part is built once.
 
+pub mod notification;
 pub mod registry;
 pub mod representation;
 pub mod resolution;

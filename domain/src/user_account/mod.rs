@@ -473,7 +473,10 @@ impl Procedure for UserAccount {
         _data: &serde_json::Value,
         context: &TimerContext<'_>,
     ) -> Option<Command> {
-        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword { at: context.now, today: context.today })
+        (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword {
+            at: context.now,
+            today: context.today,
+        })
     }
 
     fn notices(event: &Event) -> Vec<Notice> {

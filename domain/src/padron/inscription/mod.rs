@@ -292,10 +292,14 @@ impl Procedure for Inscription {
         }
         let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
         match kind {
-            RENEWAL_WARNING_TIMER => {
-                Some(InscriptionCommand::SendRenewalWarning { due, on: context.today })
-            }
-            RENEWAL_EXPIRY_TIMER => Some(InscriptionCommand::ProposeLapse { due, on: context.today }),
+            RENEWAL_WARNING_TIMER => Some(InscriptionCommand::SendRenewalWarning {
+                due,
+                on: context.today,
+            }),
+            RENEWAL_EXPIRY_TIMER => Some(InscriptionCommand::ProposeLapse {
+                due,
+                on: context.today,
+            }),
             _ => None,
         }
     }

@@ -4,9 +4,7 @@
 use chrono::{Months, NaiveDate};
 
 use crate::padron::{Inscription, REMOVAL_FILE_LAPSED};
-use crate::procedure::{
-    CaseEffect, CitizenAction, FollowUp, Procedure, TimerContext, TimerEffect,
-};
+use crate::procedure::{CaseEffect, CitizenAction, FollowUp, Procedure, TimerContext, TimerEffect};
 
 mod commands;
 mod events;
