@@ -46,6 +46,7 @@ pub const PROCEDURES: &[Plugin] = &[
     crate::routes::accounts::PLUGIN,
     crate::routes::padron::PLUGIN,
     crate::routes::representations::PLUGIN,
+    crate::routes::notifications::PLUGIN,
 ];
 
 /// The registry of every procedure's aggregates.

@@ -798,10 +798,11 @@ mod command_path {
     use super::padron_blocking::{card, party};
     use super::*;
     use chrono::NaiveDate;
+    use expedientes_domain::lpac::notification::ActKind;
     use expedientes_domain::padron::{
         renewal_due, Actor, Dwelling, FileCommand, FileRefusal, Inscription, InscriptionCommand,
-        InscriptionRefusal, NotificationChannel, NotificationOutcome, Person, RemovalBasis,
-        RemovalFile, ResidenceStatus,
+        InscriptionRefusal, NotificationOutcome, Person, RemovalBasis, RemovalFile,
+        ResidenceStatus,
     };
     use expedientes_domain::user_account::Nationality;
     use expedientes_eventlog::{CommandError, CommandOutcome, CommandRequest, Streams};
@@ -902,8 +903,19 @@ mod command_path {
         .await
     }
 
-    /// An inscription with a removal file open against it, notified on paper and in its hearing:
-    /// the file is at version 3 (opened, notification sent, notified), the inscription at 2
+    /// The notification of a file's opening, delivered on paper on 9 March.
+    fn notified() -> FileCommand {
+        FileCommand::RecordNotificationEffect {
+            notification: Some(Uuid::from_u128(1)),
+            act: ActKind::Opening,
+            outcome: NotificationOutcome::Delivered,
+            on: d(3, 9),
+            hearing_due: Some(d(3, 30)),
+        }
+    }
+
+    /// An inscription with a removal file open against it, notified on paper, the person having
+    /// alleged: the file is at version 3 (opened, notified, allegations), the inscription at 2
     /// (inscribed, removal file opened). Returns (file, inscription).
     async fn file_in_hearing(log: &EventLog) -> (Uuid, Uuid) {
         let inscription = inscribe(log).await;
@@ -911,24 +923,19 @@ mod command_path {
         open_file(log, command(file, Some(0)), file, inscription)
             .await
             .unwrap();
-        log.execute::<RemovalFile>(command(file, Some(1)), |_, _| {
-            FileCommand::SendNotification {
-                channel: NotificationChannel::Paper,
-                on: d(3, 3),
-                hearing_due_if_rejected: None,
-            }
-        })
-        .await
-        .unwrap();
-        let notified = log
-            .execute::<RemovalFile>(command(file, Some(2)), |_, _| FileCommand::RecordNotified {
-                outcome: NotificationOutcome::Delivered,
-                on: d(3, 9),
-                hearing_due: d(3, 30),
+        log.execute::<RemovalFile>(command(file, Some(1)), |_, _| notified())
+            .await
+            .unwrap();
+        let alleged = log
+            .execute::<RemovalFile>(command(file, Some(2)), |_, _| {
+                FileCommand::RecordAllegations {
+                    summary: "sigo viviendo aquí".into(),
+                    on: d(3, 10),
+                }
             })
             .await
             .unwrap();
-        assert_eq!(notified.version, 3);
+        assert_eq!(alleged.version, 3);
         (file, inscription)
     }
 
@@ -1116,8 +1123,8 @@ mod command_path {
             event_types(&log, file).await,
             [
                 "opened",
-                "notification_sent",
                 "notified",
+                "allegations_filed",
                 "regularised",
                 "resolved"
             ]
@@ -1281,15 +1288,9 @@ mod command_path {
 
         // When the file moves on, the earlier outcome still names the file, at the version it is
         // at now (the command did not set one).
-        log.execute::<RemovalFile>(command(file, Some(1)), |_, _| {
-            FileCommand::SendNotification {
-                channel: NotificationChannel::Paper,
-                on: d(3, 3),
-                hearing_due_if_rejected: None,
-            }
-        })
-        .await
-        .unwrap();
+        log.execute::<RemovalFile>(command(file, Some(1)), |_, _| notified())
+            .await
+            .unwrap();
         let later = log
             .earlier_outcome::<Refusal>(&request)
             .await

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod case_view;
 pub mod clock;
+pub mod notifications;
 pub mod outbox;
 pub mod padron;
 pub mod registry;
@@ -22,6 +23,7 @@ pub mod timers;
 pub use accounts::Accounts;
 pub use case_view::{CaseRow, CaseView};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use notifications::Notifications;
 pub use outbox::Outbox;
 pub use padron::PadronRegister;
 pub use registry::{Registered, Registry};

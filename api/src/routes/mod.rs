@@ -8,6 +8,7 @@ pub mod carpeta;
 pub mod cases;
 pub mod deadlines;
 pub mod general_application;
+pub mod notifications;
 pub mod ops;
 pub mod padron;
 pub mod registry;

@@ -51,6 +51,16 @@ pub enum AppealKind {
     ContenciosoAdministrativo,
 }
 
+impl AppealKind {
+    /// Its name as a notification says it ("recurso de …").
+    pub fn label(self) -> &'static str {
+        match self {
+            AppealKind::Reposicion => "reposición",
+            AppealKind::ContenciosoAdministrativo => "contencioso-administrativo",
+        }
+    }
+}
+
 /// An appeal that may be brought against a resolution, as the notification must say (art. 40.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appeal {

@@ -186,6 +186,19 @@ async fn removal_file(app: &TestApp, inscription: &str) -> String {
     id_of(&reply.json())
 }
 
+/// Opens a removal file whose person's whereabouts are unknown (notified by edict at once);
+/// returns the file's id.
+async fn open_for_edict(app: &TestApp) -> String {
+    let inscription = inscribed(app, &nie_for(3)).await;
+    let reply = post("/v1/padron/removal-files")
+        .bearer(&app.caseworker())
+        .json(&json!({"inscription_id": inscription, "reason": "no vive allí", "notify_by": "edict_address_unknown"}))
+        .send(app)
+        .await
+        .expect(StatusCode::CREATED);
+    id_of(&reply.json())
+}
+
 /// Builds, in `app`, what an operation needs, and returns the request that carries it out.
 async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Option<Sample> {
     let cw = || Some(app.caseworker());
@@ -512,11 +525,67 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
         "file_step" => {
             let inscription = inscribed(app, &nie_for(1)).await;
             let file = removal_file(app, &inscription).await;
+            deliver_on_paper(app, &file, "opening").await;
             sample(
                 Method::POST,
                 format!("/v1/padron/removal-files/{file}/steps"),
                 cw(),
-                json!({"step": "send_paper"}),
+                json!({"step": "agreement"}),
+            )
+        }
+        // Notifications (of a removal file's opening).
+        "dispatch_notification" | "record_delivery_attempt" | "publish_edict" => {
+            let inscription = inscribed(app, &nie_for(1)).await;
+            let file = removal_file(app, &inscription).await;
+            let letter = id_of(&notification_of(app, &file, "opening").await);
+            let today = local_date(app.clock_now()).to_string();
+            match operation {
+                "dispatch_notification" => sample(
+                    Method::POST,
+                    format!("/v1/notifications/{letter}/dispatch"),
+                    cw(),
+                    json!({"on": today}),
+                ),
+                "record_delivery_attempt" => {
+                    post(format!("/v1/notifications/{letter}/dispatch"))
+                        .bearer(&app.caseworker())
+                        .send(app)
+                        .await
+                        .expect(StatusCode::OK);
+                    sample(
+                        Method::POST,
+                        format!("/v1/notifications/{letter}/delivery-attempts"),
+                        cw(),
+                        json!({"at": local_moment(app.clock_now()), "result": "absent"}),
+                    )
+                }
+                _ => {
+                    let file = open_for_edict(app).await;
+                    let edict = id_of(&notification_of(app, &file, "opening").await);
+                    sample(
+                        Method::POST,
+                        format!("/v1/notifications/{edict}/edict"),
+                        cw(),
+                        json!({"on": today, "reference": "BOE-B-2026-1"}),
+                    )
+                }
+            }
+        }
+        "access_notification" => {
+            let inscription = inscribed(app, &nie_for(2)).await;
+            let reply = post("/v1/padron/removal-files")
+                .bearer(&app.caseworker())
+                .json(&json!({"inscription_id": inscription, "reason": "no vive allí", "notify_by": "electronic"}))
+                .send(app)
+                .await
+                .expect(StatusCode::CREATED);
+            let file = id_of(&reply.json());
+            let id = id_of(&notification_of(app, &file, "opening").await);
+            sample(
+                Method::POST,
+                format!("/v1/notifications/{id}/access"),
+                Some(app.citizen(&nie_for(2))),
+                json!({}),
             )
         }
         _ => return None,

@@ -222,15 +222,19 @@ async fn inscribed(app: &TestApp, document: Value, name: &str) -> String {
 async fn step(app: &TestApp, token: &str, file: &str, step: &str) -> Reply {
     post(format!("/v1/padron/removal-files/{file}/steps"))
         .bearer(token)
-        .json(&json!({"step": step, "summary": "sigo viviendo aquí"}))
+        .json(&json!({"step": step, "summary": "sigo viviendo aquí", "grounds": "La persona no reside en el domicilio (informe de la policía local)"}))
         .send(app)
         .await
 }
 
 async fn open(app: &TestApp, inscription: &str) -> String {
+    open_notified_by(app, inscription, "paper").await
+}
+
+async fn open_notified_by(app: &TestApp, inscription: &str, notify_by: &str) -> String {
     post("/v1/padron/removal-files")
         .bearer(&app.caseworker())
-        .json(&json!({"inscription_id": inscription, "reason": "a new inscription declared nobody else lives there"}))
+        .json(&json!({"inscription_id": inscription, "reason": "a new inscription declared nobody else lives there", "notify_by": notify_by}))
         .send(app)
         .await
         .expect(StatusCode::CREATED)
@@ -249,7 +253,7 @@ async fn removal_files_through_each_notification_path() {
 
     // 1. Electronic, accessed; allegations; the Consejo's report; removal (and the inscription goes).
     let first = inscribed(&app, nie(BILAL), "Bilal Haddad").await;
-    let file = open(&app, &first).await;
+    let file = open_notified_by(&app, &first, "electronic").await;
     let blocked = post(format!("/v1/padron/inscriptions/{first}/renewals"))
         .bearer(&cw)
         .json(&json!({"document": nie(BILAL), "actor": {"kind": "themselves"}}))
@@ -261,12 +265,56 @@ async fn removal_files_through_each_notification_path() {
             .unwrap()
             .contains("removal file")
     );
-    step(&app, &cw, &file, "send_electronic")
+    // The person finds the notification waiting in the electronic office: what it is about, not
+    // its text, until they open it; nobody else may open it.
+    drive(&app).await;
+    let waiting = get("/v1/notifications?pending=true")
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(waiting.as_array().unwrap().len(), 1, "{waiting}");
+    let notification = waiting[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(waiting[0]["channel"], "electronic");
+    assert_eq!(waiting[0]["act_text"], Value::Null);
+    assert_eq!(
+        waiting[0]["open_by"], "2026-03-12",
+        "ten calendar days (art. 43.2)"
+    );
+    assert!(waiting[0]["exit_number"]
+        .as_str()
+        .unwrap()
+        .starts_with("28079/2026/S/"));
+    post(format!("/v1/notifications/{notification}/access"))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    post(format!("/v1/notifications/{notification}/access"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    post(format!("/v1/notifications/{notification}/access"))
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
         .await
         .expect(StatusCode::OK);
-    step(&app, &cw, &file, "accessed")
+    drive(&app).await;
+    let opened = get(format!("/v1/notifications/{notification}"))
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
         .await
-        .expect(StatusCode::OK);
+        .ok_json();
+    assert_eq!(
+        (opened["outcome"].as_str(), opened["effective_on"].as_str()),
+        (Some("accessed"), Some("2026-03-02"))
+    );
+    assert!(opened["accessed_at"].is_string());
+    assert!(opened["act_text"]
+        .as_str()
+        .unwrap()
+        .contains("quince días hábiles"));
     let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
     assert_eq!(case["state"], "hearing");
     // 15 business days from the day after 2 March 2026 (legal calendar).
@@ -323,32 +371,28 @@ async fn removal_files_through_each_notification_path() {
         .await
         .ok_json();
     assert_eq!(person["removal_cause"], "wrong_inscription");
+    // The resolution, with its reasons and appeals, is notified the way the opening was.
+    let resolution = notification_of(&app, &file, "resolution").await;
+    assert_eq!(resolution["channel"], "electronic");
+    let text = resolution["act_text"].as_str().unwrap();
+    assert!(
+        text.contains("policía local") && text.contains("reposición") && text.contains("un mes"),
+        "{text}"
+    );
 
     // 2. Electronic, not accessed: deemed rejected after 10 calendar days (the timer); archived.
     let second = inscribed(&app, nie("Y1234567X"), "Carmen Ruiz").await;
-    let file = open(&app, &second).await;
-    step(&app, &cw, &file, "send_electronic")
-        .await
-        .expect(StatusCode::OK);
+    let file = open_notified_by(&app, &second, "electronic").await;
     let sent_on = local_date(app.clock_now());
-    app.state
-        .runner
-        .settle(StdDuration::from_secs(20))
-        .await
-        .unwrap();
+    drive(&app).await;
     app.clock.set(app.clock_now() + Duration::days(10));
-    assert_eq!(
-        app.state.scheduler.run_once().await.unwrap().fired,
-        0,
-        "not on the tenth day"
-    );
+    assert_eq!(drive(&app).await, 0, "not on the tenth day");
     app.clock.set(app.clock_now() + Duration::days(1));
-    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
-    app.state
-        .runner
-        .settle(StdDuration::from_secs(20))
-        .await
-        .unwrap();
+    // The rejection, then its effect on the file (and the first file's resolution, also
+    // electronic and not opened, is deemed rejected too).
+    assert!(drive(&app).await >= 2);
+    let rejected = notification_of(&app, &file, "opening").await;
+    assert_eq!(rejected["outcome"], "rejected");
     let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
     assert_eq!(case["state"], "hearing");
     let rejected_on = sent_on + chrono::Days::new(10);
@@ -371,25 +415,80 @@ async fn removal_files_through_each_notification_path() {
         ),
         (Value::Null, Value::Null)
     );
+}
 
+#[tokio::test]
+async fn a_letter_nobody_receives_twice_goes_to_the_edict_and_an_unknown_address_at_once() {
+    // Monday 2 March 2026, Madrid.
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let nie = |n: &str| json!({"kind": "residence_card", "number": n});
     // 3. Paper: two failed attempts, then an edict in the BOE; express agreement; removal.
     let third = inscribed(&app, nie("Z1234567R"), "Diego Sanz").await;
     let file = open(&app, &third).await;
-    step(&app, &cw, &file, "send_paper")
-        .await
-        .expect(StatusCode::OK);
+    drive(&app).await;
+    let letter = notification_of(&app, &file, "opening").await;
+    assert_eq!(letter["address"], "Calle de Toledo 10, 2º B, 28005 Madrid");
+    let letter = letter["id"].as_str().unwrap().to_owned();
+    let edict = |on: String| {
+        post(format!("/v1/notifications/{letter}/edict"))
+            .bearer(&cw)
+            .json(&json!({"on": on, "reference": "BOE-B-2026-1234"}))
+    };
+    let today = local_date(app.clock_now());
     assert_problem(
-        &step(&app, &cw, &file, "edict").await,
+        &edict(today.to_string()).send(&app).await,
         StatusCode::CONFLICT,
         "refused",
     );
-    step(&app, &cw, &file, "delivery_failed")
+    post(format!("/v1/notifications/{letter}/dispatch"))
+        .bearer(&cw)
+        .send(&app)
         .await
         .expect(StatusCode::OK);
-    step(&app, &cw, &file, "delivery_failed")
+    let attempt = |at: String| {
+        post(format!("/v1/notifications/{letter}/delivery-attempts"))
+            .bearer(&cw)
+            .json(&json!({"at": at, "result": "absent"}))
+    };
+    // Nobody at home at 10:00 on Tuesday 3 March, nor at 17:30 on Wednesday 4 March (art. 42.2).
+    app.clock.set(utc(2026, 3, 4, 18, 0));
+    attempt("2026-03-03T10:00:00".into())
+        .send(&app)
         .await
         .expect(StatusCode::OK);
-    step(&app, &cw, &file, "edict").await.expect(StatusCode::OK);
+    // A second attempt at the same time of day is out of rule.
+    assert_problem(
+        &attempt("2026-03-04T11:00:00".into()).send(&app).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    );
+    attempt("2026-03-04T17:30:00".into())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // The edict cannot be dated before the attempts, nor ahead.
+    assert_problem(
+        &edict("2026-03-02".into()).send(&app).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    );
+    assert_problem(
+        &edict("2026-03-05".into()).send(&app).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    );
+    edict("2026-03-04".into())
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(case["state"], "hearing");
+    assert_eq!(
+        case["citizen_action"]["due"],
+        business_days_after(day(2026, 3, 4), 15).to_string()
+    );
     step(&app, &cw, &file, "agreement")
         .await
         .expect(StatusCode::OK);
@@ -402,6 +501,35 @@ async fn removal_files_through_each_notification_path() {
         .await
         .ok_json();
     assert_eq!(person["removal_cause"], "wrong_inscription");
+
+    // 4. The person's whereabouts are unknown: the edict at once, no letter.
+    let fourth = inscribed(&app, nie("Y7654321G"), "Elena Mora").await;
+    let file = open_notified_by(&app, &fourth, "edict_address_unknown").await;
+    drive(&app).await;
+    let edict = notification_of(&app, &file, "opening").await;
+    assert_eq!(
+        (
+            edict["channel"].as_str(),
+            edict["stage"].as_str(),
+            edict["edict_reason"].as_str()
+        ),
+        (Some("edict"), Some("edict_due"), Some("address_unknown"))
+    );
+    let id = edict["id"].as_str().unwrap();
+    post(format!("/v1/notifications/{id}/dispatch"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .expect(StatusCode::CONFLICT);
+    post(format!("/v1/notifications/{id}/edict"))
+        .bearer(&cw)
+        .json(&json!({"on": local_date(app.clock_now()), "reference": "BOE-B-2026-2000"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(case["state"], "hearing");
 }
 
 #[tokio::test]
@@ -415,12 +543,8 @@ async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
     )
     .await;
     let file = open(&app, &id).await;
-    step(&app, &cw, &file, "send_paper")
-        .await
-        .expect(StatusCode::OK);
-    step(&app, &cw, &file, "delivered")
-        .await
-        .expect(StatusCode::OK);
+    drive(&app).await;
+    deliver_on_paper(&app, &file, "opening").await;
     app.state
         .runner
         .settle(StdDuration::from_secs(20))
@@ -591,12 +715,8 @@ async fn an_open_file_blocks_every_procedure_the_law_names() {
     .await
     .expect(StatusCode::OK);
     // The file is archived: the host is free again, and can authorise.
-    step(&app, &cw, &file, "send_paper")
-        .await
-        .expect(StatusCode::OK);
-    step(&app, &cw, &file, "delivered")
-        .await
-        .expect(StatusCode::OK);
+    drive(&app).await;
+    deliver_on_paper(&app, &file, "opening").await;
     step(&app, &app.citizen(BILAL), &file, "allegations")
         .await
         .expect(StatusCode::OK);

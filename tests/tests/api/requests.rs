@@ -474,18 +474,32 @@ async fn control_characters_overlong_strings_and_implausible_dates_are_refused()
             .expect(StatusCode::CREATED)
             .json(),
     );
-    post(format!("/v1/padron/removal-files/{file}/steps"))
-        .bearer(&cw)
-        .json(&json!({"step": "send_paper"}))
-        .send(&app)
-        .await
-        .expect(StatusCode::OK);
+    drive(&app).await;
+    let letter = notification_of(&app, &file, "opening").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Posted, on a day not before the act nor ahead.
     for on in ["2026-02-27", "2026-03-09"] {
-        let reply = post(format!("/v1/padron/removal-files/{file}/steps"))
+        let reply = post(format!("/v1/notifications/{letter}/dispatch"))
             .bearer(&cw)
-            .json(&json!({"step": "delivered", "on": on}))
+            .json(&json!({"on": on}))
             .send(&app)
             .await;
         refused(&reply, "on");
+    }
+    post(format!("/v1/notifications/{letter}/dispatch"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // A delivery before the letter was posted, or ahead, is refused.
+    for at in ["2026-02-27T10:00:00", "2026-03-09T10:00:00"] {
+        let reply = post(format!("/v1/notifications/{letter}/delivery-attempts"))
+            .bearer(&cw)
+            .json(&json!({"at": at, "result": "delivered", "received_by": "la persona"}))
+            .send(&app)
+            .await;
+        refused(&reply, "at");
     }
 }

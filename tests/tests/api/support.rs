@@ -146,6 +146,68 @@ pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&chrono_tz::Europe::Madrid).date_naive()
 }
 
+/// The local moment in Madrid of an instant, as a delivery attempt is typed (`2026-03-02T10:00:00`).
+pub fn local_moment(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Madrid)
+        .naive_local()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+/// Lets the read models catch up and the scheduler carry out whatever is due (a notification's
+/// effect reaches its file through a follow-up), until nothing is left; how many fired.
+pub async fn drive(app: &TestApp) -> u64 {
+    let mut fired = 0;
+    loop {
+        app.state
+            .runner
+            .settle(std::time::Duration::from_secs(20))
+            .await
+            .unwrap();
+        let pass = app.state.scheduler.run_once().await.unwrap();
+        if pass.fired == 0 {
+            return fired;
+        }
+        fired += pass.fired;
+    }
+}
+
+/// A file's notification of an act (`opening`, `resolution`), as staff see it.
+pub async fn notification_of(app: &TestApp, file: &str, act: &str) -> Value {
+    let list = get(format!("/v1/notifications?case={file}"))
+        .bearer(&app.caseworker())
+        .send(app)
+        .await
+        .ok_json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["act_kind"] == act)
+        .unwrap_or_else(|| panic!("no {act} notification in {list}"))
+        .clone()
+}
+
+/// Posts a file's letter today and records it delivered now; the file learns it.
+pub async fn deliver_on_paper(app: &TestApp, file: &str, act: &str) -> Value {
+    let id = notification_of(app, file, act).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(format!("/v1/notifications/{id}/dispatch"))
+        .bearer(&app.caseworker())
+        .send(app)
+        .await
+        .expect(StatusCode::OK);
+    post(format!("/v1/notifications/{id}/delivery-attempts"))
+        .bearer(&app.caseworker())
+        .json(&json!({"at": local_moment(app.clock_now()), "result": "delivered", "received_by": "la persona interesada"}))
+        .send(app)
+        .await
+        .expect(StatusCode::OK);
+    drive(app).await;
+    notification_of(app, file, act).await
+}
+
 /// `amount` business days after a notification on `from` at Madrid's seat, by the legal calendar.
 pub fn business_days_after(from: NaiveDate, amount: u32) -> NaiveDate {
     HolidayCalendar::bundled()

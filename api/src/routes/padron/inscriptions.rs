@@ -202,6 +202,7 @@ pub async fn inscribe(
                         "a new inscription at the dwelling declared that nobody else lives there"
                             .into(),
                 },
+                super::removal_files::NotifyChoice::default(),
             )
             .await?;
         }

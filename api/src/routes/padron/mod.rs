@@ -73,6 +73,9 @@ pub enum PadronRefusal {
     /// An inscription refused.
     #[error(transparent)]
     Inscription(#[from] expedientes_domain::padron::InscriptionRefusal),
+    /// The notification issued with the act refused.
+    #[error(transparent)]
+    Notification(#[from] expedientes_domain::lpac::notification::Refusal),
 }
 
 impl RefusalProblem for PadronRefusal {}

@@ -5,11 +5,16 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::NaiveDate;
-use expedientes_domain::padron::{
-    FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, NotificationChannel,
-    NotificationOutcome, RemovalBasis, RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
+use expedientes_domain::lpac::notification::{
+    Act, ActKind, Addressee, CaseRef, Command as NotificationCommand, Delivery, EdictReason,
+    Notification,
 };
-use expedientes_domain::{CaseParty, MunicipalityCode, PartyRole};
+use expedientes_domain::lpac::{Appeal, Reasons};
+use expedientes_domain::padron::{
+    FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, RemovalBasis,
+    RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
+};
+use expedientes_domain::{CaseNumber, CaseParty, MunicipalityCode, PartyRole};
 use expedientes_eventlog::Streams;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -30,7 +35,7 @@ fn location(file: Uuid) -> String {
 /// Opening a removal file.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"inscription_id": "6f1c2a4e-35b4-5d7e-9a43-0c1b2d3e4f50", "reason": "the police report that nobody lives there"}))]
+#[schema(example = json!({"inscription_id": "6f1c2a4e-35b4-5d7e-9a43-0c1b2d3e4f50", "reason": "the police report that nobody lives there", "notify_by": "paper"}))]
 pub struct OpenFileInput {
     /// The inscription concerned.
     pub inscription_id: Uuid,
@@ -38,6 +43,33 @@ pub struct OpenFileInput {
     pub reason: Option<String>,
     /// At request (citizen): what is known of the person's whereabouts.
     pub whereabouts: Option<String>,
+    /// Caseworker: how the opening is notified to the person (a letter by default).
+    pub notify_by: Option<NotifyBy>,
+    /// Caseworker, for a letter: the address, when it is not the inscribed dwelling's.
+    #[schema(max_length = 300)]
+    pub address: Option<String>,
+}
+
+/// How a removal file's opening is notified to the inscribed person.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyBy {
+    /// A letter to the inscribed address (or to `address`): two attempts, then the edict.
+    #[default]
+    Paper,
+    /// In the electronic office, when the person chose it or must use it (art. 41.1).
+    Electronic,
+    /// The person's whereabouts are unknown: the edict at once (art. 44).
+    EdictAddressUnknown,
+}
+
+/// How the file's acts are notified, as chosen at its opening.
+#[derive(Debug, Clone, Default)]
+pub(super) struct NotifyChoice {
+    /// The channel.
+    pub by: NotifyBy,
+    /// A letter's address other than the inscribed dwelling's.
+    pub address: Option<String>,
 }
 
 /// Opens a removal file for wrong inscription: ex officio (caseworker, with a reason) or at the
@@ -65,8 +97,17 @@ pub async fn open_file(
             whereabouts: input.whereabouts.unwrap_or_default(),
         },
     };
+    if let Some(address) = &input.address {
+        if address.trim().is_empty() || address.chars().count() > 300 {
+            return Err(ApiError::invalid_field("address", "1 to 300 characters"));
+        }
+    }
+    let notify = NotifyChoice {
+        by: input.notify_by.unwrap_or_default(),
+        address: input.address.map(|a| a.trim().to_owned()),
+    };
     let ctx = CommandContext::open(&state, &incoming, &caller.tenant, REMOVAL_FILE, "open").await?;
-    let executed = open_removal_file(&state, &ctx, input.inscription_id, basis).await?;
+    let executed = open_removal_file(&state, &ctx, input.inscription_id, basis, notify).await?;
     let file = executed.id();
     Ok(executed.reply(location(file)))
 }
@@ -78,6 +119,7 @@ pub(super) async fn open_removal_file(
     ctx: &CommandContext,
     target: Uuid,
     basis: RemovalBasis,
+    notify: NotifyChoice,
 ) -> Result<Executed, ApiError> {
     let tenant = ctx.tenant.clone();
     let file = ctx.new_stream_id();
@@ -118,7 +160,46 @@ pub(super) async fn open_removal_file(
         }
         RemovalBasis::ExOfficio { .. } => None,
     };
-    let mut streams = Streams::of::<RemovalFile>(file).and::<Inscription>(target);
+    // The opening is notified to the person with the hearing it gives (art. 82 LPAC), in the
+    // same append.
+    let reason = match &basis {
+        RemovalBasis::ExOfficio { reason } => reason.clone(),
+        RemovalBasis::Request { .. } => {
+            "a solicitud de una persona interesada, que manifiesta que no reside en el domicilio"
+                .to_owned()
+        }
+    };
+    let act = Act {
+        kind: ActKind::Opening,
+        summary: format!(
+            "Inicio del expediente {case_number} de baja por inscripción indebida en el padrón"
+        ),
+        text: format!(
+            "Se inicia el expediente {case_number} de baja de oficio por inscripción indebida de \
+             {name} en el padrón municipal, en {address} ({reason}). Dispone de quince días \
+             hábiles, contados desde el día siguiente al de esta notificación, para manifestar si \
+             está o no de acuerdo con la baja, alegar y presentar los documentos que estime \
+             pertinentes (art. 72 del Reglamento de Población y Demarcación Territorial y art. 82 \
+             de la Ley 39/2015).",
+            name = person.name,
+            address = inscription.address,
+        ),
+        on,
+    };
+    let (notification, issue) = notify_person(
+        state,
+        ctx,
+        file,
+        &case_number,
+        &person,
+        &notify,
+        &inscription.address,
+        act,
+    )
+    .await?;
+    let mut streams = Streams::of::<RemovalFile>(file)
+        .and::<Inscription>(target)
+        .and::<Notification>(notification);
     if let Some(own) = requester {
         streams = streams.and::<Inscription>(own);
     }
@@ -127,6 +208,7 @@ pub(super) async fn open_removal_file(
         file,
         streams,
         |decision| -> Result<(), PadronRefusal> {
+            decision.handle::<Notification>(notification, issue.clone())?;
             decision.handle::<RemovalFile>(
                 file,
                 FileCommand::Open {
@@ -155,22 +237,92 @@ pub(super) async fn open_removal_file(
     .await
 }
 
+/// The notification of one of the file's acts to the inscribed person, by the channel chosen at
+/// the opening.
+#[allow(clippy::too_many_arguments)]
+async fn notify_person(
+    state: &AppState,
+    ctx: &CommandContext,
+    file: Uuid,
+    case_number: &CaseNumber,
+    person: &CaseParty,
+    notify: &NotifyChoice,
+    inscribed_address: &str,
+    act: Act,
+) -> Result<(Uuid, NotificationCommand), ApiError> {
+    let delivery = match notify.by {
+        NotifyBy::Paper => Delivery::Paper {
+            address: notify
+                .address
+                .clone()
+                .unwrap_or_else(|| inscribed_address.to_owned()),
+        },
+        NotifyBy::Electronic => Delivery::Electronic,
+        NotifyBy::EdictAddressUnknown => Delivery::Edict {
+            reason: EdictReason::AddressUnknown,
+        },
+    };
+    crate::routes::notifications::prepare(
+        state,
+        ctx,
+        CaseRef {
+            stream_type: REMOVAL_FILE.to_owned(),
+            stream_id: file,
+            case_number: case_number.clone(),
+        },
+        crate::routes::notifications::ToNotify {
+            act,
+            addressee: Some(Addressee {
+                document: person.document.clone(),
+                name: person.name.clone(),
+            }),
+            delivery,
+        },
+    )
+    .await
+}
+
+/// How the opening of a file was notified (its resolution goes the same way; after an edict, by
+/// edict again, the whereabouts being unknown).
+async fn opening_choice(
+    state: &AppState,
+    tenant: &MunicipalityCode,
+    file: Uuid,
+) -> Result<NotifyChoice, ApiError> {
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT channel, address, outcome FROM notifications
+         WHERE tenant = $1 AND case_id = $2 AND act_kind = 'opening'
+         ORDER BY issued_at LIMIT 1",
+    )
+    .bind(tenant.as_str())
+    .bind(file)
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(match row {
+        Some((channel, _, _)) if channel == "electronic" => NotifyChoice {
+            by: NotifyBy::Electronic,
+            address: None,
+        },
+        Some((channel, _, outcome))
+            if channel == "edict" || outcome.as_deref() == Some("edict") =>
+        {
+            NotifyChoice {
+                by: NotifyBy::EdictAddressUnknown,
+                address: None,
+            }
+        }
+        Some((_, address, _)) => NotifyChoice {
+            by: NotifyBy::Paper,
+            address,
+        },
+        None => NotifyChoice::default(),
+    })
+}
+
 /// A step of a removal file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStep {
-    /// The council sends the notification electronically (deemed rejected after 10 days).
-    SendElectronic,
-    /// The council sends it on paper.
-    SendPaper,
-    /// A paper delivery attempt failed.
-    DeliveryFailed,
-    /// The person accessed the electronic notification.
-    Accessed,
-    /// The paper notification was delivered.
-    Delivered,
-    /// Published by edict (BOE).
-    Edict,
     /// The person filed allegations (the person or a caseworker).
     Allegations,
     /// The person agreed to the removal (the person or a caseworker).
@@ -205,14 +357,19 @@ impl FileStep {
 /// A removal file's step.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"step": "send_paper"}))]
+#[schema(example = json!({"step": "request_report"}))]
 pub struct FileStepInput {
     /// The step.
     pub step: FileStep,
     /// For allegations: a summary.
     pub summary: Option<String>,
-    /// For `accessed`, `delivered`, `edict`: the day the notification took effect (default today).
-    pub on: Option<NaiveDate>,
+    /// For a resolution: its reasons (art. 35).
+    #[schema(max_length = 10000)]
+    pub grounds: Option<String>,
+    /// For a resolution: the body that resolves, before which reposición is brought ("the same
+    /// body that resolved" by default).
+    #[schema(max_length = 200)]
+    pub body: Option<String>,
 }
 
 /// The inscription a removal file concerns (from its opening event).
@@ -232,8 +389,9 @@ async fn file_inscription(
     inscription.ok_or_else(|| ApiError::NotFound("no such removal file".into()))
 }
 
-/// Records a step of a removal file. Notification dates start the 15 business days of the hearing
-/// (legal calendar); the resolution to remove also removes the inscription, atomically.
+/// Records a step of a removal file. The notification of its opening (see `/v1/notifications`)
+/// starts the 15 business days of the hearing; a resolution has its reasons and appeals, removes
+/// the inscription (or releases it) atomically, and is notified to the person.
 #[utoipa::path(post, path = "/v1/padron/removal-files/{id}/steps", params(("id" = Uuid, Path, description = "The removal file")),
     request_body = FileStepInput,
     responses((status = 200, description = "Recorded", body = CommandResponse)),
@@ -260,41 +418,10 @@ pub async fn file_step(
     let tenant = caller.tenant.clone();
     let calendar = crate::deadlines::calendar_for(&state, &tenant).await?;
     let today = crate::deadlines::local_date(&state, state.clock.now());
-    let hearing =
-        |from: NaiveDate| crate::deadlines::business_days_after(&calendar, &tenant, from, 15);
     let file_command = match input.step {
         // A file that lapsed by its timer: its inscription is unblocked (the timer changes only
         // the file).
         FileStep::ReleaseLapsed => None,
-        FileStep::SendElectronic => {
-            // Deemed rejected after 10 calendar days; the hearing then starts the next day.
-            let rejected_on = today + chrono::Days::new(10);
-            Some(FileCommand::SendNotification {
-                channel: NotificationChannel::Electronic,
-                on: today,
-                hearing_due_if_rejected: Some(hearing(rejected_on)?),
-            })
-        }
-        FileStep::SendPaper => Some(FileCommand::SendNotification {
-            channel: NotificationChannel::Paper,
-            on: today,
-            hearing_due_if_rejected: None,
-        }),
-        FileStep::DeliveryFailed => Some(FileCommand::RecordFailedDelivery { on: today }),
-        FileStep::Accessed | FileStep::Delivered | FileStep::Edict => {
-            // Not before the file was opened, not in the future.
-            let opened_on = crate::deadlines::local_date(&state, case.opened_at);
-            let on = crate::extract::past_date("on", input.on.unwrap_or(today), opened_on, today)?;
-            Some(FileCommand::RecordNotified {
-                outcome: match input.step {
-                    FileStep::Accessed => NotificationOutcome::Accessed,
-                    FileStep::Delivered => NotificationOutcome::Delivered,
-                    _ => NotificationOutcome::Edict,
-                },
-                on,
-                hearing_due: hearing(on)?,
-            })
-        }
         FileStep::Allegations => Some(FileCommand::RecordAllegations {
             summary: input.summary.clone().unwrap_or_default(),
             on: today,
@@ -313,14 +440,30 @@ pub async fn file_step(
                 max_time_due: today,
             })
         }
-        FileStep::ResolveRemove | FileStep::ResolveArchive => Some(FileCommand::Resolve {
-            decision: if input.step == FileStep::ResolveRemove {
-                FileDecision::Remove
+        FileStep::ResolveRemove | FileStep::ResolveArchive => {
+            let grounds = Reasons::try_from(input.grounds.clone().unwrap_or_default())
+                .map_err(|e| ApiError::invalid_field("grounds", e))?;
+            let body = input.body.as_deref().map(str::trim).unwrap_or("");
+            if body.chars().count() > 200 {
+                return Err(ApiError::invalid_field("body", "at most 200 characters"));
+            }
+            // Art. 123.1: reposición is brought before the body that resolved.
+            let body = if body.is_empty() {
+                "el mismo órgano que dictó esta resolución"
             } else {
-                FileDecision::Archive
-            },
-            on: today,
-        }),
+                body
+            };
+            Some(FileCommand::Resolve {
+                decision: if input.step == FileStep::ResolveRemove {
+                    FileDecision::Remove
+                } else {
+                    FileDecision::Archive
+                },
+                grounds,
+                appeals: Appeal::ending_administrative_route(body),
+                on: today,
+            })
+        }
     };
     // The inscription changes with the file when the file ends.
     let inscription = file_inscription(&state, &tenant, file).await?;
@@ -342,69 +485,168 @@ pub async fn file_step(
         _ => "step",
     };
     let ctx = CommandContext::open(&state, &incoming, &tenant, REMOVAL_FILE, label).await?;
+    // A resolution (including the archive when the person regularised) is notified (art. 40.1),
+    // in the same append.
+    let resolution = match &file_command {
+        Some(FileCommand::Resolve {
+            decision,
+            grounds,
+            appeals,
+            ..
+        }) => Some(resolution_act(
+            &case,
+            *decision,
+            grounds.as_str(),
+            appeals,
+            today,
+        )),
+        Some(FileCommand::RecordRegularised { .. }) => Some(resolution_act(
+            &case,
+            FileDecision::Archive,
+            "La persona interesada ha regularizado su inscripción padronal.",
+            &[],
+            today,
+        )),
+        _ => None,
+    };
+    let notification = match resolution {
+        Some(act) if ctx.earlier(&state, file).await?.is_none() => {
+            let person = case
+                .parties
+                .0
+                .iter()
+                .find(|p| p.role == PartyRole::Interested)
+                .cloned()
+                .ok_or_else(|| ApiError::Internal("a removal file without its person".into()))?;
+            let choice = opening_choice(&state, &tenant, file).await?;
+            let number: CaseNumber = case
+                .case_number
+                .parse()
+                .map_err(|_| ApiError::Internal("a file number that does not parse".into()))?;
+            let inscribed = row(&state, &tenant, inscription).await?.address;
+            Some(
+                notify_person(
+                    &state, &ctx, file, &number, &person, &choice, &inscribed, act,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    let mut streams = Streams::of::<RemovalFile>(file).and::<Inscription>(inscription);
+    if let Some((id, _)) = &notification {
+        streams = streams.and::<Notification>(*id);
+    }
     let executed = ctx
-        .run(
-            &state,
-            file,
-            Streams::of::<RemovalFile>(file).and::<Inscription>(inscription),
-            |decision| -> Result<(), ApiError> {
-                match &file_command {
-                    Some(command) => {
-                        let current = decision.state::<RemovalFile>(file);
-                        // Art. 22.1.d: the maximum time stands still while the report is awaited,
-                        // three months at most; the suspended business days move its last day
-                        // (so it lands on a business day, art. 30.5).
-                        let suspended = |from, to| {
-                            let due = current.max_time_due.unwrap_or(to);
-                            crate::deadlines::after_suspension(&calendar, &tenant, due, from, to)
-                        };
-                        let command = match command {
-                            FileCommand::RequestReport { on, .. } => FileCommand::RequestReport {
+        .run(&state, file, streams, |decision| -> Result<(), ApiError> {
+            match &file_command {
+                Some(command) => {
+                    let current = decision.state::<RemovalFile>(file);
+                    // Art. 22.1.d: the maximum time stands still while the report is awaited,
+                    // three months at most; the suspended business days move its last day
+                    // (so it lands on a business day, art. 30.5).
+                    let suspended = |from, to| {
+                        let due = current.max_time_due.unwrap_or(to);
+                        crate::deadlines::after_suspension(&calendar, &tenant, due, from, to)
+                    };
+                    let command = match command {
+                        FileCommand::RequestReport { on, .. } => FileCommand::RequestReport {
+                            on: *on,
+                            max_time_due_if_unanswered: suspended(
+                                *on,
+                                on.checked_add_months(chrono::Months::new(REPORT_WAIT_MONTHS))
+                                    .unwrap_or(*on),
+                            )?,
+                        },
+                        FileCommand::RecordReport { favourable, on, .. } => {
+                            FileCommand::RecordReport {
+                                favourable: *favourable,
                                 on: *on,
-                                max_time_due_if_unanswered: suspended(
+                                max_time_due: suspended(
+                                    current.report_requested_on.unwrap_or(*on),
                                     *on,
-                                    on.checked_add_months(chrono::Months::new(REPORT_WAIT_MONTHS))
-                                        .unwrap_or(*on),
                                 )?,
-                            },
-                            FileCommand::RecordReport { favourable, on, .. } => {
-                                FileCommand::RecordReport {
-                                    favourable: *favourable,
-                                    on: *on,
-                                    max_time_due: suspended(
-                                        current.report_requested_on.unwrap_or(*on),
-                                        *on,
-                                    )?,
-                                }
                             }
-                            other => other.clone(),
-                        };
+                        }
+                        other => other.clone(),
+                    };
+                    decision
+                        .handle::<RemovalFile>(file, command)
+                        .map_err(|e| PadronRefusal::from(e).into_problem())?;
+                    if let Some(closes) = &closes {
                         decision
-                            .handle::<RemovalFile>(file, command)
+                            .handle::<Inscription>(inscription, closes.clone())
                             .map_err(|e| PadronRefusal::from(e).into_problem())?;
-                        if let Some(closes) = &closes {
-                            decision
-                                .handle::<Inscription>(inscription, closes.clone())
-                                .map_err(|e| PadronRefusal::from(e).into_problem())?;
-                        }
                     }
-                    None => {
-                        let lapsed = decision.state::<RemovalFile>(file).stage == FileStage::Lapsed;
-                        let marked = decision.state::<Inscription>(inscription).open_removal_file
-                            == Some(file);
-                        if lapsed && marked {
-                            decision
-                                .handle::<Inscription>(
-                                    inscription,
-                                    InscriptionCommand::RecordRemovalFileClosed { file, on: today },
-                                )
-                                .map_err(|e| PadronRefusal::from(e).into_problem())?;
-                        }
+                    if let Some((id, issue)) = &notification {
+                        decision
+                            .handle::<Notification>(*id, issue.clone())
+                            .map_err(|e| PadronRefusal::from(e).into_problem())?;
                     }
                 }
-                Ok(())
-            },
-        )
+                None => {
+                    let lapsed = decision.state::<RemovalFile>(file).stage == FileStage::Lapsed;
+                    let marked =
+                        decision.state::<Inscription>(inscription).open_removal_file == Some(file);
+                    if lapsed && marked {
+                        decision
+                            .handle::<Inscription>(
+                                inscription,
+                                InscriptionCommand::RecordRemovalFileClosed { file, on: today },
+                            )
+                            .map_err(|e| PadronRefusal::from(e).into_problem())?;
+                    }
+                }
+            }
+            Ok(())
+        })
         .await?;
     Ok(executed.reply(location(file)))
+}
+
+/// The act of a removal file's resolution as it is notified: the decision, its reasons and the
+/// appeals, with the body and the time to bring each (art. 40.2).
+fn resolution_act(
+    case: &expedientes_projections::CaseRow,
+    decision: FileDecision,
+    grounds: &str,
+    appeals: &[Appeal],
+    on: NaiveDate,
+) -> Act {
+    let decided = match decision {
+        FileDecision::Remove => {
+            "se acuerda la baja por inscripción indebida en el padrón municipal"
+        }
+        FileDecision::Archive => "se acuerda el archivo del expediente; la inscripción se mantiene",
+    };
+    let appeals: Vec<String> = appeals
+        .iter()
+        .map(|a| {
+            format!(
+                "recurso de {} ante {}, en el plazo de {} ({})",
+                a.kind.label(),
+                a.before,
+                a.within,
+                a.basis
+            )
+        })
+        .collect();
+    let appeals = if appeals.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Contra esta resolución, que pone fin a la vía administrativa, puede interponer {}, \
+             contados desde el día siguiente al de esta notificación.",
+            appeals.join("; o ")
+        )
+    };
+    Act {
+        kind: ActKind::Resolution,
+        summary: format!("Resolución del expediente {}", case.case_number),
+        text: format!(
+            "En el expediente {} {decided}. Motivos: {grounds}{appeals}",
+            case.case_number
+        ),
+        on,
+    }
 }

@@ -4,7 +4,9 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
+use super::{FileDecision, NotificationOutcome, RemovalBasis};
+use crate::lpac::notification::ActKind;
+use crate::lpac::{Appeal, Reasons};
 use crate::procedure::CaseParty;
 use crate::values::{CaseNumber, SiaCode};
 
@@ -28,29 +30,20 @@ pub enum FileCommand {
         /// The last day of the maximum time to resolve (3 months unless configured otherwise).
         max_time_due: NaiveDate,
     },
-    /// The notification of the opening was sent.
-    SendNotification {
-        /// How.
-        channel: NotificationChannel,
-        /// The local date.
-        on: NaiveDate,
-        /// Electronic: the last day of the hearing if the notification is deemed rejected after
-        /// 10 calendar days (computed now with the legal calendar, used by the rejection timer).
-        hearing_due_if_rejected: Option<NaiveDate>,
-    },
-    /// A paper delivery attempt failed.
-    RecordFailedDelivery {
-        /// The local date.
-        on: NaiveDate,
-    },
-    /// The notification took effect (accessed, rejected after 10 days, delivered, or by edict).
-    RecordNotified {
-        /// How.
+    /// A notification of the file took effect (reported by the notification's follow-up, with
+    /// the legal calendar): the opening's starts the hearing; a resolution's is recorded on the
+    /// closed file.
+    RecordNotificationEffect {
+        /// The notification (absent for files notified before notifications were records).
+        notification: Option<Uuid>,
+        /// The act it notified.
+        act: ActKind,
+        /// How it took effect.
         outcome: NotificationOutcome,
         /// The day it took effect.
         on: NaiveDate,
-        /// The last day of the 15 business days that start the next day.
-        hearing_due: NaiveDate,
+        /// The opening's: the last day of the 15 business days that start the next day.
+        hearing_due: Option<NaiveDate>,
     },
     /// The person regularised their situation (e.g. registered where they live now).
     RecordRegularised {
@@ -98,6 +91,10 @@ pub enum FileCommand {
     Resolve {
         /// Remove or archive.
         decision: FileDecision,
+        /// Its reasons (art. 35).
+        grounds: Reasons,
+        /// The appeals that may be brought (art. 88.3).
+        appeals: Vec<Appeal>,
         /// The local date.
         on: NaiveDate,
     },

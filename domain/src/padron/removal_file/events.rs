@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
+use crate::lpac::{Appeal, Reasons};
 use crate::procedure::{CaseParty, DomainEvent};
 use crate::values::{CaseNumber, SiaCode};
 
@@ -50,6 +51,9 @@ pub enum FileEvent {
     },
     /// Notified.
     Notified {
+        /// The notification (absent in files notified before notifications were records).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notification: Option<Uuid>,
         /// How.
         outcome: NotificationOutcome,
         /// Effective day.
@@ -103,7 +107,22 @@ pub enum FileEvent {
     Resolved {
         /// The decision.
         decision: FileDecision,
+        /// Its reasons (absent in files resolved before they were recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grounds: Option<Reasons>,
+        /// The appeals that may be brought.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        appeals: Vec<Appeal>,
         /// The local date.
+        on: NaiveDate,
+    },
+    /// The resolution's notification took effect (the appeals' time counts from the next day).
+    ResolutionNotified {
+        /// The notification.
+        notification: Uuid,
+        /// How it took effect.
+        outcome: NotificationOutcome,
+        /// The day.
         on: NaiveDate,
     },
     /// Lapsed.

@@ -3,6 +3,8 @@
 
 use chrono::{Months, NaiveDate};
 
+use crate::lpac::notification::{ActKind, Effect};
+use crate::lpac::Reasons;
 use crate::padron::{Inscription, REMOVAL_FILE_LAPSED};
 use crate::procedure::{CaseEffect, CitizenAction, FollowUp, Procedure, TimerContext, TimerEffect};
 
@@ -21,9 +23,14 @@ pub use refusals::FileRefusal;
 pub use state::{FileStage, FileState};
 pub use timers::{
     file_timers, ELECTRONIC_REJECTION_DAYS, ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER,
-    REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
+    HEARING_BUSINESS_DAYS, REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
 };
 pub use values::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
+
+/// The grounds of the archive when the person regularised their inscription.
+const REGULARISED_GROUNDS: &str = "La persona interesada ha regularizado su inscripción padronal: \
+     desaparece la causa del expediente y se archiva (art. 72 del Reglamento de Población y \
+     Demarcación Territorial).";
 
 /// A removal file for a wrong inscription (baja por inscripción indebida).
 #[derive(Debug)]
@@ -78,6 +85,20 @@ impl esrs::Aggregate for RemovalFile {
             }
             (S::NotOpened, _) => Err(FileRefusal::NotOpened),
             (_, C::Open { .. }) => Err(FileRefusal::AlreadyOpen),
+            (
+                S::Removed | S::Archived,
+                C::RecordNotificationEffect {
+                    notification: Some(notification),
+                    act: ActKind::Resolution,
+                    outcome,
+                    on,
+                    ..
+                },
+            ) => Ok(vec![E::ResolutionNotified {
+                notification,
+                outcome,
+                on,
+            }]),
             (s, _) if s.is_closed() => Err(FileRefusal::Closed(file_stage_code(s))),
             (_, C::Lapse { due, on }) => {
                 let current = state.max_time_due.unwrap_or(due);
@@ -91,68 +112,28 @@ impl esrs::Aggregate for RemovalFile {
             }
             (
                 S::Notifying,
-                C::SendNotification {
-                    channel,
-                    on,
-                    hearing_due_if_rejected,
-                },
-            ) => {
-                if channel == NotificationChannel::Electronic && hearing_due_if_rejected.is_none() {
-                    return Err(FileRefusal::WrongStage(
-                        "an electronic notification needs its rejection hearing date",
-                    ));
-                }
-                Ok(vec![E::NotificationSent {
-                    channel,
-                    on,
-                    hearing_due_if_rejected,
-                }])
-            }
-            (S::Notifying, C::RecordFailedDelivery { on }) => {
-                if state.channel != Some(NotificationChannel::Paper)
-                    || state.paper_attempts_failed >= 2
-                {
-                    return Err(FileRefusal::WrongStage(file_stage_code(stage)));
-                }
-                Ok(vec![E::DeliveryFailed {
-                    attempt: state.paper_attempts_failed + 1,
-                    on,
-                }])
-            }
-            (
-                S::Notifying,
-                C::RecordNotified {
+                C::RecordNotificationEffect {
+                    notification,
+                    act: ActKind::Opening,
                     outcome,
                     on,
-                    hearing_due,
+                    hearing_due: Some(hearing_due),
                 },
-            ) => {
-                let fits = matches!(
-                    (state.channel, outcome),
-                    (
-                        Some(NotificationChannel::Electronic),
-                        NotificationOutcome::Accessed | NotificationOutcome::Rejected
-                    ) | (
-                        Some(NotificationChannel::Paper),
-                        NotificationOutcome::Delivered | NotificationOutcome::Edict
-                    )
-                );
-                if !fits {
-                    return Err(FileRefusal::OutcomeNotForChannel);
-                }
-                if outcome == NotificationOutcome::Edict && state.paper_attempts_failed < 2 {
-                    return Err(FileRefusal::EdictTooEarly);
-                }
-                Ok(vec![E::Notified {
-                    outcome,
-                    on,
-                    hearing_due,
-                }])
-            }
+            ) => Ok(vec![E::Notified {
+                notification,
+                outcome,
+                on,
+                hearing_due,
+            }]),
             (S::Hearing | S::ToResolve, C::RecordRegularised { on }) => Ok(vec![
                 E::Regularised { on },
                 E::Resolved {
                     decision: FileDecision::Archive,
+                    grounds: Some(
+                        Reasons::try_from(REGULARISED_GROUNDS.to_owned())
+                            .expect("the fixed grounds are valid reasons"),
+                    ),
+                    appeals: Vec::new(),
                     on,
                 },
             ]),
@@ -202,7 +183,15 @@ impl esrs::Aggregate for RemovalFile {
                         .unwrap_or_else(|| state.resumed_due(on)),
                 }])
             }
-            (S::Hearing | S::ToResolve, C::Resolve { decision, on }) => {
+            (
+                S::Hearing | S::ToResolve,
+                C::Resolve {
+                    decision,
+                    grounds,
+                    appeals,
+                    on,
+                },
+            ) => {
                 if decision == FileDecision::Remove {
                     if let Some(due) = state.hearing_due {
                         if on <= due && !state.agreed {
@@ -213,7 +202,12 @@ impl esrs::Aggregate for RemovalFile {
                         return Err(FileRefusal::ReportNeeded);
                     }
                 }
-                Ok(vec![E::Resolved { decision, on }])
+                Ok(vec![E::Resolved {
+                    decision,
+                    grounds: Some(grounds),
+                    appeals,
+                    on,
+                }])
             }
             (s, _) => Err(FileRefusal::WrongStage(file_stage_code(s))),
         }
@@ -231,13 +225,15 @@ impl esrs::Aggregate for RemovalFile {
                 state.inscription = Some(inscription);
                 state.max_time_due = Some(max_time_due);
             }
-            E::NotificationSent { channel, .. } => state.channel = Some(channel),
-            E::DeliveryFailed { attempt, .. } => state.paper_attempts_failed = attempt,
+            // Older files' notification steps: history only.
+            E::NotificationSent { .. }
+            | E::DeliveryFailed { .. }
+            | E::Regularised { .. }
+            | E::ResolutionNotified { .. } => {}
             E::Notified { hearing_due, .. } => {
                 state.stage = FileStage::Hearing;
                 state.hearing_due = Some(hearing_due);
             }
-            E::Regularised { .. } => {}
             E::Agreed { .. } => {
                 state.agreed = true;
                 state.stage = FileStage::ToResolve;
@@ -363,7 +359,7 @@ impl Procedure for RemovalFile {
                 changed("to_resolve", "Report received: waiting for the council's resolution", on),
                 CaseEffect::ResolutionDue(Some(*max_time_due)),
             ],
-            FileEvent::Resolved { decision, on } => match decision {
+            FileEvent::Resolved { decision, on, .. } => match decision {
                 FileDecision::Remove => closed("removed", "Resolved: removed for wrong inscription", on),
                 FileDecision::Archive => closed("archived", "Resolved: archived, the inscription stays", on),
             },
@@ -381,16 +377,35 @@ impl Procedure for RemovalFile {
         data: &serde_json::Value,
         context: &TimerContext<'_>,
     ) -> Option<FileCommand> {
+        // A notification of the file took effect: the hearing counts from the next day.
+        if let Some(effect) = Effect::from_follow_up(kind, data) {
+            let hearing_due = match effect.act {
+                ActKind::Opening => {
+                    Some(context.business_days_after(effect.on, HEARING_BUSINESS_DAYS)?)
+                }
+                ActKind::Resolution => None,
+            };
+            return Some(FileCommand::RecordNotificationEffect {
+                notification: Some(effect.notification),
+                act: effect.act,
+                outcome: effect.outcome,
+                on: effect.on,
+                hearing_due,
+            });
+        }
         match kind {
             FILE_LAPSE_TIMER => Some(FileCommand::Lapse {
                 due: serde_json::from_value(data.get("due")?.clone()).ok()?,
                 on: context.today,
             }),
             REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: context.today }),
-            ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotified {
+            // Files notified before notifications were records: their rejection timer.
+            ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotificationEffect {
+                notification: None,
+                act: ActKind::Opening,
                 outcome: NotificationOutcome::Rejected,
                 on: context.today,
-                hearing_due: serde_json::from_value(data.get("hearing_due")?.clone()).ok()?,
+                hearing_due: Some(serde_json::from_value(data.get("hearing_due")?.clone()).ok()?),
             }),
             _ => None,
         }

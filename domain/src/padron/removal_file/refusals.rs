@@ -20,12 +20,6 @@ pub enum FileRefusal {
     /// A step out of order.
     #[error("not possible at this stage of the file ({0})")]
     WrongStage(&'static str),
-    /// An edict before two failed paper attempts.
-    #[error("an edict is published only after two failed delivery attempts on paper")]
-    EdictTooEarly,
-    /// An outcome that does not fit the channel.
-    #[error("that outcome does not fit the notification channel")]
-    OutcomeNotForChannel,
     /// Removal without agreement nor favourable report.
     #[error("without the person's express agreement, removal needs the Consejo de Empadronamiento's favourable report")]
     ReportNeeded,

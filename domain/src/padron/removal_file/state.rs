@@ -4,8 +4,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::NotificationChannel;
-
 /// The stage of a removal file.
 #[derive(
     Debug,
@@ -58,10 +56,6 @@ pub struct FileState {
     pub stage: FileStage,
     /// The inscription it concerns.
     pub inscription: Option<Uuid>,
-    /// How the opening is being notified.
-    pub channel: Option<NotificationChannel>,
-    /// Failed paper attempts.
-    pub paper_attempts_failed: u8,
     /// The last day to regularise or allege.
     pub hearing_due: Option<NaiveDate>,
     /// The person agreed expressly to the removal.

@@ -3,6 +3,8 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::lpac::notification::ActKind;
+use crate::lpac::Reasons;
 use crate::padron::{
     file_timers, FileCommand, FileDecision, FileEvent, FileRefusal, FileStage, NotificationChannel,
     NotificationOutcome, RemovalBasis, RemovalFile, ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER,
@@ -43,6 +45,7 @@ fn sent(channel: NotificationChannel) -> FileEvent {
 }
 fn notified(outcome: NotificationOutcome) -> FileEvent {
     FileEvent::Notified {
+        notification: None,
         outcome,
         on: d(3, 5),
         hearing_due: d(3, 26),
@@ -67,68 +70,131 @@ fn a_request_must_say_where_the_person_is() {
         .then_refused(|e| *e == FileRefusal::WhereaboutsMissing);
 }
 
+fn resolve(decision: FileDecision, on: NaiveDate) -> FileCommand {
+    FileCommand::Resolve {
+        decision,
+        grounds: Reasons::try_from("Informe favorable del Consejo".to_owned()).unwrap(),
+        appeals: Vec::new(),
+        on,
+    }
+}
+fn took_effect(
+    act: ActKind,
+    outcome: NotificationOutcome,
+    hearing_due: Option<NaiveDate>,
+) -> FileCommand {
+    FileCommand::RecordNotificationEffect {
+        notification: Some(Uuid::from_u128(9)),
+        act,
+        outcome,
+        on: d(3, 5),
+        hearing_due,
+    }
+}
+
 #[test]
-fn each_notification_path_reaches_the_hearing() {
-    for (channel, outcome) in [
-        (
-            NotificationChannel::Electronic,
-            NotificationOutcome::Accessed,
-        ),
-        (
-            NotificationChannel::Electronic,
-            NotificationOutcome::Rejected,
-        ),
-        (NotificationChannel::Paper, NotificationOutcome::Delivered),
+fn the_notification_of_the_opening_starts_the_hearing_however_it_took_effect() {
+    for outcome in [
+        NotificationOutcome::Accessed,
+        NotificationOutcome::Rejected,
+        NotificationOutcome::Delivered,
+        NotificationOutcome::Edict,
     ] {
-        let state = given::<RemovalFile>([opened(), sent(channel)])
-            .when(FileCommand::RecordNotified {
+        let state = given::<RemovalFile>([opened()])
+            .when(took_effect(ActKind::Opening, outcome, Some(d(3, 26))))
+            .then([FileEvent::Notified {
+                notification: Some(Uuid::from_u128(9)),
                 outcome,
                 on: d(3, 5),
                 hearing_due: d(3, 26),
-            })
-            .then([notified(outcome)]);
+            }]);
         assert_eq!(state.stage, FileStage::Hearing);
     }
-    // Paper: the edict only after two failed attempts.
-    given::<RemovalFile>([opened(), sent(NotificationChannel::Paper)])
-        .when(FileCommand::RecordNotified {
-            outcome: NotificationOutcome::Edict,
-            on: d(3, 20),
-            hearing_due: d(4, 13),
-        })
-        .then_refused(|e| *e == FileRefusal::EdictTooEarly);
-    let failed = |attempt| FileEvent::DeliveryFailed {
-        attempt,
-        on: d(3, 4),
-    };
-    given::<RemovalFile>([
+    // A resolution's notification does not start a hearing on an open file.
+    given::<RemovalFile>([opened()])
+        .when(took_effect(
+            ActKind::Resolution,
+            NotificationOutcome::Delivered,
+            None,
+        ))
+        .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+    // Once in the hearing, a second report of the opening's effect is refused.
+    given::<RemovalFile>([opened(), notified(NotificationOutcome::Accessed)])
+        .when(took_effect(
+            ActKind::Opening,
+            NotificationOutcome::Accessed,
+            Some(d(3, 26)),
+        ))
+        .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
+}
+
+#[test]
+fn a_resolution_has_reasons_and_its_notification_is_recorded_on_the_closed_file() {
+    let agreed = [
         opened(),
-        sent(NotificationChannel::Paper),
-        failed(1),
-        failed(2),
-    ])
-    .when(FileCommand::RecordFailedDelivery { on: d(3, 6) })
-    .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
-    assert!(given::<RemovalFile>([
-        opened(),
-        sent(NotificationChannel::Paper),
-        failed(1),
-        failed(2)
-    ])
-    .when(FileCommand::RecordNotified {
-        outcome: NotificationOutcome::Edict,
-        on: d(3, 20),
-        hearing_due: d(4, 13),
-    })
-    .outcome()
-    .is_ok());
-    given::<RemovalFile>([opened(), sent(NotificationChannel::Electronic)])
-        .when(FileCommand::RecordNotified {
-            outcome: NotificationOutcome::Delivered,
+        notified(NotificationOutcome::Delivered),
+        FileEvent::Agreed { on: d(3, 6) },
+    ];
+    let state = given::<RemovalFile>(agreed.clone())
+        .when(resolve(FileDecision::Remove, d(3, 9)))
+        .then([FileEvent::Resolved {
+            decision: FileDecision::Remove,
+            grounds: Some(Reasons::try_from("Informe favorable del Consejo".to_owned()).unwrap()),
+            appeals: Vec::new(),
+            on: d(3, 9),
+        }]);
+    assert_eq!(state.stage, FileStage::Removed);
+    let mut resolved = agreed.to_vec();
+    resolved.push(FileEvent::Resolved {
+        decision: FileDecision::Remove,
+        grounds: None,
+        appeals: Vec::new(),
+        on: d(3, 9),
+    });
+    given::<RemovalFile>(resolved.clone())
+        .when(took_effect(
+            ActKind::Resolution,
+            NotificationOutcome::Accessed,
+            None,
+        ))
+        .then([FileEvent::ResolutionNotified {
+            notification: Uuid::from_u128(9),
+            outcome: NotificationOutcome::Accessed,
             on: d(3, 5),
-            hearing_due: d(3, 26),
+        }]);
+    // Anything else on the closed file is refused.
+    given::<RemovalFile>(resolved)
+        .when(took_effect(
+            ActKind::Opening,
+            NotificationOutcome::Accessed,
+            Some(d(3, 26)),
+        ))
+        .then_refused(|e| *e == FileRefusal::Closed("removed"));
+}
+
+#[test]
+fn the_hearing_after_a_notification_is_counted_with_the_council_calendar_when_it_is_reported() {
+    // Delivered on Monday 23 March 2026; 15 business days in Madrid from Tuesday 24 March skip
+    // Holy Thursday (2 April, Comunidad de Madrid) and Good Friday (3 April, national): the last
+    // day is Wednesday 15 April.
+    let effect = crate::lpac::notification::Effect {
+        notification: Uuid::from_u128(9),
+        act: ActKind::Opening,
+        outcome: NotificationOutcome::Delivered,
+        on: d(3, 23),
+    };
+    let kind = crate::lpac::notification::follow_up_kind(effect.notification);
+    let data = serde_json::to_value(effect).unwrap();
+    assert_eq!(
+        crate::testing::fire::<RemovalFile>(&kind, &data, chrono::Utc::now(), d(3, 23)),
+        Some(FileCommand::RecordNotificationEffect {
+            notification: Some(Uuid::from_u128(9)),
+            act: ActKind::Opening,
+            outcome: NotificationOutcome::Delivered,
+            on: d(3, 23),
+            hearing_due: Some(d(4, 15)),
         })
-        .then_refused(|e| *e == FileRefusal::OutcomeNotForChannel);
+    );
 }
 
 #[test]
@@ -139,26 +205,19 @@ fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
         notified(NotificationOutcome::Accessed),
     ];
     given::<RemovalFile>(base.clone())
-        .when(FileCommand::Resolve {
-            decision: FileDecision::Remove,
-            on: d(3, 20),
-        })
+        .when(resolve(FileDecision::Remove, d(3, 20)))
         .then_refused(|e| *e == FileRefusal::HearingRunning(d(3, 26)));
     given::<RemovalFile>(base.clone())
-        .when(FileCommand::Resolve {
-            decision: FileDecision::Remove,
-            on: d(3, 27),
-        })
+        .when(resolve(FileDecision::Remove, d(3, 27)))
         .then_refused(|e| *e == FileRefusal::ReportNeeded);
     let mut agreed = base.to_vec();
     agreed.push(FileEvent::Agreed { on: d(3, 10) });
     given::<RemovalFile>(agreed)
-        .when(FileCommand::Resolve {
-            decision: FileDecision::Remove,
-            on: d(3, 11),
-        })
+        .when(resolve(FileDecision::Remove, d(3, 11)))
         .then([FileEvent::Resolved {
             decision: FileDecision::Remove,
+            grounds: Some(Reasons::try_from("Informe favorable del Consejo".to_owned()).unwrap()),
+            appeals: Vec::new(),
             on: d(3, 11),
         }]);
     let mut reported = base.to_vec();
@@ -172,10 +231,7 @@ fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
         max_time_due: d(7, 26),
     });
     assert!(given::<RemovalFile>(reported)
-        .when(FileCommand::Resolve {
-            decision: FileDecision::Remove,
-            on: d(4, 21),
-        })
+        .when(resolve(FileDecision::Remove, d(4, 21)))
         .outcome()
         .is_ok());
 }
@@ -272,10 +328,7 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
         inscription: Some(Uuid::nil()),
     });
     given::<RemovalFile>(lapsed)
-        .when(FileCommand::Resolve {
-            decision: FileDecision::Remove,
-            on: d(6, 4),
-        })
+        .when(resolve(FileDecision::Remove, d(6, 4)))
         .then_refused(|e| *e == FileRefusal::Closed("lapsed"));
     // While the report is awaited the file does not lapse.
     let mut waiting = base.to_vec();
@@ -313,10 +366,12 @@ fn timers_send_the_commands_the_deadlines_imply() {
     };
     assert_eq!(
         crate::testing::fire::<RemovalFile>(kind, data, now, d(3, 14)),
-        Some(FileCommand::RecordNotified {
+        Some(FileCommand::RecordNotificationEffect {
+            notification: None,
+            act: ActKind::Opening,
             outcome: NotificationOutcome::Rejected,
             on: d(3, 14),
-            hearing_due: d(4, 7),
+            hearing_due: Some(d(4, 7)),
         })
     );
     let TimerEffect::Set { kind, data, .. } = &file_timers(&opened())[0] else {
@@ -349,6 +404,8 @@ fn regularising_archives_the_file() {
             FileEvent::Regularised { on: d(3, 10) },
             FileEvent::Resolved {
                 decision: FileDecision::Archive,
+                grounds: Some(Reasons::try_from(super::REGULARISED_GROUNDS.to_owned()).unwrap()),
+                appeals: Vec::new(),
                 on: d(3, 10),
             },
         ]);
@@ -401,6 +458,8 @@ fn event_types_are_the_names_stored_in_the_log() {
         (
             FileEvent::Resolved {
                 decision: FileDecision::Archive,
+                grounds: None,
+                appeals: Vec::new(),
                 on: d(4, 21),
             },
             "resolved",

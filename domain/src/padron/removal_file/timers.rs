@@ -15,6 +15,10 @@ pub const ELECTRONIC_REJECTION_DAYS: u64 = 10;
 pub const ELECTRONIC_REJECTION_TIMER: &str = "electronic_notification_rejection";
 /// The longest the Consejo's report suspends the maximum time (art. 22: three months).
 pub const REPORT_WAIT_MONTHS: u32 = 3;
+/// The hearing of a removal file: 15 business days from the day after the notification of its
+/// opening took effect (art. 72 RD 1690/1986, Reglamento de Población y Demarcación Territorial;
+/// art. 82.2 LPAC gives ten to fifteen).
+pub const HEARING_BUSINESS_DAYS: u32 = 15;
 /// The timer that ends the wait for the report.
 pub const REPORT_WAIT_TIMER: &str = "report_wait";
 

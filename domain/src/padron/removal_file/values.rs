@@ -21,29 +21,19 @@ pub enum RemovalBasis {
     },
 }
 
-/// How the opening was notified.
+/// How the opening was notified, in files notified before notifications were records of their
+/// own (kept to read their events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationChannel {
-    /// Electronic (sede): effective on access, or rejected after 10 calendar days.
+    /// Electronic (sede).
     Electronic,
-    /// Paper with acknowledgement of receipt: two attempts; failing both, an edict in the BOE.
+    /// Paper with acknowledgement of receipt.
     Paper,
 }
 
-/// How the notification took effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationOutcome {
-    /// The person accessed the electronic notification.
-    Accessed,
-    /// Ten calendar days passed without access: deemed rejected, the procedure goes on.
-    Rejected,
-    /// Delivered on paper.
-    Delivered,
-    /// Published as an edict in the BOE after two failed paper attempts.
-    Edict,
-}
+/// How a notification of the file took effect: the notification's own outcome.
+pub use crate::lpac::notification::Outcome as NotificationOutcome;
 
 /// The decision of a removal file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
