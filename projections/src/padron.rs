@@ -160,6 +160,21 @@ impl ReadModel for PadronRegister {
                 .bind(stored.version)
                 .execute(&mut *conn)
                 .await?,
+                InscriptionEvent::RemovalCorrected {
+                    renewal_due,
+                    open_removal_file,
+                    ..
+                } => sqlx::query(&format!(
+                    "UPDATE {table} SET removed_on = NULL, removal_cause = NULL, renewal_due = $2,
+                        open_removal_file = $3, version = $4
+                     WHERE inscription_id = $1"
+                ))
+                .bind(id)
+                .bind(renewal_due)
+                .bind(open_removal_file)
+                .bind(stored.version)
+                .execute(&mut *conn)
+                .await?,
                 InscriptionEvent::RenewalWarningSent { .. }
                 | InscriptionEvent::ResidenceConfirmed { .. }
                 | InscriptionEvent::NewInscriptionAuthorised { .. }

@@ -73,6 +73,90 @@ pub async fn audit_events(
     }))
 }
 
+/// `GET /v1/audit/corrections` paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionsQuery {
+    /// The position of the last correction already read (0, or absent, to start).
+    pub after: Option<i64>,
+    /// How many, 1 to 1000 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// Every correction of a material error (art. 109.2 LPAC) recorded in the council's log, of any
+/// procedure, in order: the event that corrects (with who and why, in its `correction`) beside
+/// the event it corrects.
+#[utoipa::path(get, path = "/v1/audit/corrections", params(CorrectionsQuery),
+    responses((status = 200, body = CorrectionPage), (status = 403, body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "audit")]
+pub async fn audit_corrections(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CorrectionsQuery>,
+) -> Result<Json<CorrectionPage>, ApiError> {
+    caller.require(&[Role::Auditor])?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be from 1 to 1000"));
+    }
+    let after = query.after.unwrap_or(0).max(0);
+    let positions: Vec<i64> = sqlx::query_scalar(
+        "SELECT position FROM events WHERE tenant = $1 AND position > $2 AND payload ? 'correction'
+         ORDER BY position LIMIT $3",
+    )
+    .bind(caller.tenant.as_str())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut corrections = Vec::new();
+    for position in &positions {
+        let Some(correcting) = state.log.event_at(*position).await? else {
+            continue;
+        };
+        let version = correcting.payload["correction"]["corrects_version"].as_i64();
+        let corrected_position: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM events WHERE tenant = $1 AND stream_id = $2 AND version = $3",
+        )
+        .bind(caller.tenant.as_str())
+        .bind(correcting.stream_id)
+        .bind(version.unwrap_or(0) as i32)
+        .fetch_optional(&state.pool)
+        .await?;
+        let corrected = match corrected_position {
+            Some(p) => state.log.event_at(p).await?,
+            None => None,
+        };
+        corrections.push(CorrectionDto {
+            correction: EventDto::from_stored(correcting, true),
+            corrected: corrected.map(|e| EventDto::from_stored(e, true)),
+        });
+    }
+    Ok(Json(CorrectionPage {
+        next_after: positions.last().copied(),
+        corrections,
+    }))
+}
+
+/// A correction beside the event it corrects.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrectionDto {
+    /// The correcting event (its `correction` says what, why and who).
+    pub correction: EventDto,
+    /// The event it corrects, unchanged in the log.
+    pub corrected: Option<EventDto>,
+}
+
+/// A page of corrections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CorrectionPage {
+    /// In the log's order.
+    pub corrections: Vec<CorrectionDto>,
+    /// Pass as `after` to read on (absent when this page is empty).
+    pub next_after: Option<i64>,
+}
+
 /// The result of a verification, as auditors see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerificationDto {

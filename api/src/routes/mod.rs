@@ -61,6 +61,7 @@ fn common_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(registry::verify_code))
         .routes(routes!(carpeta::carpeta))
         .routes(routes!(audit::audit_events))
+        .routes(routes!(audit::audit_corrections))
         .routes(routes!(audit::verify))
         .routes(routes!(deadlines::compute))
         .routes(routes!(calendars::get_year, calendars::publish_year))

@@ -4,12 +4,14 @@
 //! values; the read models (the registry book, the case view) read them through the
 //! [`crate::Procedure`] trait, so each part is built once.
 
+pub mod correction;
 pub mod notification;
 pub mod registry;
 pub mod representation;
 pub mod resolution;
 pub mod silence;
 
+pub use correction::Correction;
 pub use registry::{RegistryEntry, SubmissionKind};
 pub use resolution::{Appeal, AppealKind, Reasons};
 pub use silence::{MaximumTime, SilenceMeaning};

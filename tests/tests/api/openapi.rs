@@ -513,6 +513,22 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 json!({"cause": "change_of_residence", "effective_on": today}),
             )
         }
+        "correct_inscription" => {
+            let id = inscribed(app, &nie_for(1)).await;
+            let today = local_date(app.clock_now()).to_string();
+            post(format!("/v1/padron/inscriptions/{id}/removals"))
+                .bearer(&app.caseworker())
+                .json(&json!({"cause": "death", "effective_on": today}))
+                .send(app)
+                .await
+                .expect(StatusCode::OK);
+            sample(
+                Method::POST,
+                format!("/v1/padron/inscriptions/{id}/corrections"),
+                cw(),
+                json!({"corrects_version": 2, "reason": "La defunción era de otra persona"}),
+            )
+        }
         "open_file" => {
             let id = inscribed(app, &nie_for(1)).await;
             sample(

@@ -859,3 +859,129 @@ async fn a_person_with_an_open_file_cannot_request_the_removal_of_others() {
         "the request is recorded on the requester's inscription"
     );
 }
+
+#[tokio::test]
+async fn a_death_recorded_on_the_wrong_person_is_corrected_and_the_removal_undone() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let id = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let before = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    let today = local_date(app.clock_now()).to_string();
+    post(format!("/v1/padron/inscriptions/{id}/removals"))
+        .bearer(&cw)
+        .json(&json!({"cause": "death", "effective_on": today}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let renewal_timers = |app: &TestApp| {
+        let pool = app.state.pool.clone();
+        let id: uuid::Uuid = id.parse().unwrap();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM deadline_timers WHERE case_id = $1 AND state = 'pending'",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        renewal_timers(&app).await,
+        0,
+        "a removed inscription renews nothing"
+    );
+    let correct = |version: i32, reason: &str| {
+        post(format!("/v1/padron/inscriptions/{id}/corrections"))
+            .bearer(&cw)
+            .json(&json!({"corrects_version": version, "reason": reason}))
+    };
+    // The version must name the removal; the reason is required.
+    let reply = correct(1, "La defunción era de otra persona")
+        .send(&app)
+        .await;
+    assert_eq!(
+        problem_fields(&assert_problem(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation"
+        )),
+        ["corrects_version"]
+    );
+    let reply = correct(2, " ").send(&app).await;
+    assert_eq!(
+        problem_fields(&assert_problem(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation"
+        )),
+        ["reason"]
+    );
+    // A citizen cannot correct.
+    post(format!("/v1/padron/inscriptions/{id}/corrections"))
+        .bearer(&app.citizen(BILAL))
+        .json(&json!({"corrects_version": 2, "reason": "La defunción era de otra persona"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    correct(
+        2,
+        "La defunción comunicada por el Registro Civil era de otra persona",
+    )
+    .send(&app)
+    .await
+    .expect(StatusCode::OK);
+    drive(&app).await;
+    let after = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        (
+            after["removed_on"].clone(),
+            after["removal_cause"].clone(),
+            after["renewal_due"].clone()
+        ),
+        (Value::Null, Value::Null, before["renewal_due"].clone())
+    );
+    assert_eq!(
+        renewal_timers(&app).await,
+        2,
+        "the warning and the expiry run again"
+    );
+    // Nothing to correct twice.
+    correct(2, "otra vez")
+        .send(&app)
+        .await
+        .expect(StatusCode::CONFLICT);
+    // The auditor sees the correction beside the event it corrects, which is unchanged.
+    let page = get("/v1/audit/corrections")
+        .bearer(&app.auditor())
+        .send(&app)
+        .await
+        .ok_json();
+    let found = &page["corrections"][0];
+    assert_eq!(found["correction"]["event_type"], "removal_corrected");
+    assert_eq!(
+        found["correction"]["payload"]["correction"]["by"],
+        "funcionaria-0042"
+    );
+    assert_eq!(found["corrected"]["event_type"], "removed");
+    assert_eq!(found["corrected"]["payload"]["cause"], "death");
+    get("/v1/audit/corrections")
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .expect(StatusCode::FORBIDDEN);
+}

@@ -504,6 +504,85 @@ pub async fn remove(
     .await
 }
 
+/// A correction of a material error (art. 109.2 LPAC).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"corrects_version": 2, "reason": "La defunción comunicada por el Registro Civil era de otra persona con el mismo nombre"}))]
+pub struct CorrectionInput {
+    /// The version (in the inscription's history) of the event recorded by mistake: the removal
+    /// in force.
+    pub corrects_version: i32,
+    /// The error and how it was found (art. 35: corrections are reasoned).
+    #[schema(max_length = 10000)]
+    pub reason: String,
+}
+
+/// A caseworker corrects a removal recorded by a material error (a death recorded on the wrong
+/// person): nothing is rewritten; a new event names the removal it corrects and why, the
+/// inscription is in force again as it was, and its renewal deadlines run again. A removal that
+/// a resolution decided (lapse, wrong inscription) is not a material error: refused.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/corrections", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = CorrectionInput,
+    responses((status = 200, description = "Corrected", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn correct_inscription(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: CorrectionInput = incoming.json()?;
+    let reason = expedientes_domain::lpac::Reasons::try_from(input.reason)
+        .map_err(|e| ApiError::invalid_field("reason", e))?;
+    // The version must name the removal in force: the inscription's last removal.
+    let named: Option<String> = sqlx::query_scalar(
+        "SELECT event_type FROM events WHERE tenant = $1 AND stream_id = $2 AND version = $3",
+    )
+    .bind(caller.tenant.as_str())
+    .bind(id)
+    .bind(input.corrects_version)
+    .fetch_optional(&state.pool)
+    .await?;
+    let last_removal: Option<i32> = sqlx::query_scalar(
+        "SELECT max(version) FROM events WHERE tenant = $1 AND stream_id = $2 AND event_type = 'removed'",
+    )
+    .bind(caller.tenant.as_str())
+    .bind(id)
+    .fetch_one(&state.pool)
+    .await?;
+    let Some(corrects_type) = named else {
+        return Err(ApiError::invalid_field(
+            "corrects_version",
+            "the inscription has no event with that version",
+        ));
+    };
+    if last_removal != Some(input.corrects_version) {
+        return Err(ApiError::invalid_field(
+            "corrects_version",
+            "only the removal in force can be corrected (name its version)",
+        ));
+    }
+    let today = crate::deadlines::local_date(&state, state.clock.now());
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "correct",
+        InscriptionCommand::CorrectRemoval {
+            correction: expedientes_domain::lpac::Correction {
+                corrects_version: input.corrects_version,
+                corrects_type,
+                reason,
+                by: caller.subject.clone(),
+            },
+            on: today,
+        },
+    )
+    .await
+}
+
 /// Which renewal queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -39,6 +39,7 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(modify_personal_data))
             .routes(routes!(confirm_residence))
             .routes(routes!(remove))
+            .routes(routes!(correct_inscription))
             .routes(routes!(my_inscription))
             .routes(routes!(open_file))
             .routes(routes!(file_step))

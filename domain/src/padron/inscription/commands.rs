@@ -118,4 +118,12 @@ pub enum InscriptionCommand {
         /// The day it takes effect.
         effective_on: NaiveDate,
     },
+    /// A caseworker corrects a removal recorded by a material error (art. 109.2 LPAC): the
+    /// inscription is as it was before it, and its renewal deadlines run again.
+    CorrectRemoval {
+        /// What is corrected and why.
+        correction: crate::lpac::Correction,
+        /// The local date.
+        on: NaiveDate,
+    },
 }

@@ -123,6 +123,18 @@ pub enum InscriptionEvent {
         /// Effective on.
         effective_on: NaiveDate,
     },
+    /// A removal recorded by a material error was corrected (art. 109.2): the inscription is in
+    /// force again as it was.
+    RemovalCorrected {
+        /// What was corrected and why.
+        correction: crate::lpac::Correction,
+        /// The renewal's last day again, for those who must renew.
+        renewal_due: Option<NaiveDate>,
+        /// The removal file that was open when the wrong removal was recorded, open again.
+        open_removal_file: Option<Uuid>,
+        /// The local date.
+        on: NaiveDate,
+    },
 }
 
 impl DomainEvent for InscriptionEvent {

@@ -100,7 +100,21 @@ impl esrs::Aggregate for Inscription {
             (S::NotInscribed, _) => Err(InscriptionRefusal::NotInscribed),
             // A removed person is inscribed again as a new inscription (a new stream).
             (_, C::Inscribe { .. }) => Err(InscriptionRefusal::AlreadyInscribed),
+            (S::Removed, C::CorrectRemoval { correction, on }) => match state.removal {
+                // A removal that a resolution decided is reviewed by appeal or ex officio
+                // revision (arts. 106–126), not corrected as a material error.
+                Some(RemovalCause::Lapse | RemovalCause::WrongInscription) => {
+                    Err(InscriptionRefusal::RemovalByResolution)
+                }
+                _ => Ok(vec![E::RemovalCorrected {
+                    correction,
+                    renewal_due: state.renewal_due(),
+                    open_removal_file: state.file_when_removed,
+                    on,
+                }]),
+            },
             (S::Removed, _) => Err(InscriptionRefusal::Removed),
+            (_, C::CorrectRemoval { .. }) => Err(InscriptionRefusal::NotRemoved),
             (_, C::RecordRemovalFileOpened { file, on }) => {
                 if state.open_removal_file.is_some() {
                     return Err(InscriptionRefusal::FileAlreadyOpen);
@@ -258,9 +272,18 @@ impl esrs::Aggregate for Inscription {
             E::RemovalFileClosed { .. } => state.open_removal_file = None,
             E::RenewalWarningSent { .. } => {}
             E::LapseProposed { .. } => state.lapse_proposed = true,
-            E::Removed { .. } => {
+            E::Removed { cause, .. } => {
                 state.stage = InscriptionStage::Removed;
-                state.open_removal_file = None;
+                state.removal = Some(cause);
+                state.file_when_removed = state.open_removal_file.take();
+            }
+            E::RemovalCorrected {
+                open_removal_file, ..
+            } => {
+                state.stage = InscriptionStage::Inscribed;
+                state.removal = None;
+                state.file_when_removed = None;
+                state.open_removal_file = open_removal_file;
             }
         }
         state

@@ -12,6 +12,12 @@ pub enum InscriptionRefusal {
     /// Anything on a removed inscription.
     #[error("the inscription was removed")]
     Removed,
+    /// A correction of a removal on an inscription not removed.
+    #[error("the inscription is not removed: there is no removal to correct")]
+    NotRemoved,
+    /// A removal by resolution is not a material error.
+    #[error("a removal decided by resolution (lapse, wrong inscription) is reviewed by appeal or revision (arts. 106-126 of Ley 39/2015), not corrected as a material error")]
+    RemovalByResolution,
     /// A removal file is open.
     #[error(
         "a removal file for wrong inscription is open against this person: regularise it first"

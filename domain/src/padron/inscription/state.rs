@@ -39,6 +39,10 @@ pub struct InscriptionState {
     pub open_removal_file: Option<Uuid>,
     /// Whether the inscription was proposed for lapse.
     pub lapse_proposed: bool,
+    /// Why it was removed, while removed.
+    pub removal: Option<crate::padron::RemovalCause>,
+    /// The removal file that was open when it was removed (restored if the removal is corrected).
+    pub file_when_removed: Option<Uuid>,
 }
 
 impl InscriptionState {

@@ -291,6 +291,81 @@ fn renewal_timers_warn_three_months_before_and_propose_lapse_after_the_expiry() 
         }]);
 }
 
+fn correction(version: i32) -> crate::lpac::Correction {
+    crate::lpac::Correction {
+        corrects_version: version,
+        corrects_type: "removed".into(),
+        reason: crate::lpac::Reasons::try_from(
+            "La defunción comunicada era de otra persona".to_owned(),
+        )
+        .unwrap(),
+        by: "caseworker-1".into(),
+    }
+}
+
+#[test]
+fn a_removal_recorded_by_mistake_is_corrected_and_the_inscription_runs_again() {
+    let on = d(2026, 1, 6);
+    let death = InscriptionEvent::Removed {
+        cause: RemovalCause::Death,
+        effective_on: d(2026, 3, 2),
+    };
+    let file = Uuid::from_u128(3);
+    let history = [
+        inscribed(ResidenceStatus::NonEuTemporary, on),
+        InscriptionEvent::RemovalFileOpened {
+            file,
+            on: d(2026, 2, 2),
+        },
+        death.clone(),
+    ];
+    let corrected = InscriptionEvent::RemovalCorrected {
+        correction: correction(3),
+        renewal_due: Some(renewal_due(on)),
+        open_removal_file: Some(file),
+        on: d(2026, 3, 5),
+    };
+    let state = given::<Inscription>(history.clone())
+        .when(InscriptionCommand::CorrectRemoval {
+            correction: correction(3),
+            on: d(2026, 3, 5),
+        })
+        .then([corrected.clone()]);
+    // As it was: inscribed, the removal file open again, the renewal's timers set again.
+    assert_eq!(state.stage, crate::padron::InscriptionStage::Inscribed);
+    assert_eq!(state.open_removal_file, Some(file));
+    assert!(
+        matches!(&renewal_timers(&corrected)[..], [TimerEffect::Set { .. }, TimerEffect::Set { kind, .. }]
+        if kind == RENEWAL_EXPIRY_TIMER)
+    );
+    // Nothing left to correct.
+    let mut after = history.to_vec();
+    after.push(corrected);
+    given::<Inscription>(after)
+        .when(InscriptionCommand::CorrectRemoval {
+            correction: correction(3),
+            on: d(2026, 3, 6),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::NotRemoved);
+    // A removal decided by resolution is not a material error.
+    given::<Inscription>([
+        inscribed(ResidenceStatus::NonEuTemporary, on),
+        InscriptionEvent::RemovalFileOpened {
+            file,
+            on: d(2026, 2, 2),
+        },
+        InscriptionEvent::Removed {
+            cause: RemovalCause::WrongInscription,
+            effective_on: d(2026, 3, 2),
+        },
+    ])
+    .when(InscriptionCommand::CorrectRemoval {
+        correction: correction(3),
+        on: d(2026, 3, 5),
+    })
+    .then_refused(|e| *e == InscriptionRefusal::RemovalByResolution);
+}
+
 #[test]
 fn event_types_are_the_names_stored_in_the_log() {
     let on = d(2026, 1, 6);

@@ -44,7 +44,8 @@ pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
         E::Inscribed { renewal_due, .. }
         | E::AddressChanged { renewal_due, .. }
         | E::PersonalDataModified { renewal_due, .. }
-        | E::Renewed { renewal_due, .. } => match renewal_due {
+        | E::Renewed { renewal_due, .. }
+        | E::RemovalCorrected { renewal_due, .. } => match renewal_due {
             Some(due) => {
                 let warn_on = due
                     .checked_sub_months(Months::new(WARNING_MONTHS))
