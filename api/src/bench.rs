@@ -302,6 +302,7 @@ async fn measure_timers(
                     at: opened,
                     entry: None,
                     resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).ok_or("date")?,
+                    max_time_rule: None,
                 },
                 Event::RectificationRequested {
                     what: "falta el plano".into(),

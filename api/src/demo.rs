@@ -260,6 +260,7 @@ async fn load(
                                 },
                                 on: today,
                                 max_time_due,
+                                max_time_rule: None,
                             },
                         )?;
                         decision.handle::<Inscription>(
@@ -305,6 +306,7 @@ async fn load(
                         at: now,
                         entry: entry.clone(),
                         resolution_due,
+                        max_time_rule: None,
                     }
                 })
                 .await

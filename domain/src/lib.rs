@@ -17,8 +17,8 @@ pub mod user_account;
 pub mod values;
 
 pub use procedure::{
-    CaseEffect, CaseParty, FollowUp, Notice, NoticeChannel, NoticeRecipient, PartyRole, Procedure,
-    TimerContext, TimerEffect,
+    deadline_data, CaseEffect, CaseParty, DeadlineRule, FollowUp, Notice, NoticeChannel,
+    NoticeRecipient, PartyRole, Procedure, TimerContext, TimerEffect,
 };
 pub use values::{
     CaseNumber, DocumentNumber, MunicipalityCode, ParseError, RegistryDirection, RegistryNumber,

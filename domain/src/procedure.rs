@@ -76,6 +76,9 @@ pub enum CaseEffect {
     CitizenMustAct(Option<CitizenAction>),
     /// The date by which the council must resolve (maximum time), or `None` when no longer running.
     ResolutionDue(Option<NaiveDate>),
+    /// The last day of what the citizen must do moved (the legal calendar changed); what they
+    /// must do is the same.
+    CitizenActionDue(NaiveDate),
     /// What the silence of the council means on this file (arts. 24–25 LPAC) and, once the
     /// maximum time has passed without a resolution, the day it took effect.
     Silence {
@@ -123,6 +126,38 @@ pub enum TimerEffect {
         /// The kind.
         kind: String,
     },
+}
+
+/// How a timer's last day was counted, carried in the timer's data (`"rule"`) so that it can be
+/// counted again when the council's legal calendar changes (see [`Procedure::move_deadline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineRule {
+    /// The day of the notification or act it counts from (the count starts the day after).
+    pub from: NaiveDate,
+    /// How many units.
+    pub amount: u32,
+    /// Business days, calendar days, months…
+    pub unit: crate::calendar::Unit,
+}
+
+impl DeadlineRule {
+    /// The last day by this calendar at `seat`, with the warnings of missing calendars.
+    pub fn due(
+        &self,
+        calendar: &crate::calendar::HolidayCalendar,
+        seat: &str,
+    ) -> Result<NaiveDate, crate::calendar::CalendarError> {
+        calendar
+            .compute(&crate::calendar::DeadlineRequest {
+                from: self.from,
+                at: None,
+                amount: self.amount,
+                unit: self.unit,
+                seat: Some(seat.to_owned()),
+                residence: None,
+            })
+            .map(|r| r.due_date)
+    }
 }
 
 /// A command an event asks to carry out on another stream (a process step across aggregates: a
@@ -235,6 +270,28 @@ where
         _context: &TimerContext<'_>,
     ) -> Option<Self::Command> {
         None
+    }
+
+    /// The command that moves the file's deadline of timer kind `kind` from its last day `was`
+    /// to `due`, because the council's legal calendar changed (an administrator published a year
+    /// or its local holidays): the file records the move, its timer and its view follow. `None`
+    /// for a kind this procedure does not move.
+    fn move_deadline(
+        _kind: &str,
+        _was: NaiveDate,
+        _due: NaiveDate,
+        _rule: DeadlineRule,
+        _context: &TimerContext<'_>,
+    ) -> Option<Self::Command> {
+        None
+    }
+}
+
+/// The timer data of a deadline: its last day, and how it was counted when the rule is known.
+pub fn deadline_data(due: NaiveDate, rule: Option<DeadlineRule>) -> serde_json::Value {
+    match rule {
+        Some(rule) => serde_json::json!({ "due": due, "rule": rule }),
+        None => serde_json::json!({ "due": due }),
     }
 }
 

@@ -650,6 +650,7 @@ mod padron_blocking {
                         },
                         on: d(3, 2),
                         max_time_due: d(6, 2),
+                        max_time_rule: None,
                     },
                 )?;
                 decision.handle::<Inscription>(
@@ -849,6 +850,7 @@ mod command_path {
             },
             on: d(3, 2),
             max_time_due: d(6, 2),
+            max_time_rule: None,
         }
     }
 

@@ -123,6 +123,11 @@ impl CaseRow {
                 self.citizen_action = action.map(|a| a.what);
             }
             CaseEffect::ResolutionDue(due) => self.resolution_due = due,
+            CaseEffect::CitizenActionDue(due) => {
+                if self.citizen_must_act {
+                    self.citizen_action_due = Some(due);
+                }
+            }
             CaseEffect::Silence {
                 meaning,
                 basis,

@@ -10,11 +10,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use expedientes_domain::calendar::HolidayCalendar;
 use expedientes_domain::council_calendar::{self, CouncilCalendar};
 use expedientes_domain::lpac::RegistryEntry;
 use expedientes_domain::procedure::DomainEvent;
 use expedientes_domain::{
-    CaseEffect, FollowUp, MunicipalityCode, Notice, Procedure, TimerContext, TimerEffect,
+    CaseEffect, DeadlineRule, FollowUp, MunicipalityCode, Notice, Procedure, TimerContext,
+    TimerEffect,
 };
 use expedientes_eventlog::{CommandError, CommandRequest, EventLog, Metadata, Until};
 use futures::future::BoxFuture;
@@ -25,6 +27,35 @@ type Decode<T> = Arc<dyn Fn(&serde_json::Value) -> Result<Vec<T>, String> + Send
 type DecodeFollowUps =
     Arc<dyn Fn(uuid::Uuid, &serde_json::Value) -> Result<Vec<FollowUp>, String> + Send + Sync>;
 type Fire = Arc<dyn Fn(EventLog, FireRequest) -> BoxFuture<'static, FireOutcome> + Send + Sync>;
+type Move = Arc<dyn Fn(EventLog, MoveRequest) -> BoxFuture<'static, FireOutcome> + Send + Sync>;
+
+/// A deadline the legal calendar's change moves, as handed to its procedure.
+#[derive(Debug, Clone)]
+pub struct MoveRequest {
+    /// The deadline's timer.
+    pub timer_id: uuid::Uuid,
+    /// The council.
+    pub tenant: MunicipalityCode,
+    /// The file.
+    pub case_id: uuid::Uuid,
+    /// The timer's kind.
+    pub kind: String,
+    /// Its last day until now.
+    pub was: chrono::NaiveDate,
+    /// Its last day by the calendar now.
+    pub due: chrono::NaiveDate,
+    /// How it is counted.
+    pub rule: DeadlineRule,
+    /// The calendar's version that moved it (with the timer, the command's id: a retry moves it
+    /// once).
+    pub calendar_version: i32,
+    /// The calendar.
+    pub calendar: Arc<HolidayCalendar>,
+    /// Now.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The council's local day now.
+    pub today: chrono::NaiveDate,
+}
 
 /// One procedure as the projections see it.
 #[derive(Clone)]
@@ -39,6 +70,7 @@ pub struct Registered {
     pub(crate) registry_entries: Decode<RegistryEntry>,
     pub(crate) follow_ups: DecodeFollowUps,
     pub(crate) fire: Fire,
+    pub(crate) move_deadline: Move,
 }
 
 impl std::fmt::Debug for Registered {
@@ -144,6 +176,59 @@ impl Registry {
                 }
             })
         });
+        let move_deadline: Move = Arc::new(|log: EventLog, request: MoveRequest| {
+            Box::pin(async move {
+                let context = TimerContext {
+                    now: request.now,
+                    today: request.today,
+                    seat: request.tenant.as_str(),
+                    calendar: &request.calendar,
+                };
+                let command = |context: &TimerContext<'_>| {
+                    P::move_deadline(
+                        &request.kind,
+                        request.was,
+                        request.due,
+                        request.rule,
+                        context,
+                    )
+                };
+                if command(&context).is_none() {
+                    return FireOutcome::Unknown;
+                }
+                let command_id = uuid::Uuid::new_v5(
+                    &request.timer_id,
+                    format!("calendar/{}/{}", request.calendar_version, request.was).as_bytes(),
+                );
+                let result = log
+                    .execute::<P>(
+                        CommandRequest {
+                            tenant: request.tenant.clone(),
+                            stream_id: request.case_id,
+                            expected_version: None,
+                            metadata: Metadata {
+                                actor_id: "scheduler".into(),
+                                actor_role: "system".into(),
+                                on_behalf_of: None,
+                                channel: Some("calendar".into()),
+                                correlation_id: command_id,
+                                causation_id: Some(request.timer_id),
+                                command_id: Some(command_id),
+                            },
+                            request_hash: Some(command_id.as_bytes().to_vec()),
+                        },
+                        |_, _| command(&context).expect("built above from the same request"),
+                    )
+                    .await;
+                match result {
+                    Ok(_) => FireOutcome::Accepted,
+                    Err(CommandError::Refused(refusal)) => {
+                        FireOutcome::Refused(refusal.to_string())
+                    }
+                    Err(other) => FireOutcome::Failed(other.to_string()),
+                }
+            })
+        });
         let registered = Registered {
             name: P::NAME,
             title: P::TITLE,
@@ -157,6 +242,7 @@ impl Registry {
                 Ok(P::follow_ups(stream_id, &event))
             }),
             fire,
+            move_deadline,
         };
         assert!(
             self.procedures.insert(P::NAME, registered).is_none(),

@@ -250,6 +250,8 @@ pub struct SchedulerPass {
     pub retried: u64,
     /// Timers given up after too many failures.
     pub failed: u64,
+    /// Deadlines moved because the council's legal calendar changed.
+    pub moved: u64,
 }
 
 impl SchedulerPass {
@@ -314,9 +316,131 @@ impl Scheduler {
         self
     }
 
-    /// Fires every timer due now, batch by batch, until none is left for this scheduler.
+    /// Counts again the deadlines of every council whose legal calendar changed since its
+    /// deadlines were last counted (an administrator published a year, or local holidays): each
+    /// pending timer that says how its last day was counted (`rule` in its data) and now falls
+    /// on another day is moved by its procedure's command, which the file records. Returns how
+    /// many moved. The first pass for a council counts every such deadline once.
+    pub async fn recheck_calendars(&self) -> Result<u64, sqlx::Error> {
+        let pool = self.log.pool();
+        let tenants: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT tenant FROM deadline_timers WHERE state = 'pending' AND data ? 'rule'",
+        )
+        .fetch_all(pool)
+        .await?;
+        let now = self.clock.now();
+        let today = now.with_timezone(&self.timers.timezone).date_naive();
+        let mut moved = 0;
+        for tenant in tenants {
+            let Ok(code) = tenant.parse::<expedientes_domain::MunicipalityCode>() else {
+                continue;
+            };
+            let stream = expedientes_domain::council_calendar::stream_id(&code);
+            let version: i32 = sqlx::query_scalar(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1",
+            )
+            .bind(stream)
+            .fetch_one(pool)
+            .await?;
+            let checked: Option<i32> =
+                sqlx::query_scalar("SELECT version FROM calendar_rechecks WHERE tenant = $1")
+                    .bind(&tenant)
+                    .fetch_optional(pool)
+                    .await?;
+            if checked == Some(version) {
+                continue;
+            }
+            let calendar = match self
+                .log
+                .load_aggregate::<expedientes_domain::council_calendar::CouncilCalendar>(
+                    &tenant,
+                    stream,
+                    expedientes_eventlog::Until::End,
+                )
+                .await
+            {
+                Ok(loaded) => Arc::new(loaded.state.calendar()),
+                Err(e) => {
+                    tracing::warn!(%tenant, error = %e, "the calendar cannot be loaded; deadlines not rechecked");
+                    continue;
+                }
+            };
+            let timers = sqlx::query(
+                "SELECT timer_id, case_id, stream_type, kind, data FROM deadline_timers
+                 WHERE tenant = $1 AND state = 'pending' AND data ? 'rule'",
+            )
+            .bind(&tenant)
+            .fetch_all(pool)
+            .await?;
+            let mut complete = true;
+            for row in timers {
+                let data: serde_json::Value = row.try_get("data")?;
+                let (Ok(rule), Ok(was)) = (
+                    serde_json::from_value::<expedientes_domain::DeadlineRule>(
+                        data["rule"].clone(),
+                    ),
+                    serde_json::from_value::<NaiveDate>(data["due"].clone()),
+                ) else {
+                    continue;
+                };
+                let Ok(due) = rule.due(&calendar, &tenant) else {
+                    continue;
+                };
+                if due == was {
+                    continue;
+                }
+                let stream_type: String = row.try_get("stream_type")?;
+                let Some(procedure) = self.timers.registry.get(&stream_type) else {
+                    continue;
+                };
+                let request = crate::registry::MoveRequest {
+                    timer_id: row.try_get("timer_id")?,
+                    tenant: code.clone(),
+                    case_id: row.try_get("case_id")?,
+                    kind: row.try_get("kind")?,
+                    was,
+                    due,
+                    rule,
+                    calendar_version: version,
+                    calendar: calendar.clone(),
+                    now,
+                    today,
+                };
+                match (procedure.move_deadline)(self.log.clone(), request).await {
+                    FireOutcome::Accepted => moved += 1,
+                    FireOutcome::Refused(why) => {
+                        tracing::info!(%tenant, %why, "a deadline the calendar would move no longer runs")
+                    }
+                    FireOutcome::Unknown => {}
+                    FireOutcome::Failed(why) => {
+                        complete = false;
+                        tracing::warn!(%tenant, error = %why, "a deadline could not be moved; retried on the next pass");
+                    }
+                }
+            }
+            if complete {
+                sqlx::query(
+                    "INSERT INTO calendar_rechecks (tenant, version, checked_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (tenant) DO UPDATE SET version = EXCLUDED.version, checked_at = EXCLUDED.checked_at",
+                )
+                .bind(&tenant)
+                .bind(version)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            }
+        }
+        metrics::counter!("deadlines_moved_by_calendar_total").increment(moved);
+        Ok(moved)
+    }
+
+    /// Counts again the deadlines a calendar change moved, then fires every timer due now,
+    /// batch by batch, until none is left for this scheduler.
     pub async fn run_once(&self) -> Result<SchedulerPass, sqlx::Error> {
-        let mut total = SchedulerPass::default();
+        let mut total = SchedulerPass {
+            moved: self.recheck_calendars().await?,
+            ..SchedulerPass::default()
+        };
         loop {
             let pass = self.fire_batch().await?;
             total.fired += pass.fired;

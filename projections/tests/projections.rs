@@ -69,6 +69,7 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
                 })),
             },
             resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).unwrap(),
+            max_time_rule: None,
         })
         .await
         .unwrap();

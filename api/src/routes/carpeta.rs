@@ -53,6 +53,8 @@ pub struct CarpetaEntry {
     pub action: Option<ActionDto>,
     /// The file's detail in this API.
     pub url: String,
+    /// Why its dates are provisional (a year they span has no published calendar), or null.
+    pub provisional: Option<String>,
 }
 
 /// A citizen's folder.
@@ -85,9 +87,18 @@ pub async fn carpeta(
     .bind(document.as_str())
     .fetch_all(&state.pool)
     .await?;
+    let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+    let today = crate::deadlines::local_date(&state, state.clock.now());
     let files = rows
         .into_iter()
         .map(|row| {
+            let last = [row.citizen_action_due, row.resolution_due]
+                .into_iter()
+                .flatten()
+                .max()
+                .filter(|_| row.closed_at.is_none());
+            let provisional =
+                last.and_then(|last| calendar.provisional(today.min(last), last, &row.tenant));
             let role = row
                 .parties
                 .0
@@ -122,6 +133,7 @@ pub async fn carpeta(
                     (Some(what), Some(due)) => Some(ActionDto { what, due }),
                     _ => None,
                 },
+                provisional,
             }
         })
         .collect();

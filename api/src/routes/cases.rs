@@ -93,11 +93,34 @@ pub struct CaseDto {
     pub overdue: bool,
     /// What the council's silence means on this file, and whether it has taken effect.
     pub silence: Option<SilenceDto>,
+    /// Why the file's dates are provisional (a year they span has no published calendar, or its
+    /// regional or local holidays are not known), or null when every day they count is known.
+    pub provisional: Option<String>,
     /// The file's version (also its ETag).
     pub version: i32,
 }
 
 impl CaseDto {
+    /// Marks the file's dates provisional where the legal calendar does not know every day they
+    /// count (read when shown, so the mark goes once the missing calendar is published).
+    pub fn mark_provisional(
+        mut self,
+        calendar: &expedientes_domain::calendar::HolidayCalendar,
+        today: NaiveDate,
+    ) -> Self {
+        let last = [
+            self.citizen_action.as_ref().map(|a| a.due),
+            self.resolution_due,
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        self.provisional = last
+            .filter(|_| self.open)
+            .and_then(|last| calendar.provisional(today.min(last), last, &self.tenant));
+        self
+    }
+
     /// From a case-view row, judged overdue against `today`.
     pub fn from_row(row: CaseRow, today: NaiveDate) -> Self {
         Self {
@@ -128,6 +151,7 @@ impl CaseDto {
                 basis: row.silence_basis.unwrap_or_default(),
                 reached_on: row.silence_reached_on,
             }),
+            provisional: None,
             version: row.version,
         }
     }
@@ -228,7 +252,12 @@ pub async fn get_case(
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(([(header::ETAG, tag)], Json(CaseDto::from_row(row, today))).into_response())
+    let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+    Ok((
+        [(header::ETAG, tag)],
+        Json(CaseDto::from_row(row, today).mark_provisional(&calendar, today)),
+    )
+        .into_response())
 }
 
 /// One event of a file's history.
@@ -386,10 +415,11 @@ pub async fn list_cases(
     .bind(i64::from(page - 1) * i64::from(per_page))
     .fetch_all(&state.pool)
     .await?;
+    let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
     Ok(Json(CaseList {
         items: rows
             .into_iter()
-            .map(|r| CaseDto::from_row(r, today))
+            .map(|r| CaseDto::from_row(r, today).mark_provisional(&calendar, today))
             .collect(),
         page,
         per_page,

@@ -3,11 +3,12 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use expedientes_domain::calendar::Unit;
 use expedientes_domain::general_application::{
     Command, Decision, GeneralApplication, MAXIMUM_TIME,
 };
 use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
-use expedientes_domain::{CaseParty, DocumentNumber, PartyRole};
+use expedientes_domain::{CaseParty, DeadlineRule, DocumentNumber, PartyRole};
 use expedientes_eventlog::Streams;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -297,6 +298,11 @@ pub async fn submit(
             at: filed,
             entry: entry.clone(),
             resolution_due,
+            max_time_rule: Some(DeadlineRule {
+                from: filed_on,
+                amount: MAXIMUM_TIME.months,
+                unit: Unit::Months,
+            }),
         })
         .await?;
     Ok(executed.reply(location(case_id)))

@@ -166,6 +166,18 @@ impl HolidayCalendar {
         self.non_business_reason(date, places).is_none()
     }
 
+    /// Why a deadline at `seat` whose days run from `from` to `to` is provisional — every year
+    /// it spans that lacks a published calendar, or its regional or local holidays (the same
+    /// warnings its computation gave) — or `None` when its days are all known. A caller shows it
+    /// beside the date; once an administrator publishes what was missing, the mark goes.
+    pub fn provisional(&self, from: NaiveDate, to: NaiveDate, seat: &str) -> Option<String> {
+        let places = self.places(Some(seat), None).ok()?;
+        let warnings: Vec<String> = (from.year()..=to.year().max(from.year()))
+            .flat_map(|year| self.year_warnings(year, &places))
+            .collect();
+        (!warnings.is_empty()).then(|| warnings.join("; "))
+    }
+
     /// What is missing to know the non-business days of `year` for these places.
     fn year_warnings(&self, year: i32, places: &Places) -> Vec<String> {
         let Some(data) = self.year(year) else {

@@ -1,6 +1,7 @@
 //! The commands of a general application. Times, registry entries and due dates are resolved by
 //! the caller (injected clock, registry, legal calendar), so the aggregate stays pure.
 
+use crate::procedure::DeadlineRule;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,8 @@ pub enum Command {
         entry: RegistryEntry,
         /// The last day of the maximum time to resolve (art. 21.3, from the entry).
         resolution_due: NaiveDate,
+        /// How that day was counted (to count it again if the legal calendar changes).
+        max_time_rule: Option<DeadlineRule>,
     },
     /// A caseworker asks the applicant to fix the application (art. 68.1).
     RequestRectification {
@@ -109,6 +112,20 @@ pub enum Command {
     },
     /// The applicant withdraws (art. 94).
     Withdraw {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The council's legal calendar changed: a deadline of the file (by its timer's kind) is
+    /// counted again and moves from `was` to `due` (sent by the scheduler).
+    MoveDeadline {
+        /// The timer's kind (`rectification_period`, `maximum_time`).
+        kind: String,
+        /// Its last day until now.
+        was: NaiveDate,
+        /// Its last day by the calendar as it is now.
+        due: NaiveDate,
+        /// How it is counted.
+        rule: DeadlineRule,
         /// When.
         at: DateTime<Utc>,
     },

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Decision;
 use crate::lpac::{Appeal, RegistryEntry, SilenceMeaning};
-use crate::procedure::{CaseParty, DomainEvent};
+use crate::procedure::{CaseParty, DeadlineRule, DomainEvent};
 use crate::values::{CaseNumber, SiaCode};
 
 /// The events.
@@ -35,6 +35,9 @@ pub enum Event {
         entry: Option<RegistryEntry>,
         /// The last day to resolve.
         resolution_due: NaiveDate,
+        /// How that day was counted (absent in files filed before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Subsanación was requested.
     RectificationRequested {
@@ -113,6 +116,19 @@ pub enum Event {
     },
     /// Withdrawn by the applicant.
     Withdrawn {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A deadline was counted again because the council's legal calendar changed.
+    DeadlineMoved {
+        /// The timer's kind.
+        kind: String,
+        /// The last day until now.
+        was: NaiveDate,
+        /// The new last day.
+        due: NaiveDate,
+        /// How it is counted.
+        rule: DeadlineRule,
         /// When.
         at: DateTime<Utc>,
     },

@@ -11,9 +11,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::calendar::Unit;
 use crate::lpac::{MaximumTime, RegistryEntry, SilenceMeaning};
 use crate::procedure::{
-    CaseEffect, CitizenAction, PartyRole, Procedure, TimerContext, TimerEffect,
+    deadline_data, CaseEffect, CitizenAction, DeadlineRule, PartyRole, Procedure, TimerContext,
+    TimerEffect,
 };
 
 mod commands;
@@ -43,6 +45,8 @@ pub const MAXIMUM_TIME: MaximumTime = MaximumTime {
 
 /// The timer of the subsanación period.
 pub const RECTIFICATION_TIMER: &str = "rectification_period";
+/// The period to fix an application: ten business days (art. 68.1).
+pub const RECTIFICATION_BUSINESS_DAYS: u32 = 10;
 /// The timer of the maximum time to resolve.
 pub const MAXIMUM_TIME_TIMER: &str = "maximum_time";
 
@@ -67,6 +71,7 @@ impl esrs::Aggregate for GeneralApplication {
                     at,
                     entry,
                     resolution_due,
+                    max_time_rule,
                 },
             ) => {
                 if !parties.iter().any(|p| p.role == PartyRole::Interested) {
@@ -84,11 +89,45 @@ impl esrs::Aggregate for GeneralApplication {
                     at,
                     entry: Some(entry),
                     resolution_due,
+                    max_time_rule,
                 }])
             }
             (S::NotSubmitted, _) => Err(Refusal::NotSubmitted),
             (_, Command::Submit { .. }) => Err(Refusal::AlreadySubmitted),
             (stage, _) if stage.is_closed() => Err(Refusal::Closed(stage.code())),
+            (
+                stage,
+                Command::MoveDeadline {
+                    kind,
+                    was,
+                    due,
+                    rule,
+                    at,
+                },
+            ) => {
+                let running = match kind.as_str() {
+                    RECTIFICATION_TIMER => {
+                        stage == S::AwaitingRectification && state.rectification_due == Some(was)
+                    }
+                    // Only while it runs: not while suspended, nor once silence took effect.
+                    MAXIMUM_TIME_TIMER => {
+                        state.resolution_due == Some(was)
+                            && state.suspended_on.is_none()
+                            && state.silence_reached.is_none()
+                    }
+                    _ => false,
+                };
+                if !running || was == due {
+                    return Err(Refusal::DeadlineNotRunning);
+                }
+                Ok(vec![Event::DeadlineMoved {
+                    kind,
+                    was,
+                    due,
+                    rule,
+                    at,
+                }])
+            }
             (
                 S::Submitted,
                 Command::RequestRectification {
@@ -292,6 +331,11 @@ impl esrs::Aggregate for GeneralApplication {
                     Decision::Desistimiento => Stage::DeemedWithdrawn,
                 };
             }
+            Event::DeadlineMoved { kind, due, .. } => match kind.as_str() {
+                RECTIFICATION_TIMER => state.rectification_due = Some(due),
+                MAXIMUM_TIME_TIMER => state.resolution_due = Some(due),
+                _ => {}
+            },
             Event::Withdrawn { .. } => {
                 state.stage = Stage::Withdrawn;
                 state.rectification_due = None;
@@ -309,6 +353,15 @@ fn set(kind: &str, due: NaiveDate) -> TimerEffect {
     }
 }
 
+/// A deadline's timer whose data says how its last day was counted.
+fn set_counted(kind: &str, due: NaiveDate, rule: Option<DeadlineRule>) -> TimerEffect {
+    TimerEffect::Set {
+        kind: kind.to_owned(),
+        fires_on: due.succ_opt().unwrap_or(due),
+        data: deadline_data(due, rule),
+    }
+}
+
 fn cancel(kind: &str) -> TimerEffect {
     TimerEffect::Cancel {
         kind: kind.to_owned(),
@@ -320,11 +373,30 @@ impl Procedure for GeneralApplication {
 
     fn timer_effects(event: &Event) -> Vec<TimerEffect> {
         match event {
-            Event::Submitted { resolution_due, .. } => {
-                vec![set(MAXIMUM_TIME_TIMER, *resolution_due)]
+            Event::Submitted {
+                resolution_due,
+                max_time_rule,
+                ..
+            } => {
+                vec![set_counted(
+                    MAXIMUM_TIME_TIMER,
+                    *resolution_due,
+                    *max_time_rule,
+                )]
+            }
+            Event::DeadlineMoved {
+                kind, due, rule, ..
+            } => {
+                vec![set_counted(kind, *due, Some(*rule))]
             }
             Event::RectificationRequested { due, on, .. } => {
-                let mut effects = vec![set(RECTIFICATION_TIMER, *due)];
+                // Ten business days from the day after the notification (art. 68.1).
+                let rule = on.map(|from| DeadlineRule {
+                    from,
+                    amount: RECTIFICATION_BUSINESS_DAYS,
+                    unit: Unit::BusinessDays,
+                });
+                let mut effects = vec![set_counted(RECTIFICATION_TIMER, *due, rule)];
                 if on.is_some() {
                     effects.push(TimerEffect::Suspend {
                         kind: MAXIMUM_TIME_TIMER.to_owned(),
@@ -365,6 +437,22 @@ impl Procedure for GeneralApplication {
             }),
             _ => None,
         }
+    }
+
+    fn move_deadline(
+        kind: &str,
+        was: NaiveDate,
+        due: NaiveDate,
+        rule: DeadlineRule,
+        context: &TimerContext<'_>,
+    ) -> Option<Command> {
+        matches!(kind, RECTIFICATION_TIMER | MAXIMUM_TIME_TIMER).then(|| Command::MoveDeadline {
+            kind: kind.to_owned(),
+            was,
+            due,
+            rule,
+            at: context.now,
+        })
     }
 
     fn registry_entries(event: &Event) -> Vec<RegistryEntry> {
@@ -474,6 +562,11 @@ impl Procedure for GeneralApplication {
                 effects.extend(resolution_due.map(|due| CaseEffect::ResolutionDue(Some(due))));
                 effects
             }
+            Event::DeadlineMoved { kind, due, .. } => match kind.as_str() {
+                RECTIFICATION_TIMER => vec![CaseEffect::CitizenActionDue(*due)],
+                MAXIMUM_TIME_TIMER => vec![CaseEffect::ResolutionDue(Some(*due))],
+                _ => Vec::new(),
+            },
             Event::DeemedWithdrawn { at } => closing(
                 Stage::DeemedWithdrawn,
                 "Deemed withdrawn: the application was not fixed in time",

@@ -5,6 +5,9 @@ use chrono::NaiveDate;
 /// A refusal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// A calendar move for a deadline that no longer runs, or that already moved.
+    #[error("that deadline is not running with that last day")]
+    DeadlineNotRunning,
     /// Submit on a file that exists.
     #[error("this file was already submitted")]
     AlreadySubmitted,

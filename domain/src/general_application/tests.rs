@@ -48,6 +48,7 @@ fn submitted() -> Event {
         at: at(1),
         entry: Some(entry(SubmissionKind::Application, 1, 1)),
         resolution_due: date(10, 1),
+        max_time_rule: None,
     }
 }
 fn submit_command(parties: Vec<CaseParty>) -> Command {
@@ -60,6 +61,7 @@ fn submit_command(parties: Vec<CaseParty>) -> Command {
         at: at(1),
         entry: entry(SubmissionKind::Application, 1, 1),
         resolution_due: date(10, 1),
+        max_time_rule: None,
     }
 }
 // Notified Thursday 2 July: ten business days end on Thursday 16 July; unanswered, the time to
@@ -164,7 +166,15 @@ fn a_request_to_fix_suspends_the_maximum_time_and_the_fix_resumes_it() {
     assert_eq!(
         GeneralApplication::timer_effects(&requested()),
         vec![
-            set(RECTIFICATION_TIMER, date(7, 16)),
+            set_counted(
+                RECTIFICATION_TIMER,
+                date(7, 16),
+                Some(crate::DeadlineRule {
+                    from: date(7, 2),
+                    amount: RECTIFICATION_BUSINESS_DAYS,
+                    unit: crate::calendar::Unit::BusinessDays,
+                })
+            ),
             TimerEffect::Suspend {
                 kind: MAXIMUM_TIME_TIMER.into()
             }
@@ -574,4 +584,56 @@ mod properties {
             prop_assert_eq!(replayed, state);
         }
     }
+}
+
+#[test]
+fn a_calendar_change_moves_a_running_deadline_once_and_the_file_records_it() {
+    let rule = crate::DeadlineRule {
+        from: date(7, 2),
+        amount: RECTIFICATION_BUSINESS_DAYS,
+        unit: crate::calendar::Unit::BusinessDays,
+    };
+    let moving = |was: NaiveDate| Command::MoveDeadline {
+        kind: RECTIFICATION_TIMER.into(),
+        was,
+        due: date(7, 17),
+        rule,
+        at: at(10),
+    };
+    let moved = Event::DeadlineMoved {
+        kind: RECTIFICATION_TIMER.into(),
+        was: date(7, 16),
+        due: date(7, 17),
+        rule,
+        at: at(10),
+    };
+    let state = given::<GeneralApplication>([submitted(), requested()])
+        .when(moving(date(7, 16)))
+        .then([moved.clone()]);
+    assert_eq!(state.rectification_due, Some(date(7, 17)));
+    // The timer follows, still saying how it is counted; the view shows the new day.
+    assert_eq!(
+        GeneralApplication::timer_effects(&moved),
+        vec![TimerEffect::Set {
+            kind: RECTIFICATION_TIMER.into(),
+            fires_on: date(7, 18),
+            data: crate::deadline_data(date(7, 17), Some(rule)),
+        }]
+    );
+    assert_eq!(
+        GeneralApplication::case_effects(&moved),
+        vec![CaseEffect::CitizenActionDue(date(7, 17))]
+    );
+    // A second move from the old day, or of a deadline no longer running, is refused.
+    given::<GeneralApplication>([submitted(), requested(), moved])
+        .when(moving(date(7, 16)))
+        .then_refused(|r| *r == Refusal::DeadlineNotRunning);
+    given::<GeneralApplication>([submitted()])
+        .when(moving(date(7, 16)))
+        .then_refused(|r| *r == Refusal::DeadlineNotRunning);
+    // The request's timer says how it was counted: ten business days from the notification.
+    assert!(
+        matches!(&GeneralApplication::timer_effects(&requested())[0],
+        TimerEffect::Set { data, .. } if data["rule"]["amount"] == 10)
+    );
 }

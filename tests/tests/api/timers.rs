@@ -224,3 +224,111 @@ async fn a_request_to_fix_suspends_the_maximum_time_by_the_business_days_it_last
     app.clock.set(utc(2026, 10, 27, 23, 0));
     assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
 }
+
+#[tokio::test]
+async fn a_calendar_published_after_files_were_opened_moves_their_deadlines_and_timers() {
+    // Tuesday 22 December 2026, 10:00 in Madrid: no calendar for 2027 is published yet.
+    let app = TestApp::start(utc(2026, 12, 22, 9, 0)).await;
+    let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
+    ask_to_fix(&app, &id, "falta el plano").await;
+    settle(&app).await;
+    let view = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    // Ten business days from Wednesday 23 December: 1 and 6 January are assumed (national),
+    // so Friday 8 January 2027 — provisional, and the file says why.
+    assert_eq!(view["citizen_action"]["due"], "2027-01-08");
+    let why = view["provisional"].as_str().expect("provisional");
+    assert!(why.contains("no calendar for 2027"), "{why}");
+    let carpeta = get("/v1/carpeta")
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(carpeta["files"][0]["provisional"]
+        .as_str()
+        .unwrap()
+        .contains("2027"));
+    let listed = get("/v1/cases")
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(listed["items"][0]["provisional"].is_string());
+    // Nothing moves while the calendar is the same.
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().moved, 0);
+
+    // On 28 December the administrator publishes 2027: the national holidays (BOE), Madrid's
+    // regional ones and — for this test, hypothetically — a local holiday on Thursday 7 January.
+    app.clock.set(utc(2026, 12, 28, 9, 0));
+    let admin = app.token(Role::Admin, MADRID, "admin-0001");
+    call(Method::PUT, "/v1/calendars/2027")
+        .bearer(&admin)
+        .json(
+            &json!({"source": "BOE y BOCM de 2026", "calendar": {"year": 2027, "official": true,
+            "national": ["2027-01-01", "2027-01-06", "2027-03-26", "2027-05-01", "2027-10-12",
+                         "2027-11-01", "2027-12-06", "2027-12-08", "2027-12-25"],
+            "regional": {"MD": ["2027-03-25", "2027-05-03"]}}}),
+        )
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    call(Method::PUT, "/v1/calendars/2027/municipalities/28079")
+        .bearer(&admin)
+        .json(&json!({"source": "BOCM (hipotético, para la prueba)", "days": ["2027-01-07", "2027-11-09"]}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let pass = app.state.scheduler.run_once().await.unwrap();
+    assert_eq!(pass.moved, 1, "{pass:?}");
+    settle(&app).await;
+    assert_eq!(
+        app.state.scheduler.run_once().await.unwrap().moved,
+        0,
+        "moved once"
+    );
+    let view = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        view["citizen_action"]["due"], "2027-01-11",
+        "7 January is now a holiday"
+    );
+    assert_eq!(
+        view["provisional"],
+        Value::Null,
+        "every day it counts is known now"
+    );
+    // The file records the move; the timer fires after the new last day, not before.
+    let history = get(format!("{}/events", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    let moved = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "deadline_moved")
+        .expect("the move is on the file");
+    assert_eq!(
+        (
+            moved["payload"]["was"].as_str(),
+            moved["payload"]["due"].as_str()
+        ),
+        (Some("2027-01-08"), Some("2027-01-11"))
+    );
+    app.clock.set(madrid_midnight_winter(day(2027, 1, 9)));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 0);
+    app.clock.set(madrid_midnight_winter(day(2027, 1, 12)));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
+}
+
+/// 00:00 in Madrid on `day` (winter time: UTC+1).
+fn madrid_midnight_winter(day: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap()) - Duration::hours(1)
+}

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::NaiveDate;
+use expedientes_domain::calendar::Unit;
 use expedientes_domain::lpac::notification::{
     Act, ActKind, Addressee, CaseRef, Command as NotificationCommand, Delivery, EdictReason,
     Notification,
@@ -14,7 +15,7 @@ use expedientes_domain::padron::{
     FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, RemovalBasis,
     RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
 };
-use expedientes_domain::{CaseNumber, CaseParty, MunicipalityCode, PartyRole};
+use expedientes_domain::{CaseNumber, CaseParty, DeadlineRule, MunicipalityCode, PartyRole};
 use expedientes_eventlog::Streams;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -219,6 +220,11 @@ pub(super) async fn open_removal_file(
                     basis: basis.clone(),
                     on,
                     max_time_due,
+                    max_time_rule: Some(DeadlineRule {
+                        from: on,
+                        amount: state.config.removal_file_max_months,
+                        unit: Unit::Months,
+                    }),
                 },
             )?;
             decision.handle::<Inscription>(

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{FileDecision, NotificationOutcome, RemovalBasis};
 use crate::lpac::notification::ActKind;
 use crate::lpac::{Appeal, Reasons};
-use crate::procedure::CaseParty;
+use crate::procedure::{CaseParty, DeadlineRule};
 use crate::values::{CaseNumber, SiaCode};
 
 /// Commands of a removal file. Due dates come from the legal calendar, computed by the caller.
@@ -29,6 +29,8 @@ pub enum FileCommand {
         on: NaiveDate,
         /// The last day of the maximum time to resolve (3 months unless configured otherwise).
         max_time_due: NaiveDate,
+        /// How that day was counted (to count it again if the legal calendar changes).
+        max_time_rule: Option<DeadlineRule>,
     },
     /// A notification of the file took effect (reported by the notification's follow-up, with
     /// the legal calendar): the opening's starts the hearing; a resolution's is recorded on the
@@ -104,5 +106,17 @@ pub enum FileCommand {
         due: NaiveDate,
         /// The local date.
         on: NaiveDate,
+    },
+    /// The council's legal calendar changed: the maximum time is counted again (sent by the
+    /// scheduler).
+    MoveDeadline {
+        /// The timer's kind (`removal_file_lapse`).
+        kind: String,
+        /// Its last day until now.
+        was: NaiveDate,
+        /// Its last day by the calendar as it is now.
+        due: NaiveDate,
+        /// How it is counted.
+        rule: DeadlineRule,
     },
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
 use crate::lpac::{Appeal, Reasons};
-use crate::procedure::{CaseParty, DomainEvent};
+use crate::procedure::{CaseParty, DeadlineRule, DomainEvent};
 use crate::values::{CaseNumber, SiaCode};
 
 /// Events of a removal file.
@@ -32,6 +32,9 @@ pub enum FileEvent {
         on: NaiveDate,
         /// The last day to resolve.
         max_time_due: NaiveDate,
+        /// How that day was counted (absent in files opened before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Notification sent.
     NotificationSent {
@@ -133,6 +136,17 @@ pub enum FileEvent {
         /// before it was carried here, whose inscriptions were released when they lapsed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inscription: Option<Uuid>,
+    },
+    /// A deadline was counted again because the council's legal calendar changed.
+    DeadlineMoved {
+        /// The timer's kind.
+        kind: String,
+        /// The last day until now.
+        was: NaiveDate,
+        /// The new last day.
+        due: NaiveDate,
+        /// How it is counted.
+        rule: DeadlineRule,
     },
 }
 

@@ -6,7 +6,9 @@ use chrono::{Months, NaiveDate};
 use crate::lpac::notification::{ActKind, Effect};
 use crate::lpac::Reasons;
 use crate::padron::{Inscription, REMOVAL_FILE_LAPSED};
-use crate::procedure::{CaseEffect, CitizenAction, FollowUp, Procedure, TimerContext, TimerEffect};
+use crate::procedure::{
+    CaseEffect, CitizenAction, DeadlineRule, FollowUp, Procedure, TimerContext, TimerEffect,
+};
 
 mod commands;
 mod events;
@@ -66,6 +68,7 @@ impl esrs::Aggregate for RemovalFile {
                     basis,
                     on,
                     max_time_due,
+                    max_time_rule,
                 },
             ) => {
                 if let RemovalBasis::Request { whereabouts, .. } = &basis {
@@ -81,6 +84,7 @@ impl esrs::Aggregate for RemovalFile {
                     basis,
                     on,
                     max_time_due,
+                    max_time_rule,
                 }])
             }
             (S::NotOpened, _) => Err(FileRefusal::NotOpened),
@@ -100,6 +104,30 @@ impl esrs::Aggregate for RemovalFile {
                 on,
             }]),
             (s, _) if s.is_closed() => Err(FileRefusal::Closed(file_stage_code(s))),
+            (
+                stage,
+                C::MoveDeadline {
+                    kind,
+                    was,
+                    due,
+                    rule,
+                },
+            ) => {
+                // The maximum time moves only while it runs (not while the report is awaited).
+                if kind != FILE_LAPSE_TIMER
+                    || stage == S::AwaitingReport
+                    || state.max_time_due != Some(was)
+                    || was == due
+                {
+                    return Err(FileRefusal::WrongStage("that deadline is not running"));
+                }
+                Ok(vec![E::DeadlineMoved {
+                    kind,
+                    was,
+                    due,
+                    rule,
+                }])
+            }
             (_, C::Lapse { due, on }) => {
                 let current = state.max_time_due.unwrap_or(due);
                 if stage == S::AwaitingReport || due != current || on <= current {
@@ -269,6 +297,7 @@ impl esrs::Aggregate for RemovalFile {
                 }
             }
             E::Lapsed { .. } => state.stage = FileStage::Lapsed,
+            E::DeadlineMoved { due, .. } => state.max_time_due = Some(due),
         }
         state
     }
@@ -364,6 +393,7 @@ impl Procedure for RemovalFile {
                 FileDecision::Archive => closed("archived", "Resolved: archived, the inscription stays", on),
             },
             FileEvent::Lapsed { on, .. } => closed("lapsed", "Lapsed: not resolved in time", on),
+            FileEvent::DeadlineMoved { due, .. } => vec![CaseEffect::ResolutionDue(Some(*due))],
             _ => Vec::new(),
         }
     }
@@ -409,5 +439,20 @@ impl Procedure for RemovalFile {
             }),
             _ => None,
         }
+    }
+
+    fn move_deadline(
+        kind: &str,
+        was: NaiveDate,
+        due: NaiveDate,
+        rule: DeadlineRule,
+        _context: &TimerContext<'_>,
+    ) -> Option<FileCommand> {
+        (kind == FILE_LAPSE_TIMER).then(|| FileCommand::MoveDeadline {
+            kind: kind.to_owned(),
+            was,
+            due,
+            rule,
+        })
     }
 }

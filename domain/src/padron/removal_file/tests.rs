@@ -34,6 +34,7 @@ fn opened() -> FileEvent {
         },
         on: d(3, 2),
         max_time_due: d(6, 2),
+        max_time_rule: None,
     }
 }
 fn sent(channel: NotificationChannel) -> FileEvent {
@@ -66,6 +67,7 @@ fn a_request_must_say_where_the_person_is() {
             },
             on: d(3, 2),
             max_time_due: d(6, 2),
+            max_time_rule: None,
         })
         .then_refused(|e| *e == FileRefusal::WhereaboutsMissing);
 }

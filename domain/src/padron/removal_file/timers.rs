@@ -5,7 +5,7 @@
 use chrono::{Months, NaiveDate};
 
 use super::{FileEvent, NotificationChannel};
-use crate::procedure::TimerEffect;
+use crate::procedure::{deadline_data, DeadlineRule, TimerEffect};
 
 /// The maximum-time timer of a removal file.
 pub const FILE_LAPSE_TIMER: &str = "removal_file_lapse";
@@ -30,9 +30,19 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
         fires_on: due.succ_opt().unwrap_or(due),
         data: serde_json::json!({ "due": due }),
     };
+    let counted = |due: NaiveDate, rule: Option<DeadlineRule>| TimerEffect::Set {
+        kind: FILE_LAPSE_TIMER.into(),
+        fires_on: due.succ_opt().unwrap_or(due),
+        data: deadline_data(due, rule),
+    };
     let cancel = |kind: &str| TimerEffect::Cancel { kind: kind.into() };
     match event {
-        E::Opened { max_time_due, .. } => vec![lapse(*max_time_due)],
+        E::Opened {
+            max_time_due,
+            max_time_rule,
+            ..
+        } => vec![counted(*max_time_due, *max_time_rule)],
+        E::DeadlineMoved { due, rule, .. } => vec![counted(*due, Some(*rule))],
         E::NotificationSent {
             channel: NotificationChannel::Electronic,
             on,
