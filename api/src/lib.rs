@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod deadlines;
 pub mod demo;
+pub mod documents;
 pub mod extract;
 pub mod notices;
 pub mod openapi;
@@ -105,6 +106,7 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
     let runner = Runner::new(log.clone(), models);
     let scheduler = Scheduler::new(log.clone(), timers, clock.clone());
     AppState {
+        documents: Arc::new(documents::PostgresDocumentStore::new(pool.clone())),
         scheduler,
         keys: auth::Keys::from_secret(&config.signing_key),
         log,

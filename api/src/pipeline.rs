@@ -119,6 +119,11 @@ impl Incoming {
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
+
+    /// The raw body (a document's bytes).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
 }
 
 /// No input (the body may be empty or `{}`).

@@ -47,6 +47,7 @@ pub const PROCEDURES: &[Plugin] = &[
     crate::routes::padron::PLUGIN,
     crate::routes::representations::PLUGIN,
     crate::routes::notifications::PLUGIN,
+    crate::routes::documents::PLUGIN,
 ];
 
 /// The registry of every procedure's aggregates.

@@ -44,6 +44,8 @@ pub struct AppState {
     pub registry: Registry,
     /// Keyed commands in flight, so that copies of one request run one after the other.
     pub key_locks: KeyLocks,
+    /// Where documents' bytes are kept.
+    pub documents: Arc<dyn crate::documents::DocumentStore>,
 }
 
 impl std::fmt::Debug for AppState {

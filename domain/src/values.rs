@@ -19,7 +19,7 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn new(what: &'static str, input: &str, reason: &'static str) -> Self {
+    pub(crate) fn new(what: &'static str, input: &str, reason: &'static str) -> Self {
         Self {
             what,
             input: input.chars().take(64).collect(),

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod case_view;
 pub mod clock;
+pub mod documents;
 pub mod notifications;
 pub mod outbox;
 pub mod padron;
@@ -23,6 +24,7 @@ pub mod timers;
 pub use accounts::Accounts;
 pub use case_view::{CaseRow, CaseView};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use documents::CaseDocuments;
 pub use notifications::Notifications;
 pub use outbox::Outbox;
 pub use padron::PadronRegister;

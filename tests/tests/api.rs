@@ -77,6 +77,10 @@ mod connections;
 #[path = "api/registry_book.rs"]
 mod registry_book;
 
+/// Documents and the electronic index (arts. 26-28, 70).
+#[path = "api/documents.rs"]
+mod documents;
+
 /// Representation on record (arts. 5–6): filings in another's name.
 #[path = "api/representations.rs"]
 mod representations;

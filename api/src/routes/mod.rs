@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod carpeta;
 pub mod cases;
 pub mod deadlines;
+pub mod documents;
 pub mod general_application;
 pub mod notifications;
 pub mod ops;
@@ -96,7 +97,7 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// The largest request body accepted.
+/// The largest request body accepted (a document's upload has its own, larger limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The longest a request may take, its body included (then 503).
@@ -117,7 +118,12 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // The outer cap is the largest body any route takes (a document); each route's extractor
+        // applies its own (1 MiB for JSON, `DefaultBodyLimit` below).
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(
+            expedientes_domain::lpac::document::MAX_BYTES as usize + 64 * 1024,
+        ))
         // A request (its body included) that takes longer is cut: a slow client cannot hold a
         // connection and a handler's resources for ever.
         .layer(TimeoutLayer::with_status_code(

@@ -5,6 +5,7 @@
 //! [`crate::Procedure`] trait, so each part is built once.
 
 pub mod correction;
+pub mod document;
 pub mod notification;
 pub mod registry;
 pub mod representation;

@@ -25,6 +25,8 @@ pub enum SubmissionKind {
     Allegation,
     /// A representation granted apud acta (art. 6).
     Representation,
+    /// A document added to a file by a party (art. 16.1).
+    Document,
     /// A notification sent by the council (an exit, art. 16.1).
     Notification,
 }

@@ -34,6 +34,8 @@ struct Sample {
     uri: String,
     token: Option<String>,
     body: Option<Value>,
+    /// A body that is not JSON (a document): its media type and bytes.
+    raw: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Sample {
@@ -45,6 +47,9 @@ impl Sample {
         if let Some(body) = &self.body {
             call = call.json(body);
         }
+        if let Some((content_type, bytes)) = &self.raw {
+            call = call.raw(content_type, bytes.clone());
+        }
         call
     }
 }
@@ -55,6 +60,7 @@ fn sample(method: Method, uri: impl Into<String>, token: Option<String>, body: V
         uri: uri.into(),
         token,
         body: Some(body),
+        raw: None,
     }
 }
 
@@ -513,6 +519,24 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 json!({"cause": "change_of_residence", "effective_on": today}),
             )
         }
+        "add_document" => {
+            let id = id_of(
+                &post("/v1/general-applications")
+                    .bearer(&app.citizen(&ana))
+                    .json(&json!({"subject": "Poda de un árbol", "name": "Ana García"}))
+                    .send(app)
+                    .await
+                    .expect(StatusCode::CREATED)
+                    .json(),
+            );
+            Sample {
+                method: Method::POST,
+                uri: format!("/v1/cases/{id}/documents?name=plano.pdf"),
+                token: Some(app.citizen(&ana)),
+                body: None,
+                raw: Some(("application/pdf", b"%PDF-1.7\nplano\n%%EOF\n".to_vec())),
+            }
+        }
         "correct_inscription" => {
             let id = inscribed(app, &nie_for(1)).await;
             let today = local_date(app.clock_now()).to_string();
@@ -792,7 +816,11 @@ async fn the_openapi_document_is_complete_and_stable() {
             if operation.get("security").is_some() {
                 assert!(responses.contains_key("401"), "{route} declares 401");
             }
-            if let Some(body) = operation.get("requestBody") {
+            // A JSON body has an example; a document's body is bytes of the declared types.
+            if let Some(body) = operation
+                .get("requestBody")
+                .filter(|b| b["content"].get("application/json").is_some())
+            {
                 let schema = &body["content"]["application/json"]["schema"];
                 let schema = match schema.get("oneOf") {
                     Some(alternatives) => alternatives
