@@ -48,10 +48,15 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
 
     // The caseworker adds the tree service's report.
     let report = pdf("informe del servicio de arbolado");
-    upload(&app.caseworker(), "informe.pdf", "application/pdf", report.clone())
-        .send(&app)
-        .await
-        .expect(StatusCode::CREATED);
+    upload(
+        &app.caseworker(),
+        "informe.pdf",
+        "application/pdf",
+        report.clone(),
+    )
+    .send(&app)
+    .await
+    .expect(StatusCode::CREATED);
 
     // Bad uploads change nothing: a type not accepted, a content that is not what it says, an
     // empty one, a name with a path, a stranger, a file that is not theirs.
@@ -61,20 +66,43 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
         .await
         .ok_json();
     assert_problem(
-        &upload(&ana, "x.html", "text/html", b"<html>".to_vec()).send(&app).await,
+        &upload(&ana, "x.html", "text/html", b"<html>".to_vec())
+            .send(&app)
+            .await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
     );
-    let reply = upload(&ana, "x.pdf", "application/pdf", b"<html>hola</html>".to_vec())
+    let reply = upload(
+        &ana,
+        "x.pdf",
+        "application/pdf",
+        b"<html>hola</html>".to_vec(),
+    )
+    .send(&app)
+    .await;
+    assert_eq!(
+        problem_fields(&assert_problem(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation"
+        )),
+        ["body"]
+    );
+    let reply = upload(&ana, "x.pdf", "application/pdf", Vec::new())
         .send(&app)
         .await;
-    assert_eq!(problem_fields(&assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation")), ["body"]);
-    let reply = upload(&ana, "x.pdf", "application/pdf", Vec::new()).send(&app).await;
     assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
     let reply = upload(&ana, "..%2Fetc%2Fpasswd", "application/pdf", pdf("x"))
         .send(&app)
         .await;
-    assert_eq!(problem_fields(&assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation")), ["name"]);
+    assert_eq!(
+        problem_fields(&assert_problem(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation"
+        )),
+        ["name"]
+    );
     upload(&app.citizen(BORIS), "x.pdf", "application/pdf", pdf("x"))
         .send(&app)
         .await
@@ -87,7 +115,10 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
     let mut huge = pdf("x");
     huge.resize(10 * 1024 * 1024 + 1, b' ');
     assert_eq!(
-        upload(&ana, "grande.pdf", "application/pdf", huge).send(&app).await.status,
+        upload(&ana, "grande.pdf", "application/pdf", huge)
+            .send(&app)
+            .await
+            .status,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 
@@ -103,7 +134,11 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
     let docs = index["documents"].as_array().unwrap();
     assert_eq!(docs.len(), 2);
     assert_eq!(
-        (docs[0]["number"].as_u64(), docs[0]["name"].as_str(), docs[0]["sha256"].as_str()),
+        (
+            docs[0]["number"].as_u64(),
+            docs[0]["name"].as_str(),
+            docs[0]["sha256"].as_str()
+        ),
         (Some(1), Some("plano.pdf"), Some(sha256_hex(&plan).as_str()))
     );
     assert_eq!(docs[1]["sha256"], sha256_hex(&report));
@@ -116,10 +151,17 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
         .expect(StatusCode::NOT_FOUND);
 
     // The plan comes back intact, to its party, not to others.
-    let content = get(format!("{location}/content")).bearer(&ana).send(&app).await.expect(StatusCode::OK);
+    let content = get(format!("{location}/content"))
+        .bearer(&ana)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(content.body.as_ref(), plan.as_slice());
     assert_eq!(content.header("content-type"), Some("application/pdf"));
-    assert!(content.header("content-disposition").unwrap().contains("plano.pdf"));
+    assert!(content
+        .header("content-disposition")
+        .unwrap()
+        .contains("plano.pdf"));
     get(format!("{location}/content"))
         .bearer(&app.citizen(BORIS))
         .send(&app)
@@ -128,10 +170,13 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
 
     // Anyone with the code checks it, and gets the copy, without a login; no personal data.
     let code = record["verification_code"].as_str().unwrap().to_owned();
-    let checked = get(format!("/v1/verification/documents/{}", code.to_lowercase()))
-        .send(&app)
-        .await
-        .ok_json();
+    let checked = get(format!(
+        "/v1/verification/documents/{}",
+        code.to_lowercase()
+    ))
+    .send(&app)
+    .await
+    .ok_json();
     assert_eq!(checked["sha256"], sha256_hex(&plan));
     assert!(checked.get("name").is_none());
     assert!(!checked.to_string().contains(ANA));
@@ -141,19 +186,24 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
         .expect(StatusCode::OK);
     assert_eq!(sha256_hex(&copy.body), sha256_hex(&plan));
     // Its registry receipt is checked with the same code.
-    get(format!("/v1/verification/{code}")).send(&app).await.expect(StatusCode::OK);
+    get(format!("/v1/verification/{code}"))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
     get("/v1/verification/documents/0000000000000000000Z")
         .send(&app)
         .await
         .expect(StatusCode::NOT_FOUND);
 
     // The service's role cannot alter stored bytes…
-    assert!(sqlx::query("UPDATE document_contents SET content = $1 WHERE sha256 = $2")
-        .bind(pdf("otro plano"))
-        .bind(sha256_hex(&plan))
-        .execute(&app.state.pool)
-        .await
-        .is_err());
+    assert!(
+        sqlx::query("UPDATE document_contents SET content = $1 WHERE sha256 = $2")
+            .bind(pdf("otro plano"))
+            .bind(sha256_hex(&plan))
+            .execute(&app.state.pool)
+            .await
+            .is_err()
+    );
     // …and bytes altered behind its back (by the database's owner) are not served.
     sqlx::query("UPDATE document_contents SET content = $1 WHERE sha256 = $2")
         .bind(pdf("otro plano"))
@@ -162,7 +212,11 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
         .await
         .unwrap();
     assert_eq!(
-        get(format!("{location}/content")).bearer(&ana).send(&app).await.status,
+        get(format!("{location}/content"))
+            .bearer(&ana)
+            .send(&app)
+            .await
+            .status,
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
