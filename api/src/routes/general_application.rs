@@ -7,6 +7,7 @@ use expedientes_domain::calendar::Unit;
 use expedientes_domain::general_application::{
     Command, Decision, GeneralApplication, MAXIMUM_TIME,
 };
+use expedientes_domain::lpac::notification::{Addressee, CaseRef, Delivery, Notification};
 use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
 use expedientes_domain::{CaseParty, DeadlineRule, DocumentNumber, PartyRole};
 use expedientes_eventlog::Streams;
@@ -424,61 +425,120 @@ async fn case_command(
         }
     };
     let ctx = CommandContext::open(&state, &incoming, &tenant, NAME, label).await?;
+    // A resolution is notified to the applicant (art. 40.1) in the electronic office, where the
+    // application was filed (art. 41.1), in the same append.
+    let notification = match &input {
+        Command::Resolve {
+            decision,
+            reasons,
+            appeals,
+            ..
+        } if ctx.earlier(&state, id).await?.is_none() => {
+            let applicant = row
+                .parties
+                .0
+                .iter()
+                .find(|p| p.role == PartyRole::Interested)
+                .ok_or_else(|| ApiError::Internal("an application without its applicant".into()))?;
+            let decided = match decision {
+                Decision::Granted => "se estima la solicitud",
+                Decision::Denied => "se desestima la solicitud",
+                Decision::Desistimiento => {
+                    "se declara el desistimiento de la solicitud por no haberse subsanado en plazo \
+                     (art. 68.1 de la Ley 39/2015) y se archiva"
+                }
+            };
+            Some(
+                crate::routes::notifications::prepare(
+                    &state,
+                    &ctx,
+                    CaseRef {
+                        stream_type: NAME.to_owned(),
+                        stream_id: id,
+                        case_number: row.case_number.parse().map_err(|_| {
+                            ApiError::Internal("a file number that does not parse".into())
+                        })?,
+                    },
+                    crate::routes::notifications::ToNotify {
+                        act: crate::routes::notifications::resolution_act(
+                            &row.case_number,
+                            decided,
+                            reasons.as_str(),
+                            appeals,
+                            today,
+                        ),
+                        addressee: Some(Addressee {
+                            document: applicant.document.clone(),
+                            name: applicant.name.clone(),
+                        }),
+                        delivery: Delivery::Electronic,
+                    },
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    let mut streams = Streams::of::<GeneralApplication>(id);
+    if let Some((notification, _)) = &notification {
+        streams = streams.and::<Notification>(*notification);
+    }
     let executed = ctx
-        .run(
-            &state,
-            id,
-            Streams::of::<GeneralApplication>(id),
-            |decision| -> Result<(), ApiError> {
-                let current = decision.state::<GeneralApplication>(id);
-                // Art. 22.1.a: the maximum time stands still from the notification of the request
-                // to fix until the fix, or else until the period's last day; the suspended
-                // business days are added to its last day.
-                let suspended = |from, to| {
-                    let due = current.resolution_due.unwrap_or(to);
-                    deadlines::after_suspension(&calendar, &tenant, due, from, to)
-                };
-                let command = match &input {
-                    Command::RequestRectification {
-                        what, at, on, due, ..
-                    } => Command::RequestRectification {
-                        what: what.clone(),
+        .run(&state, id, streams, |decision| -> Result<(), ApiError> {
+            let current = decision.state::<GeneralApplication>(id);
+            // Art. 22.1.a: the maximum time stands still from the notification of the request
+            // to fix until the fix, or else until the period's last day; the suspended
+            // business days are added to its last day.
+            let suspended = |from, to| {
+                let due = current.resolution_due.unwrap_or(to);
+                deadlines::after_suspension(&calendar, &tenant, due, from, to)
+            };
+            let command = match &input {
+                Command::RequestRectification {
+                    what, at, on, due, ..
+                } => Command::RequestRectification {
+                    what: what.clone(),
+                    at: *at,
+                    on: *on,
+                    due: *due,
+                    resolution_due_if_unanswered: suspended(*on, *due)?,
+                },
+                Command::ExtendRectification { at, .. } => {
+                    // Art. 68.2: up to five more business days, from the current last day.
+                    let from = current.rectification_due.unwrap_or(today);
+                    let due = deadlines::business_days_after(&calendar, &tenant, from, 5)?;
+                    Command::ExtendRectification {
                         at: *at,
-                        on: *on,
-                        due: *due,
-                        resolution_due_if_unanswered: suspended(*on, *due)?,
-                    },
-                    Command::ExtendRectification { at, .. } => {
-                        // Art. 68.2: up to five more business days, from the current last day.
-                        let from = current.rectification_due.unwrap_or(today);
-                        let due = deadlines::business_days_after(&calendar, &tenant, from, 5)?;
-                        Command::ExtendRectification {
-                            at: *at,
+                        due,
+                        resolution_due_if_unanswered: suspended(
+                            current.suspended_on.unwrap_or(today),
                             due,
-                            resolution_due_if_unanswered: suspended(
-                                current.suspended_on.unwrap_or(today),
-                                due,
-                            )?,
-                        }
+                        )?,
                     }
-                    Command::Rectify {
-                        note, at, entry, ..
-                    } => Command::Rectify {
-                        note: note.clone(),
-                        at: *at,
-                        entry: entry.clone(),
-                        resolution_due: match current.suspended_on {
-                            Some(on) => suspended(on, today)?,
-                            None => current.resolution_due.unwrap_or(today),
-                        },
+                }
+                Command::Rectify {
+                    note, at, entry, ..
+                } => Command::Rectify {
+                    note: note.clone(),
+                    at: *at,
+                    entry: entry.clone(),
+                    resolution_due: match current.suspended_on {
+                        Some(on) => suspended(on, today)?,
+                        None => current.resolution_due.unwrap_or(today),
                     },
-                    other => other.clone(),
-                };
+                },
+                other => other.clone(),
+            };
+            decision
+                .handle::<GeneralApplication>(id, command)
+                .map_err(RefusalProblem::into_problem)?;
+            if let Some((notification, issue)) = &notification {
                 decision
-                    .handle::<GeneralApplication>(id, command)
-                    .map_err(RefusalProblem::into_problem)
-            },
-        )
+                    .handle::<Notification>(*notification, issue.clone())
+                    .map_err(RefusalProblem::into_problem)?;
+            }
+            Ok(())
+        })
         .await?;
     Ok(executed.reply(location(id)))
 }

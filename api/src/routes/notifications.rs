@@ -122,6 +122,44 @@ pub(crate) async fn prepare(
     ))
 }
 
+/// The act of a resolution as it is notified: what was decided, its reasons and the appeals, with
+/// the body and the time to bring each (art. 40.2).
+pub(crate) fn resolution_act(
+    case_number: &str,
+    decided: &str,
+    grounds: &str,
+    appeals: &[expedientes_domain::lpac::Appeal],
+    on: NaiveDate,
+) -> Act {
+    let appeals: Vec<String> = appeals
+        .iter()
+        .map(|a| {
+            format!(
+                "recurso de {} ante {}, en el plazo de {} ({})",
+                a.kind.label(),
+                a.before,
+                a.within,
+                a.basis
+            )
+        })
+        .collect();
+    let appeals = if appeals.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Contra esta resolución, que pone fin a la vía administrativa, puede interponer {}, \
+             contados desde el día siguiente al de esta notificación.",
+            appeals.join("; o ")
+        )
+    };
+    Act {
+        kind: expedientes_domain::lpac::notification::ActKind::Resolution,
+        summary: format!("Resolución del expediente {case_number}"),
+        text: format!("En el expediente {case_number} {decided}. Motivos: {grounds}{appeals}"),
+        on,
+    }
+}
+
 /// A delivery attempt as the notification shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AttemptDto {

@@ -129,4 +129,14 @@ pub enum Command {
         /// When.
         at: DateTime<Utc>,
     },
+    /// The resolution's notification took effect (reported by the notification's follow-up):
+    /// the appeals' time counts from the next day.
+    RecordResolutionNotified {
+        /// The notification.
+        notification: uuid::Uuid,
+        /// How it took effect.
+        outcome: crate::lpac::notification::Outcome,
+        /// The day.
+        on: NaiveDate,
+    },
 }

@@ -132,6 +132,15 @@ pub enum Event {
         /// When.
         at: DateTime<Utc>,
     },
+    /// The resolution's notification took effect.
+    ResolutionNotified {
+        /// The notification.
+        notification: uuid::Uuid,
+        /// How it took effect.
+        outcome: crate::lpac::notification::Outcome,
+        /// The day.
+        on: NaiveDate,
+    },
 }
 
 impl DomainEvent for Event {

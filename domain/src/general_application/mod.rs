@@ -94,6 +94,18 @@ impl esrs::Aggregate for GeneralApplication {
             }
             (S::NotSubmitted, _) => Err(Refusal::NotSubmitted),
             (_, Command::Submit { .. }) => Err(Refusal::AlreadySubmitted),
+            (
+                S::Granted | S::Denied | S::DeemedWithdrawn,
+                Command::RecordResolutionNotified {
+                    notification,
+                    outcome,
+                    on,
+                },
+            ) => Ok(vec![Event::ResolutionNotified {
+                notification,
+                outcome,
+                on,
+            }]),
             (stage, _) if stage.is_closed() => Err(Refusal::Closed(stage.code())),
             (
                 stage,
@@ -331,6 +343,7 @@ impl esrs::Aggregate for GeneralApplication {
                     Decision::Desistimiento => Stage::DeemedWithdrawn,
                 };
             }
+            Event::ResolutionNotified { .. } => {}
             Event::DeadlineMoved { kind, due, .. } => match kind.as_str() {
                 RECTIFICATION_TIMER => state.rectification_due = Some(due),
                 MAXIMUM_TIME_TIMER => state.resolution_due = Some(due),
@@ -411,7 +424,7 @@ impl Procedure for GeneralApplication {
                 effects.extend(resolution_due.map(|due| set(MAXIMUM_TIME_TIMER, due)));
                 effects
             }
-            Event::SilenceReached { .. } => Vec::new(),
+            Event::SilenceReached { .. } | Event::ResolutionNotified { .. } => Vec::new(),
             Event::DeemedWithdrawn { .. } | Event::Resolved { .. } | Event::Withdrawn { .. } => {
                 vec![cancel(RECTIFICATION_TIMER), cancel(MAXIMUM_TIME_TIMER)]
             }
@@ -423,6 +436,14 @@ impl Procedure for GeneralApplication {
         data: &serde_json::Value,
         context: &TimerContext<'_>,
     ) -> Option<Command> {
+        // The resolution's notification took effect.
+        if let Some(effect) = crate::lpac::notification::Effect::from_follow_up(kind, data) {
+            return Some(Command::RecordResolutionNotified {
+                notification: effect.notification,
+                outcome: effect.outcome,
+                on: effect.on,
+            });
+        }
         let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
         match kind {
             RECTIFICATION_TIMER => Some(Command::CloseRectificationPeriod {
@@ -562,6 +583,7 @@ impl Procedure for GeneralApplication {
                 effects.extend(resolution_due.map(|due| CaseEffect::ResolutionDue(Some(due))));
                 effects
             }
+            Event::ResolutionNotified { .. } => Vec::new(),
             Event::DeadlineMoved { kind, due, .. } => match kind.as_str() {
                 RECTIFICATION_TIMER => vec![CaseEffect::CitizenActionDue(*due)],
                 MAXIMUM_TIME_TIMER => vec![CaseEffect::ResolutionDue(Some(*due))],

@@ -494,3 +494,69 @@ async fn commands_the_procedure_refuses_answer_409_in_words() {
     assert_eq!(case["version"], 3);
     assert_eq!(case["state"], "withdrawn");
 }
+
+#[tokio::test]
+async fn a_resolution_is_notified_to_the_applicant_who_opens_it_and_the_file_records_it() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let ana = app.citizen(ANA);
+    let id = submit_own(&app, &ana, "Poda de un árbol", "Ana García").await;
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "granted", "grounds": "Procede la poda según el informe", "body": "la Junta de Gobierno"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let waiting = get("/v1/notifications?pending=true")
+        .bearer(&ana)
+        .send(&app)
+        .await
+        .ok_json();
+    let notice = &waiting[0];
+    assert_eq!(
+        (notice["act_kind"].as_str(), notice["channel"].as_str()),
+        (Some("resolution"), Some("electronic"))
+    );
+    let id_n = notice["id"].as_str().unwrap();
+    post(format!("/v1/notifications/{id_n}/access"))
+        .bearer(&ana)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let opened = get(format!("/v1/notifications/{id_n}"))
+        .bearer(&ana)
+        .send(&app)
+        .await
+        .ok_json();
+    let text = opened["act_text"].as_str().unwrap();
+    assert!(
+        text.contains("se estima")
+            && text.contains("Junta de Gobierno")
+            && text.contains("contencioso-administrativo"),
+        "{text}"
+    );
+    let history = get(format!("{}/events", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event_type"] == "resolution_notified"));
+    // Its exit entry is in the registry book, with the file's receipts.
+    let receipts = get(format!("/v1/notifications?case={id}"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(receipts[0]["exit_number"].as_str().unwrap().contains("/S/"));
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM deadline_timers WHERE state = 'failed'")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(failed, 0, "every follow-up was understood");
+}

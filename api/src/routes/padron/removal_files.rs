@@ -610,8 +610,7 @@ pub async fn file_step(
     Ok(executed.reply(location(file)))
 }
 
-/// The act of a removal file's resolution as it is notified: the decision, its reasons and the
-/// appeals, with the body and the time to bring each (art. 40.2).
+/// The act of a removal file's resolution as it is notified (art. 40.2).
 fn resolution_act(
     case: &expedientes_projections::CaseRow,
     decision: FileDecision,
@@ -625,34 +624,5 @@ fn resolution_act(
         }
         FileDecision::Archive => "se acuerda el archivo del expediente; la inscripción se mantiene",
     };
-    let appeals: Vec<String> = appeals
-        .iter()
-        .map(|a| {
-            format!(
-                "recurso de {} ante {}, en el plazo de {} ({})",
-                a.kind.label(),
-                a.before,
-                a.within,
-                a.basis
-            )
-        })
-        .collect();
-    let appeals = if appeals.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " Contra esta resolución, que pone fin a la vía administrativa, puede interponer {}, \
-             contados desde el día siguiente al de esta notificación.",
-            appeals.join("; o ")
-        )
-    };
-    Act {
-        kind: ActKind::Resolution,
-        summary: format!("Resolución del expediente {}", case.case_number),
-        text: format!(
-            "En el expediente {} {decided}. Motivos: {grounds}{appeals}",
-            case.case_number
-        ),
-        on,
-    }
+    crate::routes::notifications::resolution_act(&case.case_number, decided, grounds, appeals, on)
 }
