@@ -202,7 +202,8 @@ async fn the_audit_stream_pages_through_every_event_once_in_order() {
         .send(&app)
         .await
         .expect(StatusCode::OK);
-    let expected = 6;
+    // Six events of the files, and the resolution's notification issued with it.
+    let expected = 7;
 
     let all = audit_log(&app, &auditor, 1000, expected).await;
     assert_eq!(all.len(), expected, "{all:?}");

@@ -560,15 +560,35 @@ async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
         .settle(StdDuration::from_secs(20))
         .await
         .unwrap();
+    // Art. 25.1.b: the timer proposes the lapse; the file shows it and what silence meant.
     let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
-    assert_eq!(case["state"], "lapsed");
+    assert_eq!(case["state"], "lapse_proposed");
+    assert_eq!(case["open"], true);
+    assert_eq!(
+        (
+            case["silence"]["meaning"].as_str(),
+            case["silence"]["reached_on"].as_str()
+        ),
+        (Some("lapse"), Some("2026-06-03"))
+    );
     let refused = step(&app, &cw, &file, "resolve_remove").await;
     assert!(
         assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
             .as_str()
             .unwrap()
-            .contains("lapsed")
+            .contains("25.1.b")
     );
+    // The caseworker declares it by resolution, notified to the person.
+    step(&app, &cw, &file, "declare_lapse")
+        .await
+        .expect(StatusCode::OK);
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(case["state"], "lapsed");
+    let resolution = notification_of(&app, &file, "resolution").await;
+    assert!(resolution["act_text"]
+        .as_str()
+        .unwrap()
+        .contains("caducidad"));
     // The lapse's follow-up releases the inscription, through the scheduler (and doing it twice
     // changes nothing).
     assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);

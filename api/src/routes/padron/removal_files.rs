@@ -345,6 +345,9 @@ pub enum FileStep {
     ResolveRemove,
     /// Resolved: archive.
     ResolveArchive,
+    /// The maximum time passed (the file shows `lapse_proposed`): the lapse is declared by
+    /// resolution and the file archived (art. 25.1.b), with its reasons and appeals.
+    DeclareLapse,
     /// A file that lapsed releases the person's inscription (the lapse's follow-up does it by
     /// itself; this step does it by hand, e.g. for a file that lapsed before follow-ups existed).
     ReleaseLapsed,
@@ -446,7 +449,7 @@ pub async fn file_step(
                 max_time_due: today,
             })
         }
-        FileStep::ResolveRemove | FileStep::ResolveArchive => {
+        FileStep::ResolveRemove | FileStep::ResolveArchive | FileStep::DeclareLapse => {
             let grounds = Reasons::try_from(input.grounds.clone().unwrap_or_default())
                 .map_err(|e| ApiError::invalid_field("grounds", e))?;
             let body = input.body.as_deref().map(str::trim).unwrap_or("");
@@ -459,16 +462,24 @@ pub async fn file_step(
             } else {
                 body
             };
-            Some(FileCommand::Resolve {
-                decision: if input.step == FileStep::ResolveRemove {
-                    FileDecision::Remove
-                } else {
-                    FileDecision::Archive
-                },
-                grounds,
-                appeals: Appeal::ending_administrative_route(body),
-                on: today,
-            })
+            if input.step == FileStep::DeclareLapse {
+                Some(FileCommand::DeclareLapse {
+                    grounds,
+                    appeals: Appeal::ending_administrative_route(body),
+                    on: today,
+                })
+            } else {
+                Some(FileCommand::Resolve {
+                    decision: if input.step == FileStep::ResolveRemove {
+                        FileDecision::Remove
+                    } else {
+                        FileDecision::Archive
+                    },
+                    grounds,
+                    appeals: Appeal::ending_administrative_route(body),
+                    on: today,
+                })
+            }
         }
     };
     // The inscription changes with the file when the file ends.
@@ -502,6 +513,17 @@ pub async fn file_step(
         }) => Some(resolution_act(
             &case,
             *decision,
+            grounds.as_str(),
+            appeals,
+            today,
+        )),
+        Some(FileCommand::DeclareLapse {
+            grounds, appeals, ..
+        }) => Some(crate::routes::notifications::resolution_act(
+            &case.case_number,
+            "se declara la caducidad del procedimiento por haber transcurrido su plazo máximo sin \
+             resolución y se archivan las actuaciones (art. 25.1.b de la Ley 39/2015); la \
+             inscripción se mantiene",
             grounds.as_str(),
             appeals,
             today,

@@ -100,7 +100,7 @@ pub enum FileCommand {
         /// The local date.
         on: NaiveDate,
     },
-    /// Timer: the maximum time passed without resolution.
+    /// Timer: the maximum time passed without resolution; the lapse is proposed.
     Lapse {
         /// The last day that passed.
         due: NaiveDate,
@@ -118,5 +118,15 @@ pub enum FileCommand {
         due: NaiveDate,
         /// How it is counted.
         rule: DeadlineRule,
+    },
+    /// A caseworker declares the lapse the timer proposed (art. 25.1.b: the resolution orders the
+    /// file archived); it is notified like any resolution.
+    DeclareLapse {
+        /// Its reasons.
+        grounds: Reasons,
+        /// The appeals that may be brought.
+        appeals: Vec<Appeal>,
+        /// The local date.
+        on: NaiveDate,
     },
 }

@@ -128,7 +128,14 @@ pub enum FileEvent {
         /// The day.
         on: NaiveDate,
     },
-    /// Lapsed.
+    /// The maximum time passed without resolution: the lapse is proposed (art. 25.1.b).
+    LapseProposed {
+        /// The last day that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Lapsed (declared by resolution; in older files, by the timer).
     Lapsed {
         /// The local date.
         on: NaiveDate,
@@ -136,6 +143,12 @@ pub enum FileEvent {
         /// before it was carried here, whose inscriptions were released when they lapsed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inscription: Option<Uuid>,
+        /// The resolution's reasons (absent in files lapsed by the timer).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grounds: Option<Reasons>,
+        /// The appeals that may be brought.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        appeals: Vec<Appeal>,
     },
     /// A deadline was counted again because the council's legal calendar changed.
     DeadlineMoved {

@@ -34,6 +34,15 @@ const REGULARISED_GROUNDS: &str = "La persona interesada ha regularizado su insc
      desaparece la causa del expediente y se archiva (art. 72 del Reglamento de Población y \
      Demarcación Territorial).";
 
+/// The maximum time of a removal file: three months from the agreement to open it, unless the
+/// council's configuration sets otherwise (art. 21.3.a), and, the procedure being ex officio and
+/// adverse, its lapse when it passes (art. 25.1.b).
+pub const MAXIMUM_TIME: crate::lpac::MaximumTime = crate::lpac::MaximumTime {
+    months: 3,
+    silence: crate::lpac::SilenceMeaning::Lapse,
+    article: "arts. 21.3 and 25.1.b LPAC",
+};
+
 /// A removal file for a wrong inscription (baja por inscripción indebida).
 #[derive(Debug)]
 pub struct RemovalFile;
@@ -90,7 +99,7 @@ impl esrs::Aggregate for RemovalFile {
             (S::NotOpened, _) => Err(FileRefusal::NotOpened),
             (_, C::Open { .. }) => Err(FileRefusal::AlreadyOpen),
             (
-                S::Removed | S::Archived,
+                S::Removed | S::Archived | S::Lapsed,
                 C::RecordNotificationEffect {
                     notification: Some(notification),
                     act: ActKind::Resolution,
@@ -128,16 +137,29 @@ impl esrs::Aggregate for RemovalFile {
                     rule,
                 }])
             }
+            (S::LapseProposed, C::Lapse { .. }) => Err(FileRefusal::LapseProposed),
             (_, C::Lapse { due, on }) => {
                 let current = state.max_time_due.unwrap_or(due);
                 if stage == S::AwaitingReport || due != current || on <= current {
                     return Err(FileRefusal::NotLapsedYet(current));
                 }
-                Ok(vec![E::Lapsed {
-                    on,
-                    inscription: state.inscription,
-                }])
+                Ok(vec![E::LapseProposed { due, on }])
             }
+            (
+                S::LapseProposed,
+                C::DeclareLapse {
+                    grounds,
+                    appeals,
+                    on,
+                },
+            ) => Ok(vec![E::Lapsed {
+                on,
+                inscription: state.inscription,
+                grounds: Some(grounds),
+                appeals,
+            }]),
+            (_, C::DeclareLapse { .. }) => Err(FileRefusal::LapseNotProposed),
+            (S::LapseProposed, C::Resolve { .. }) => Err(FileRefusal::LapseProposed),
             (
                 S::Notifying,
                 C::RecordNotificationEffect {
@@ -296,6 +318,7 @@ impl esrs::Aggregate for RemovalFile {
                     FileDecision::Archive => FileStage::Archived,
                 }
             }
+            E::LapseProposed { .. } => state.stage = FileStage::LapseProposed,
             E::Lapsed { .. } => state.stage = FileStage::Lapsed,
             E::DeadlineMoved { due, .. } => state.max_time_due = Some(due),
         }
@@ -312,6 +335,7 @@ impl Procedure for RemovalFile {
             FileEvent::Lapsed {
                 inscription: Some(inscription),
                 on,
+                ..
             } => vec![FollowUp {
                 stream_type: <Inscription as esrs::Aggregate>::NAME.to_owned(),
                 stream_id: *inscription,
@@ -359,6 +383,11 @@ impl Procedure for RemovalFile {
                 },
                 changed("notifying", "Opened: the opening is being notified", on),
                 CaseEffect::ResolutionDue(Some(*max_time_due)),
+                CaseEffect::Silence {
+                    meaning: MAXIMUM_TIME.silence,
+                    basis: MAXIMUM_TIME.describe(),
+                    reached_on: None,
+                },
             ],
             FileEvent::Notified { on, hearing_due, .. } => vec![
                 changed("hearing", "Notified: you may regularise your situation or allege", on),
@@ -392,7 +421,21 @@ impl Procedure for RemovalFile {
                 FileDecision::Remove => closed("removed", "Resolved: removed for wrong inscription", on),
                 FileDecision::Archive => closed("archived", "Resolved: archived, the inscription stays", on),
             },
-            FileEvent::Lapsed { on, .. } => closed("lapsed", "Lapsed: not resolved in time", on),
+            FileEvent::LapseProposed { due, on } => vec![
+                changed(
+                    "lapse_proposed",
+                    "The maximum time passed without a resolution: the council will declare the file lapsed (art. 25.1.b LPAC)",
+                    on,
+                ),
+                CaseEffect::CitizenMustAct(None),
+                CaseEffect::ResolutionDue(None),
+                CaseEffect::Silence {
+                    meaning: MAXIMUM_TIME.silence,
+                    basis: MAXIMUM_TIME.describe(),
+                    reached_on: due.succ_opt(),
+                },
+            ],
+            FileEvent::Lapsed { on, .. } => closed("lapsed", "Lapsed: not resolved in time (art. 25.1.b LPAC), archived", on),
             FileEvent::DeadlineMoved { due, .. } => vec![CaseEffect::ResolutionDue(Some(*due))],
             _ => Vec::new(),
         }

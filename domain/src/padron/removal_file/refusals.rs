@@ -26,6 +26,12 @@ pub enum FileRefusal {
     /// Resolving while the person still has time.
     #[error("the person has until {0} to regularise or allege")]
     HearingRunning(NaiveDate),
+    /// After the maximum time, only the lapse may be declared.
+    #[error("the maximum time has passed: the file's lapse is to be declared (art. 25.1.b LPAC); a new file may be opened if the removal still applies (art. 95.3)")]
+    LapseProposed,
+    /// Declaring a lapse not proposed.
+    #[error("the lapse is declared only once the maximum time has passed")]
+    LapseNotProposed,
     /// A lapse timer before its day, or for another day.
     #[error("the maximum time runs until {0}")]
     NotLapsedYet(NaiveDate),

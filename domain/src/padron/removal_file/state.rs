@@ -35,7 +35,10 @@ pub enum FileStage {
     Removed,
     /// Archived (the person still lives there, or regularised).
     Archived,
-    /// Lapsed: the maximum time passed without resolution.
+    /// The maximum time passed without resolution: the lapse is proposed, to be declared by
+    /// resolution (art. 25.1.b).
+    LapseProposed,
+    /// Lapsed: declared by resolution (or, in older files, by the timer).
     Lapsed,
 }
 

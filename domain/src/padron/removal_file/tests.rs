@@ -319,15 +319,47 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
             due: d(6, 2),
             on: d(6, 3),
         })
-        .then([FileEvent::Lapsed {
+        .then([FileEvent::LapseProposed {
+            due: d(6, 2),
             on: d(6, 3),
+        }]);
+    // Art. 25.1.b: the timer proposes; the file stays open until the lapse is declared, and
+    // nothing but the lapse may be decided.
+    assert!(!state.stage.is_closed());
+    let mut proposed = base.to_vec();
+    proposed.push(FileEvent::LapseProposed {
+        due: d(6, 2),
+        on: d(6, 3),
+    });
+    given::<RemovalFile>(proposed.clone())
+        .when(resolve(FileDecision::Remove, d(6, 4)))
+        .then_refused(|e| *e == FileRefusal::LapseProposed);
+    given::<RemovalFile>(base.clone())
+        .when(FileCommand::DeclareLapse {
+            grounds: Reasons::try_from("Transcurrido el plazo máximo".to_owned()).unwrap(),
+            appeals: Vec::new(),
+            on: d(6, 4),
+        })
+        .then_refused(|e| *e == FileRefusal::LapseNotProposed);
+    let state = given::<RemovalFile>(proposed.clone())
+        .when(FileCommand::DeclareLapse {
+            grounds: Reasons::try_from("Transcurrido el plazo máximo".to_owned()).unwrap(),
+            appeals: Vec::new(),
+            on: d(6, 4),
+        })
+        .then([FileEvent::Lapsed {
+            on: d(6, 4),
             inscription: Some(Uuid::nil()),
+            grounds: Some(Reasons::try_from("Transcurrido el plazo máximo".to_owned()).unwrap()),
+            appeals: Vec::new(),
         }]);
     assert!(state.stage.is_closed());
-    let mut lapsed = base.to_vec();
+    let mut lapsed = proposed.to_vec();
     lapsed.push(FileEvent::Lapsed {
-        on: d(6, 3),
+        on: d(6, 4),
         inscription: Some(Uuid::nil()),
+        grounds: None,
+        appeals: Vec::new(),
     });
     given::<RemovalFile>(lapsed)
         .when(resolve(FileDecision::Remove, d(6, 4)))
@@ -470,6 +502,8 @@ fn event_types_are_the_names_stored_in_the_log() {
             FileEvent::Lapsed {
                 on: d(6, 3),
                 inscription: Some(Uuid::nil()),
+                grounds: None,
+                appeals: Vec::new(),
             },
             "lapsed",
         ),
@@ -490,6 +524,8 @@ fn a_lapse_releases_the_persons_inscription_as_a_follow_up() {
         &FileEvent::Lapsed {
             on: d(6, 3),
             inscription: Some(inscription),
+            grounds: None,
+            appeals: Vec::new(),
         },
     );
     assert_eq!(follow_ups.len(), 1);
@@ -508,7 +544,9 @@ fn a_lapse_releases_the_persons_inscription_as_a_follow_up() {
         file,
         &FileEvent::Lapsed {
             on: d(6, 3),
-            inscription: None
+            inscription: None,
+            grounds: None,
+            appeals: Vec::new(),
         }
     )
     .is_empty());
