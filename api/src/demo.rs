@@ -191,6 +191,7 @@ async fn load(
         )
         .unwrap_or(today);
         let command = InscriptionCommand::Inscribe {
+            entry: None,
             person: Person {
                 name: name.clone(),
                 birth_date: birth,
@@ -249,6 +250,7 @@ async fn load(
                         decision.handle::<RemovalFile>(
                             file,
                             FileCommand::Open {
+                                entry: None,
                                 case_number: case_number.clone(),
                                 sia_code: sia.clone(),
                                 person: party.clone(),

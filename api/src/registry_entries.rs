@@ -51,3 +51,16 @@ pub async fn enter(
         verification_code: VerificationCode::from_random(rand::random()),
     })
 }
+
+/// A new entry for something presented now: it counts from now on a business day, from the
+/// first hour of the next business day otherwise (art. 31.2.b).
+pub async fn submission_now(
+    state: &AppState,
+    tenant: &MunicipalityCode,
+    kind: SubmissionKind,
+) -> Result<RegistryEntry, ApiError> {
+    let now = state.clock.now();
+    let calendar = crate::deadlines::calendar_for(state, tenant).await?;
+    let counts_from = crate::deadlines::registry_entry(state, &calendar, tenant, now);
+    enter(state, tenant, kind, now, counts_from).await
+}

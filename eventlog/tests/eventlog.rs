@@ -641,6 +641,7 @@ mod padron_blocking {
                 decision.handle::<RemovalFile>(
                     file,
                     FileCommand::Open {
+                        entry: None,
                         case_number: "28079/2026/000001".parse().unwrap(),
                         sia_code: "999999".parse().unwrap(),
                         person: party(),
@@ -701,6 +702,7 @@ mod padron_blocking {
         for _ in 0..40 {
             let inscription = Uuid::new_v4();
             log.execute::<Inscription>(request(inscription), |_, _| InscriptionCommand::Inscribe {
+                entry: None,
                 person: Person {
                     name: "Bilal Haddad".into(),
                     birth_date: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
@@ -723,6 +725,7 @@ mod padron_blocking {
             let open = open_file(&log, file, inscription, file);
             let renew = log.execute::<Inscription>(request(inscription), |_, _| {
                 InscriptionCommand::Renew {
+                    entry: None,
                     document: card(),
                     actor: Actor::Themselves,
                     on: d(3, 2),
@@ -763,6 +766,7 @@ mod padron_blocking {
             // A second renewal now is refused.
             let again = log
                 .execute::<Inscription>(request(inscription), |_, _| InscriptionCommand::Renew {
+                    entry: None,
                     document: card(),
                     actor: Actor::Themselves,
                     on: d(3, 3),
@@ -841,6 +845,7 @@ mod command_path {
 
     fn opening(inscription: Uuid) -> FileCommand {
         FileCommand::Open {
+            entry: None,
             case_number: "28079/2026/000001".parse().unwrap(),
             sia_code: "999999".parse().unwrap(),
             person: party(),
@@ -860,6 +865,7 @@ mod command_path {
         let outcome = log
             .execute::<Inscription>(command(inscription, None), |_, _| {
                 InscriptionCommand::Inscribe {
+                    entry: None,
                     person: Person {
                         name: "Bilal Haddad".into(),
                         birth_date: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
@@ -931,6 +937,7 @@ mod command_path {
         let alleged = log
             .execute::<RemovalFile>(command(file, Some(2)), |_, _| {
                 FileCommand::RecordAllegations {
+                    entry: None,
                     summary: "sigo viviendo aquí".into(),
                     on: d(3, 10),
                 }

@@ -492,7 +492,15 @@ pub async fn register(
     }
     let today = crate::deadlines::local_date(&state, now);
     let case_number = crate::case_numbers::next(&state, &tenant, today).await?;
+    // The registration is an application: entered in the registry (art. 16).
+    let entry = crate::registry_entries::submission_now(
+        &state,
+        &tenant,
+        expedientes_domain::lpac::SubmissionKind::Application,
+    )
+    .await?;
     let command = Command::Register {
+        entry: Some(entry),
         case_number,
         sia_code: state.config.sia_code(NAME),
         channel: input.channel,

@@ -33,7 +33,8 @@ pub struct ReceiptDto {
     pub verification_code: String,
 }
 
-/// A file's registry entries, oldest first: the receipts of what was filed on it.
+/// A file's registry entries, oldest first: the receipts of what was filed on it (its documents
+/// included) and the exits of its notifications.
 #[utoipa::path(get, path = "/v1/cases/{id}/registry-entries",
     params(("id" = Uuid, Path, description = "The file")),
     responses((status = 200, description = "The file's receipts", body = [ReceiptDto])),
@@ -46,8 +47,13 @@ pub async fn case_entries(
     let id = resource_id(&id, "file")?;
     visible_case(&state, &caller, id).await?;
     let rows: Vec<ReceiptDto> = sqlx::query_as(
+        // The file's own entries, and those of its documents and notifications (their streams).
         "SELECT number, direction, kind, presented_at, counts_from, verification_code
-         FROM registry_book WHERE stream_id = $1 AND tenant = $2 ORDER BY presented_at, number",
+         FROM registry_book
+         WHERE tenant = $2 AND (stream_id = $1
+            OR stream_id IN (SELECT document_id FROM case_documents WHERE case_id = $1 AND tenant = $2)
+            OR stream_id IN (SELECT notification_id FROM notifications WHERE case_id = $1 AND tenant = $2))
+         ORDER BY presented_at, event_position",
     )
     .bind(id)
     .bind(caller.tenant.as_str())

@@ -33,6 +33,8 @@ pub enum Command {
         certificate_subject: Option<String>,
         /// When.
         at: DateTime<Utc>,
+        /// Its registry entry (art. 16): the submission it records.
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// The single-use e-mail link of a certificate registration was followed (token checked by
     /// the caller) and a password set.

@@ -34,6 +34,9 @@ pub enum Event {
         document_checked_by: Option<String>,
         /// When.
         at: DateTime<Utc>,
+        /// Its registry entry (art. 16): the submission it records. Absent in older events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// A single-use e-mail link was issued (certificate registrations).
     EmailConfirmationIssued {

@@ -117,6 +117,7 @@ impl esrs::Aggregate for UserAccount {
                     document_checked_by,
                     certificate_subject,
                     at,
+                    entry,
                 },
             ) => {
                 match &applicant {
@@ -188,6 +189,7 @@ impl esrs::Aggregate for UserAccount {
                     representative,
                     document_checked_by,
                     at,
+                    entry,
                 };
                 Ok(match channel {
                     Channel::OnlineWithCertificate => {
@@ -333,6 +335,15 @@ impl esrs::Aggregate for UserAccount {
 }
 
 impl Procedure for UserAccount {
+    fn registry_entries(event: &Event) -> Vec<crate::lpac::RegistryEntry> {
+        match event {
+            Event::Registered {
+                entry: Some(entry), ..
+            } => vec![entry.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     const TITLE: &'static str = "Alta de usuario (municipal user and password)";
 
     fn case_effects(event: &Event) -> Vec<CaseEffect> {

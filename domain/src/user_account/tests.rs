@@ -39,6 +39,7 @@ fn adult() -> Applicant {
 }
 fn register(channel: Channel, applicant: Applicant) -> Command {
     Command::Register {
+        entry: None,
         case_number: "28079/2026/000001".parse().unwrap(),
         sia_code: "999999".parse().unwrap(),
         channel,
@@ -53,6 +54,7 @@ fn register(channel: Channel, applicant: Applicant) -> Command {
 }
 fn registered(channel: Channel) -> Event {
     Event::Registered {
+        entry: None,
         case_number: "28079/2026/000001".parse().unwrap(),
         sia_code: "999999".parse().unwrap(),
         channel,

@@ -54,6 +54,7 @@ async fn the_register_follows_inscriptions_and_their_renewal_due_dates() {
         let id = Uuid::new_v4();
         ids.push(id);
         log.execute::<Inscription>(request(id), move |_, _| InscriptionCommand::Inscribe {
+            entry: None,
             person: Person {
                 name: format!("Persona {i}"),
                 birth_date: d(1990, 1, 1),

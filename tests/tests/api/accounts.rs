@@ -105,6 +105,14 @@ async fn every_channel_leads_to_a_first_login() {
         .await;
     assert_eq!(account["stage"], "awaiting_verification");
     let id = account["account_id"].as_str().unwrap().to_owned();
+    // The registration is an application entered in the registry (art. 16).
+    let entered: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM registry_book WHERE stream_id = $1::uuid")
+            .bind(&id)
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(entered, ["application"]);
     let sent = send_notices(&app, &sender).await;
     assert!(sent
         .iter()

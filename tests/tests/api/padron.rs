@@ -1005,3 +1005,55 @@ async fn a_death_recorded_on_the_wrong_person_is_corrected_and_the_removal_undon
         .await
         .expect(StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_persons_submissions_in_the_padron_are_entered_in_the_registry() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let kinds_of = |stream: String| {
+        let pool = app.state.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT kind FROM registry_book WHERE stream_id = $1::uuid ORDER BY number",
+            )
+            .bind(stream)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // The hoja padronal presented at the counter, and the express renewal.
+    let id = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    post(format!("/v1/padron/inscriptions/{id}/renewals"))
+        .bearer(&cw)
+        .json(&json!({"document": {"kind": "residence_card", "number": BILAL}, "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(kinds_of(id.clone()).await, ["application", "application"]);
+    // A removal file opened ex officio has no entry; the person's allegations do.
+    let file = open(&app, &id).await;
+    drive(&app).await;
+    deliver_on_paper(&app, &file, "opening").await;
+    step(&app, &app.citizen(BILAL), &file, "allegations")
+        .await
+        .expect(StatusCode::OK);
+    let receipts = get(format!("{}/registry-entries", case_uri(&file)))
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    let kinds: Vec<&str> = receipts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    // The opening's letter went out with an exit number; the allegations came in.
+    assert_eq!(kinds, ["notification", "allegation"], "{receipts}");
+}

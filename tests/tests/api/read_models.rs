@@ -14,6 +14,7 @@ use super::*;
 
 fn inscribe(document: &str, dwelling_key: String) -> InscriptionCommand {
     InscriptionCommand::Inscribe {
+        entry: None,
         person: Person {
             name: "Bilal Haddad".into(),
             birth_date: day(1990, 1, 1),
@@ -81,6 +82,7 @@ async fn an_event_a_read_model_cannot_apply_stops_nothing_else_and_can_be_retrie
         .log
         .execute::<Inscription>(request(LEGANES, poisoned), |_, _| {
             InscriptionCommand::Renew {
+                entry: None,
                 document: IdentityDocument::ResidenceCard {
                     number: BORIS.parse().unwrap(),
                 },

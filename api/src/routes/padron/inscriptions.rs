@@ -132,7 +132,15 @@ pub async fn inscribe(
     let id = inscription_id(&tenant, &document.login_number());
     let now = state.clock.now();
     let on = crate::deadlines::local_date(&state, now);
+    // The hoja padronal presented is an application: entered in the registry (art. 16).
+    let entry = crate::registry_entries::submission_now(
+        &state,
+        &tenant,
+        expedientes_domain::lpac::SubmissionKind::Application,
+    )
+    .await?;
     let command = InscriptionCommand::Inscribe {
+        entry: Some(entry),
         person: Person {
             name,
             birth_date,
@@ -271,12 +279,20 @@ pub async fn renew(
     let document = input.document.parse_document("document")?;
     let actor = input.actor.parse()?;
     let on = crate::deadlines::local_date(&state, state.clock.now());
+    // The express renewal is the person's application (art. 16).
+    let entry = crate::registry_entries::submission_now(
+        &state,
+        &incoming.caller()?.tenant,
+        expedientes_domain::lpac::SubmissionKind::Application,
+    )
+    .await?;
     inscription_command(
         &state,
         &incoming,
         id,
         "renew",
         InscriptionCommand::Renew {
+            entry: Some(entry),
             document,
             actor,
             on,

@@ -10,7 +10,7 @@ use expedientes_domain::lpac::notification::{
     Act, ActKind, Addressee, CaseRef, Command as NotificationCommand, Delivery, EdictReason,
     Notification,
 };
-use expedientes_domain::lpac::{Appeal, Reasons};
+use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
 use expedientes_domain::padron::{
     FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, RemovalBasis,
     RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
@@ -198,6 +198,14 @@ pub(super) async fn open_removal_file(
         act,
     )
     .await?;
+    // A person's request is an application: entered in the registry (art. 16).
+    let entry = match &basis {
+        RemovalBasis::Request { .. } => Some(
+            crate::registry_entries::submission_now(state, &tenant, SubmissionKind::Application)
+                .await?,
+        ),
+        RemovalBasis::ExOfficio { .. } => None,
+    };
     let mut streams = Streams::of::<RemovalFile>(file)
         .and::<Inscription>(target)
         .and::<Notification>(notification);
@@ -213,6 +221,7 @@ pub(super) async fn open_removal_file(
             decision.handle::<RemovalFile>(
                 file,
                 FileCommand::Open {
+                    entry: entry.clone(),
                     case_number: case_number.clone(),
                     sia_code: sia_code.clone(),
                     person: person.clone(),
@@ -431,7 +440,17 @@ pub async fn file_step(
         // A file that lapsed by its timer: its inscription is unblocked (the timer changes only
         // the file).
         FileStep::ReleaseLapsed => None,
+        // Allegations are a submission: entered in the registry (art. 16), whether filed online
+        // or at the counter.
         FileStep::Allegations => Some(FileCommand::RecordAllegations {
+            entry: Some(
+                crate::registry_entries::submission_now(
+                    &state,
+                    &tenant,
+                    SubmissionKind::Allegation,
+                )
+                .await?,
+            ),
             summary: input.summary.clone().unwrap_or_default(),
             on: today,
         }),

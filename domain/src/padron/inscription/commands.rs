@@ -27,6 +27,8 @@ pub enum InscriptionCommand {
         on: NaiveDate,
         /// When.
         at: DateTime<Utc>,
+        /// Its registry entry (art. 16): the submission it records.
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Moves to another dwelling in the municipality (counts as renewal).
     ChangeAddress {
@@ -56,6 +58,8 @@ pub enum InscriptionCommand {
         actor: Actor,
         /// The local date.
         on: NaiveDate,
+        /// Its registry entry (art. 16): the submission it records.
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Confirms continued residence (EU citizens and non-EU permanent residents).
     ConfirmResidence {

@@ -31,6 +31,9 @@ pub enum InscriptionEvent {
         actor: Actor,
         /// The local date.
         on: NaiveDate,
+        /// Its registry entry (art. 16): the submission it records. Absent in older events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Moved.
     AddressChanged {
@@ -64,6 +67,9 @@ pub enum InscriptionEvent {
         actor: Actor,
         /// The local date.
         on: NaiveDate,
+        /// Its registry entry (art. 16): the submission it records. Absent in older events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Residence confirmed.
     ResidenceConfirmed {

@@ -82,6 +82,7 @@ impl esrs::Aggregate for Inscription {
                     declares_nobody_else,
                     actor,
                     on,
+                    entry,
                     ..
                 },
             ) => {
@@ -95,6 +96,7 @@ impl esrs::Aggregate for Inscription {
                     declares_nobody_else,
                     actor,
                     on,
+                    entry,
                 }])
             }
             (S::NotInscribed, _) => Err(InscriptionRefusal::NotInscribed),
@@ -189,6 +191,7 @@ impl esrs::Aggregate for Inscription {
                     document,
                     actor,
                     on,
+                    entry,
                 },
             ) => {
                 if state.residence != Some(ResidenceStatus::NonEuTemporary) {
@@ -203,6 +206,7 @@ impl esrs::Aggregate for Inscription {
                     renewal_due: due_after(state, on),
                     actor,
                     on,
+                    entry,
                 }])
             }
             (_, C::ConfirmResidence { actor, on }) => {
@@ -291,6 +295,18 @@ impl esrs::Aggregate for Inscription {
 }
 
 impl Procedure for Inscription {
+    fn registry_entries(event: &InscriptionEvent) -> Vec<crate::lpac::RegistryEntry> {
+        match event {
+            InscriptionEvent::Inscribed {
+                entry: Some(entry), ..
+            }
+            | InscriptionEvent::Renewed {
+                entry: Some(entry), ..
+            } => vec![entry.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     const TITLE: &'static str = "Inscripción en el padrón municipal";
 
     /// An inscription is a register entry, not a case file: the padrón register shows it.

@@ -33,6 +33,7 @@ fn home() -> Dwelling {
 }
 fn inscribed(residence: ResidenceStatus, on: NaiveDate) -> InscriptionEvent {
     InscriptionEvent::Inscribed {
+        entry: None,
         renewal_due: (residence == ResidenceStatus::NonEuTemporary).then(|| renewal_due(on)),
         person: person(d(1990, 1, 1)),
         residence,
@@ -44,6 +45,7 @@ fn inscribed(residence: ResidenceStatus, on: NaiveDate) -> InscriptionEvent {
 }
 fn renew_with(document: IdentityDocument, on: NaiveDate) -> InscriptionCommand {
     InscriptionCommand::Renew {
+        entry: None,
         document,
         actor: Actor::Themselves,
         on,
@@ -60,6 +62,7 @@ fn renewal_is_due_two_years_after_the_last_change() {
     let state = given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2024, 2, 29))])
         .when(renew_with(card(), d(2025, 6, 1)))
         .then([InscriptionEvent::Renewed {
+            entry: None,
             renewal_due: Some(d(2027, 6, 1)),
             actor: Actor::Themselves,
             on: d(2025, 6, 1),
@@ -195,6 +198,7 @@ fn eu_citizens_and_permanent_residents_confirm_residence_unless_blocked() {
 fn minors_act_through_parents_and_adults_need_authorised_representatives() {
     let minor = person(d(2015, 1, 1));
     let inscribe = |actor: Actor, who: Person| InscriptionCommand::Inscribe {
+        entry: None,
         person: who,
         residence: ResidenceStatus::NonEuTemporary,
         dwelling: home(),
@@ -263,6 +267,7 @@ fn renewal_timers_warn_three_months_before_and_propose_lapse_after_the_expiry() 
         .then([proposed.clone()]);
     // A stale timer (renewed since) proposes nothing.
     let renewed = InscriptionEvent::Renewed {
+        entry: None,
         renewal_due: Some(d(2029, 1, 5)),
         actor: Actor::Themselves,
         on: d(2027, 1, 5),
@@ -393,6 +398,7 @@ fn event_types_are_the_names_stored_in_the_log() {
         ),
         (
             InscriptionEvent::Renewed {
+                entry: None,
                 renewal_due: Some(renewal_due(on)),
                 actor: Actor::Themselves,
                 on,

@@ -31,6 +31,8 @@ pub enum FileCommand {
         max_time_due: NaiveDate,
         /// How that day was counted (to count it again if the legal calendar changes).
         max_time_rule: Option<DeadlineRule>,
+        /// At a person's request: the request's registry entry (art. 16).
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// A notification of the file took effect (reported by the notification's follow-up, with
     /// the legal calendar): the opening's starts the hearing; a resolution's is recorded on the
@@ -63,6 +65,8 @@ pub enum FileCommand {
         summary: String,
         /// The local date.
         on: NaiveDate,
+        /// Its registry entry (art. 16): the submission it records.
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Asks the Consejo de Empadronamiento for its report (suspends the maximum-time clock).
     RequestReport {

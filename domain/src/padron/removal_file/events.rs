@@ -35,6 +35,9 @@ pub enum FileEvent {
         /// How that day was counted (absent in files opened before it was recorded).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_time_rule: Option<DeadlineRule>,
+        /// At a person's request: the request's registry entry. Absent in older events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Notification sent.
     NotificationSent {
@@ -80,6 +83,9 @@ pub enum FileEvent {
         summary: String,
         /// The local date.
         on: NaiveDate,
+        /// Its registry entry (art. 16): the submission it records. Absent in older events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<crate::lpac::RegistryEntry>,
     },
     /// Report requested.
     ReportRequested {

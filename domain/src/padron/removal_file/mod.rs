@@ -78,6 +78,7 @@ impl esrs::Aggregate for RemovalFile {
                     on,
                     max_time_due,
                     max_time_rule,
+                    entry,
                 },
             ) => {
                 if let RemovalBasis::Request { whereabouts, .. } = &basis {
@@ -94,6 +95,7 @@ impl esrs::Aggregate for RemovalFile {
                     on,
                     max_time_due,
                     max_time_rule,
+                    entry,
                 }])
             }
             (S::NotOpened, _) => Err(FileRefusal::NotOpened),
@@ -188,8 +190,8 @@ impl esrs::Aggregate for RemovalFile {
                 },
             ]),
             (S::Hearing | S::ToResolve, C::RecordAgreement { on }) => Ok(vec![E::Agreed { on }]),
-            (S::Hearing, C::RecordAllegations { summary, on }) => {
-                Ok(vec![E::AllegationsFiled { summary, on }])
+            (S::Hearing, C::RecordAllegations { summary, on, entry }) => {
+                Ok(vec![E::AllegationsFiled { summary, on, entry }])
             }
             (
                 S::Hearing | S::ToResolve,
@@ -327,6 +329,18 @@ impl esrs::Aggregate for RemovalFile {
 }
 
 impl Procedure for RemovalFile {
+    fn registry_entries(event: &FileEvent) -> Vec<crate::lpac::RegistryEntry> {
+        match event {
+            FileEvent::Opened {
+                entry: Some(entry), ..
+            }
+            | FileEvent::AllegationsFiled {
+                entry: Some(entry), ..
+            } => vec![entry.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     const TITLE: &'static str = "Baja por inscripción indebida";
 
     /// A file that lapses releases the person's inscription, which it had blocked.

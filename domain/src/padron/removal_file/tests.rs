@@ -25,6 +25,7 @@ fn party() -> CaseParty {
 }
 fn opened() -> FileEvent {
     FileEvent::Opened {
+        entry: None,
         case_number: "28079/2026/000010".parse().unwrap(),
         sia_code: "999999".parse().unwrap(),
         person: party(),
@@ -57,6 +58,7 @@ fn notified(outcome: NotificationOutcome) -> FileEvent {
 fn a_request_must_say_where_the_person_is() {
     given::<RemovalFile>([])
         .when(FileCommand::Open {
+            entry: None,
             case_number: "28079/2026/000010".parse().unwrap(),
             sia_code: "999999".parse().unwrap(),
             person: party(),
@@ -462,6 +464,7 @@ fn event_types_are_the_names_stored_in_the_log() {
         (FileEvent::Agreed { on: d(3, 10) }, "agreed"),
         (
             FileEvent::AllegationsFiled {
+                entry: None,
                 summary: "still lives there".into(),
                 on: d(3, 10),
             },
