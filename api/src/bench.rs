@@ -290,6 +290,7 @@ async fn measure_timers(
         for i in prepared..prepared + chunk {
             let events = [
                 Event::Submitted {
+                    residence: None,
                     case_number: CaseNumber::new(&tenant, 2026, i as u64 + 1)?,
                     sia_code: "999999".parse()?,
                     parties: vec![CaseParty {
@@ -305,6 +306,7 @@ async fn measure_timers(
                     max_time_rule: None,
                 },
                 Event::RectificationRequested {
+                    residence: None,
                     what: "falta el plano".into(),
                     at: opened,
                     on: None,

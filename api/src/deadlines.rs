@@ -85,6 +85,19 @@ fn due(
     amount: u32,
     unit: Unit,
 ) -> Result<NaiveDate, ApiError> {
+    due_at(calendar, tenant, None, from, amount, unit)
+}
+
+/// `amount` units after `from` at the seat and, when known, at the interested party's residence:
+/// a day that is a holiday at either is not a business day (art. 30.6).
+pub fn due_at(
+    calendar: &HolidayCalendar,
+    tenant: &MunicipalityCode,
+    residence: Option<&MunicipalityCode>,
+    from: NaiveDate,
+    amount: u32,
+    unit: Unit,
+) -> Result<NaiveDate, ApiError> {
     compute(
         calendar,
         &DeadlineRequest {
@@ -93,7 +106,7 @@ fn due(
             amount,
             unit,
             seat: Some(tenant.to_string()),
-            residence: None,
+            residence: residence.map(|r| r.to_string()),
         },
     )
     .map(|r| r.due_date)
@@ -129,8 +142,27 @@ pub fn after_suspension(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<NaiveDate, ApiError> {
+    after_suspension_at(calendar, tenant, None, due, from, to)
+}
+
+/// [`after_suspension`] counting the business days at the seat and the residence (art. 30.6).
+pub fn after_suspension_at(
+    calendar: &HolidayCalendar,
+    tenant: &MunicipalityCode,
+    residence: Option<&MunicipalityCode>,
+    due: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<NaiveDate, ApiError> {
     Suspension::new(from, to.max(from))
-        .and_then(|s| calendar.apply_suspension(due, &s, Some(tenant.as_str()), None))
+        .and_then(|s| {
+            calendar.apply_suspension(
+                due,
+                &s,
+                Some(tenant.as_str()),
+                residence.map(|r| r.as_str()),
+            )
+        })
         .map(|r| r.due_date)
         .map_err(calendar_problem)
 }

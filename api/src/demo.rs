@@ -300,6 +300,7 @@ async fn load(
                 .log
                 .execute::<GeneralApplication>(request(tenant, Uuid::new_v4()), move |_, _| {
                     GaCommand::Submit {
+                        residence: None,
                         case_number: case_number.clone(),
                         sia_code: sia.clone(),
                         parties: vec![party.clone()],

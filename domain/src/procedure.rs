@@ -130,7 +130,7 @@ pub enum TimerEffect {
 
 /// How a timer's last day was counted, carried in the timer's data (`"rule"`) so that it can be
 /// counted again when the council's legal calendar changes (see [`Procedure::move_deadline`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineRule {
     /// The day of the notification or act it counts from (the count starts the day after).
     pub from: NaiveDate,
@@ -138,6 +138,10 @@ pub struct DeadlineRule {
     pub amount: u32,
     /// Business days, calendar days, months…
     pub unit: crate::calendar::Unit,
+    /// The interested party's municipality of residence (INE code), when known: a day that is
+    /// a holiday there or at the seat is not a business day (art. 30.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residence: Option<String>,
 }
 
 impl DeadlineRule {
@@ -154,7 +158,7 @@ impl DeadlineRule {
                 amount: self.amount,
                 unit: self.unit,
                 seat: Some(seat.to_owned()),
-                residence: None,
+                residence: self.residence.clone(),
             })
             .map(|r| r.due_date)
     }

@@ -189,7 +189,7 @@ impl Registry {
                         &request.kind,
                         request.was,
                         request.due,
-                        request.rule,
+                        request.rule.clone(),
                         context,
                     )
                 };

@@ -52,6 +52,7 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
     for i in from..from + count {
         let id = Uuid::new_v4();
         log.execute::<GeneralApplication>(request(id), |_, _| Command::Submit {
+            residence: None,
             case_number: CaseNumber::new(&tenant, 2026, i + 1).unwrap(),
             sia_code: "123456".parse().unwrap(),
             parties: vec![party(if i % 2 == 0 { "12345678Z" } else { "X1234567L" })],
@@ -75,6 +76,7 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
         .unwrap();
         if i % 3 == 0 {
             log.execute::<GeneralApplication>(request(id), |_, _| Command::RequestRectification {
+                residence: None,
                 what: "falta documentación".into(),
                 at: at + Duration::days(1),
                 on: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),

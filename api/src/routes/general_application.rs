@@ -9,7 +9,9 @@ use expedientes_domain::general_application::{
 };
 use expedientes_domain::lpac::notification::{Addressee, CaseRef, Delivery, Notification};
 use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
-use expedientes_domain::{CaseParty, DeadlineRule, DocumentNumber, PartyRole};
+use expedientes_domain::{
+    CaseParty, DeadlineRule, DocumentNumber, MunicipalityCode, ParseError, PartyRole,
+};
 use expedientes_eventlog::Streams;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -77,6 +79,10 @@ pub struct SubmitRequest {
     /// The caller's own name, when a citizen applies for themselves or as a representative.
     #[schema(max_length = 200)]
     pub name: Option<String>,
+    /// The applicant's municipality of residence (INE code, e.g. `08019`), when it is not the
+    /// council's: its holidays are not business days for the file's deadlines either (art. 30.6).
+    #[schema(max_length = 5)]
+    pub residence: Option<String>,
 }
 
 /// Ask the applicant to fix the application (art. 68 LPAC: 10 business days).
@@ -279,11 +285,30 @@ pub async fn submit(
     }
     let now = state.clock.now();
     let calendar = deadlines::calendar_for(&state, &tenant).await?;
+    let residence: Option<MunicipalityCode> = match input.residence.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(code) => {
+            let code: MunicipalityCode = code
+                .parse()
+                .map_err(|e: ParseError| ApiError::invalid_field("residence", e.reason))?;
+            calendar
+                .places(Some(tenant.as_str()), Some(code.as_str()))
+                .map_err(|e| ApiError::invalid_field("residence", e.to_string()))?;
+            Some(code)
+        }
+    };
     let filed = deadlines::registry_entry(&state, &calendar, &tenant, now);
     let filed_on = deadlines::local_date(&state, filed);
-    // Art. 21.3.b: the maximum time counts from the entry of the application in the registry.
-    let resolution_due =
-        deadlines::months_after(&calendar, &tenant, filed_on, MAXIMUM_TIME.months)?;
+    // Art. 21.3.b: the maximum time counts from the entry of the application in the registry;
+    // its last day is moved off a holiday at the seat or the residence (arts. 30.5, 30.6).
+    let resolution_due = deadlines::due_at(
+        &calendar,
+        &tenant,
+        residence.as_ref(),
+        filed_on,
+        MAXIMUM_TIME.months,
+        Unit::Months,
+    )?;
     let case_number = crate::case_numbers::next(&state, &tenant, filed_on).await?;
     let entry =
         crate::registry_entries::enter(&state, &tenant, SubmissionKind::Application, now, filed)
@@ -291,6 +316,7 @@ pub async fn submit(
     let sia_code = state.config.sia_code(NAME);
     let executed = ctx
         .execute::<GeneralApplication>(&state, case_id, |_, _| Command::Submit {
+            residence: residence.clone(),
             case_number: case_number.clone(),
             sia_code: sia_code.clone(),
             parties: parties.clone(),
@@ -300,6 +326,7 @@ pub async fn submit(
             entry: entry.clone(),
             resolution_due,
             max_time_rule: Some(DeadlineRule {
+                residence: residence.as_ref().map(|r| r.to_string()),
                 from: filed_on,
                 amount: MAXIMUM_TIME.months,
                 unit: Unit::Months,
@@ -356,14 +383,15 @@ async fn case_command(
             if input.what.trim().is_empty() {
                 return Err(ApiError::invalid_field("what", "say what must be fixed"));
             }
-            // The request is notified electronically when issued; the 10 days start the next day.
-            let due = deadlines::business_days_after(&calendar, &tenant, today, 10)?;
-            // The maximum time if unanswered depends on the file: computed in the decision.
+            // The request is notified electronically when issued; the 10 days start the next day
+            // (counted in the decision, with the applicant's residence, art. 30.6). The maximum
+            // time if unanswered depends on the file too.
             Command::RequestRectification {
+                residence: None,
                 what: input.what.trim().to_owned(),
                 at: now,
                 on: today,
-                due,
+                due: today,
                 resolution_due_if_unanswered: today,
             }
         }
@@ -489,24 +517,42 @@ async fn case_command(
             // Art. 22.1.a: the maximum time stands still from the notification of the request
             // to fix until the fix, or else until the period's last day; the suspended
             // business days are added to its last day.
+            // Art. 30.6: a holiday at the applicant's residence is not a business day either.
+            let residence = current.residence.as_ref();
             let suspended = |from, to| {
                 let due = current.resolution_due.unwrap_or(to);
-                deadlines::after_suspension(&calendar, &tenant, due, from, to)
+                deadlines::after_suspension_at(&calendar, &tenant, residence, due, from, to)
             };
             let command = match &input {
-                Command::RequestRectification {
-                    what, at, on, due, ..
-                } => Command::RequestRectification {
-                    what: what.clone(),
-                    at: *at,
-                    on: *on,
-                    due: *due,
-                    resolution_due_if_unanswered: suspended(*on, *due)?,
-                },
+                Command::RequestRectification { what, at, on, .. } => {
+                    let due = deadlines::due_at(
+                        &calendar,
+                        &tenant,
+                        residence,
+                        *on,
+                        expedientes_domain::general_application::RECTIFICATION_BUSINESS_DAYS,
+                        Unit::BusinessDays,
+                    )?;
+                    Command::RequestRectification {
+                        residence: current.residence.clone(),
+                        what: what.clone(),
+                        at: *at,
+                        on: *on,
+                        due,
+                        resolution_due_if_unanswered: suspended(*on, due)?,
+                    }
+                }
                 Command::ExtendRectification { at, .. } => {
                     // Art. 68.2: up to five more business days, from the current last day.
                     let from = current.rectification_due.unwrap_or(today);
-                    let due = deadlines::business_days_after(&calendar, &tenant, from, 5)?;
+                    let due = deadlines::due_at(
+                        &calendar,
+                        &tenant,
+                        residence,
+                        from,
+                        5,
+                        Unit::BusinessDays,
+                    )?;
                     Command::ExtendRectification {
                         at: *at,
                         due,

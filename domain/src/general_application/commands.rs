@@ -45,6 +45,8 @@ pub enum Command {
         resolution_due: NaiveDate,
         /// How that day was counted (to count it again if the legal calendar changes).
         max_time_rule: Option<DeadlineRule>,
+        /// The applicant's municipality of residence (INE code), when known: its holidays count too (art. 30.6).
+        residence: Option<crate::MunicipalityCode>,
     },
     /// A caseworker asks the applicant to fix the application (art. 68.1).
     RequestRectification {
@@ -59,6 +61,8 @@ pub enum Command {
         due: NaiveDate,
         /// The maximum time's last day if the period ends without a fix.
         resolution_due_if_unanswered: NaiveDate,
+        /// The applicant's municipality of residence the period is counted with (art. 30.6).
+        residence: Option<crate::MunicipalityCode>,
     },
     /// The period is extended by up to 5 business days (art. 68.2), once.
     ExtendRectification {

@@ -38,6 +38,9 @@ pub enum Event {
         /// How that day was counted (absent in files filed before it was recorded).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_time_rule: Option<DeadlineRule>,
+        /// The applicant's municipality of residence, when known (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        residence: Option<crate::MunicipalityCode>,
     },
     /// Subsanación was requested.
     RectificationRequested {
@@ -53,6 +56,9 @@ pub enum Event {
         /// The maximum time's last day if no fix arrives.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resolution_due_if_unanswered: Option<NaiveDate>,
+        /// The applicant's municipality of residence the period was counted with (art. 30.6).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        residence: Option<crate::MunicipalityCode>,
     },
     /// The subsanación period was extended.
     RectificationExtended {

@@ -72,6 +72,7 @@ impl esrs::Aggregate for GeneralApplication {
                     entry,
                     resolution_due,
                     max_time_rule,
+                    residence,
                 },
             ) => {
                 if !parties.iter().any(|p| p.role == PartyRole::Interested) {
@@ -90,6 +91,7 @@ impl esrs::Aggregate for GeneralApplication {
                     entry: Some(entry),
                     resolution_due,
                     max_time_rule,
+                    residence,
                 }])
             }
             (S::NotSubmitted, _) => Err(Refusal::NotSubmitted),
@@ -148,6 +150,7 @@ impl esrs::Aggregate for GeneralApplication {
                     on,
                     due,
                     resolution_due_if_unanswered,
+                    residence,
                 },
             ) => {
                 if what.trim().is_empty() {
@@ -159,6 +162,7 @@ impl esrs::Aggregate for GeneralApplication {
                     on: Some(on),
                     due,
                     resolution_due_if_unanswered: Some(resolution_due_if_unanswered),
+                    residence,
                 }])
             }
             (S::AwaitingRectification, Command::RequestRectification { .. }) => Err(
@@ -281,10 +285,12 @@ impl esrs::Aggregate for GeneralApplication {
             Event::Submitted {
                 parties,
                 resolution_due,
+                residence,
                 ..
             } => {
                 state.stage = Stage::Submitted;
                 state.parties = parties;
+                state.residence = residence;
                 state.resolution_due = Some(resolution_due);
             }
             Event::RectificationRequested {
@@ -394,20 +400,24 @@ impl Procedure for GeneralApplication {
                 vec![set_counted(
                     MAXIMUM_TIME_TIMER,
                     *resolution_due,
-                    *max_time_rule,
+                    max_time_rule.clone(),
                 )]
             }
             Event::DeadlineMoved {
                 kind, due, rule, ..
             } => {
-                vec![set_counted(kind, *due, Some(*rule))]
+                vec![set_counted(kind, *due, Some(rule.clone()))]
             }
-            Event::RectificationRequested { due, on, .. } => {
-                // Ten business days from the day after the notification (art. 68.1).
+            Event::RectificationRequested {
+                due, on, residence, ..
+            } => {
+                // Ten business days from the day after the notification (art. 68.1), at the seat
+                // and at the applicant's residence (art. 30.6).
                 let rule = on.map(|from| DeadlineRule {
                     from,
                     amount: RECTIFICATION_BUSINESS_DAYS,
                     unit: Unit::BusinessDays,
+                    residence: residence.as_ref().map(|r| r.to_string()),
                 });
                 let mut effects = vec![set_counted(RECTIFICATION_TIMER, *due, rule)];
                 if on.is_some() {

@@ -66,6 +66,8 @@ pub struct State {
     pub stage: Stage,
     /// The parties (applicant first).
     pub parties: Vec<CaseParty>,
+    /// The applicant's municipality of residence, when known (art. 30.6).
+    pub residence: Option<crate::MunicipalityCode>,
     /// The running subsanación period's last day, if any.
     pub rectification_due: Option<NaiveDate>,
     /// Whether the subsanación period was already extended once (art. 68.2).

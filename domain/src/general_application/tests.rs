@@ -40,6 +40,7 @@ fn entry(kind: SubmissionKind, seq: u64, day: u32) -> RegistryEntry {
 }
 fn submitted() -> Event {
     Event::Submitted {
+        residence: None,
         case_number: "28079/2026/000001".parse().unwrap(),
         sia_code: "123456".parse().unwrap(),
         parties: vec![applicant()],
@@ -53,6 +54,7 @@ fn submitted() -> Event {
 }
 fn submit_command(parties: Vec<CaseParty>) -> Command {
     Command::Submit {
+        residence: None,
         case_number: "28079/2026/000001".parse().unwrap(),
         sia_code: "123456".parse().unwrap(),
         parties,
@@ -68,6 +70,7 @@ fn submit_command(parties: Vec<CaseParty>) -> Command {
 // resolve stood still for the eleven business days from 3 to 17 July, so it ends on 16 October.
 fn request_command() -> Command {
     Command::RequestRectification {
+        residence: None,
         what: "falta el plano".into(),
         at: at(2),
         on: date(7, 2),
@@ -77,6 +80,7 @@ fn request_command() -> Command {
 }
 fn requested() -> Event {
     Event::RectificationRequested {
+        residence: None,
         what: "falta el plano".into(),
         at: at(2),
         on: Some(date(7, 2)),
@@ -170,6 +174,7 @@ fn a_request_to_fix_suspends_the_maximum_time_and_the_fix_resumes_it() {
                 RECTIFICATION_TIMER,
                 date(7, 16),
                 Some(crate::DeadlineRule {
+                    residence: None,
                     from: date(7, 2),
                     amount: RECTIFICATION_BUSINESS_DAYS,
                     unit: crate::calendar::Unit::BusinessDays,
@@ -515,6 +520,7 @@ mod properties {
         prop_oneof![
             Just(submit_command(vec![applicant()])),
             (1u32..28).prop_map(|d| Command::RequestRectification {
+                residence: None,
                 what: "x".into(),
                 at: at(d),
                 on: date(7, d),
@@ -589,6 +595,7 @@ mod properties {
 #[test]
 fn a_calendar_change_moves_a_running_deadline_once_and_the_file_records_it() {
     let rule = crate::DeadlineRule {
+        residence: None,
         from: date(7, 2),
         amount: RECTIFICATION_BUSINESS_DAYS,
         unit: crate::calendar::Unit::BusinessDays,
@@ -597,14 +604,14 @@ fn a_calendar_change_moves_a_running_deadline_once_and_the_file_records_it() {
         kind: RECTIFICATION_TIMER.into(),
         was,
         due: date(7, 17),
-        rule,
+        rule: rule.clone(),
         at: at(10),
     };
     let moved = Event::DeadlineMoved {
         kind: RECTIFICATION_TIMER.into(),
         was: date(7, 16),
         due: date(7, 17),
-        rule,
+        rule: rule.clone(),
         at: at(10),
     };
     let state = given::<GeneralApplication>([submitted(), requested()])
@@ -617,7 +624,7 @@ fn a_calendar_change_moves_a_running_deadline_once_and_the_file_records_it() {
         vec![TimerEffect::Set {
             kind: RECTIFICATION_TIMER.into(),
             fires_on: date(7, 18),
-            data: crate::deadline_data(date(7, 17), Some(rule)),
+            data: crate::deadline_data(date(7, 17), Some(rule.clone())),
         }]
     );
     assert_eq!(

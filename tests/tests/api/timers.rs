@@ -332,3 +332,50 @@ async fn a_calendar_published_after_files_were_opened_moves_their_deadlines_and_
 fn madrid_midnight_winter(day: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap()) - Duration::hours(1)
 }
+
+#[tokio::test]
+async fn the_applicants_residence_holidays_count_too() {
+    // Tuesday 8 September 2026. Madrid works on Friday 11 September; Barcelona keeps the Diada.
+    let app = TestApp::start(utc(2026, 9, 8, 8, 0)).await;
+    let ana = app.citizen(ANA);
+    let filed = |residence: Option<&str>| {
+        let mut body = json!({"subject": "Poda de un árbol", "name": "Ana García"});
+        if let Some(r) = residence {
+            body["residence"] = json!(r);
+        }
+        post("/v1/general-applications").bearer(&ana).json(&body)
+    };
+    // An unknown municipality is refused, naming the field.
+    let reply = filed(Some("99999")).send(&app).await;
+    assert_eq!(
+        problem_fields(&assert_problem(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation"
+        )),
+        ["residence"]
+    );
+    let here = id_of(
+        &filed(None)
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    let barcelona = id_of(
+        &filed(Some("08019"))
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    let mut dues = Vec::new();
+    for id in [&here, &barcelona] {
+        ask_to_fix(&app, id, "falta el plano").await;
+        let view = get(case_uri(id)).bearer(&ana).send(&app).await.ok_json();
+        dues.push(view["citizen_action"]["due"].as_str().unwrap().to_owned());
+    }
+    // Ten business days from Wednesday 9 September: Tuesday 22 at the seat; with the residence
+    // in Barcelona, 11 September is not one either (art. 30.6): Wednesday 23.
+    assert_eq!(dues, ["2026-09-22", "2026-09-23"]);
+}

@@ -230,6 +230,7 @@ pub(super) async fn open_removal_file(
                     on,
                     max_time_due,
                     max_time_rule: Some(DeadlineRule {
+                        residence: None,
                         from: on,
                         amount: state.config.removal_file_max_months,
                         unit: Unit::Months,

@@ -41,8 +41,8 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
             max_time_due,
             max_time_rule,
             ..
-        } => vec![counted(*max_time_due, *max_time_rule)],
-        E::DeadlineMoved { due, rule, .. } => vec![counted(*due, Some(*rule))],
+        } => vec![counted(*max_time_due, max_time_rule.clone())],
+        E::DeadlineMoved { due, rule, .. } => vec![counted(*due, Some(rule.clone()))],
         E::NotificationSent {
             channel: NotificationChannel::Electronic,
             on,
