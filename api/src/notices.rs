@@ -131,11 +131,15 @@ pub async fn process_outbox(
     let now = state.clock.now();
     let mut tx = state.pool.begin().await?;
     let rows = sqlx::query(
-        "SELECT o.notice_id, o.tenant, o.stream_id, o.stream_type, o.kind, o.recipient, o.channel, a.email, a.mobile,
+        "SELECT o.notice_id, o.tenant, o.stream_id, o.stream_type, o.kind, o.recipient, o.channel,
+                coalesce(a.email, an.email) AS email, coalesce(a.mobile, an.mobile) AS mobile,
                 p.name || ', ' || p.address AS postal
          FROM notices_outbox o
          LEFT JOIN account_view a ON a.account_id = o.stream_id
          LEFT JOIN padron_register p ON p.inscription_id = o.stream_id
+         -- A notification's addressee: their municipal account's contact data, if they have one.
+         LEFT JOIN notifications n ON n.notification_id = o.stream_id
+         LEFT JOIN account_view an ON an.tenant = o.tenant AND an.login_number = n.addressee
          WHERE o.sent_at IS NULL AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
          ORDER BY o.created_at LIMIT 50
          FOR UPDATE OF o SKIP LOCKED",
@@ -164,6 +168,21 @@ pub async fn process_outbox(
             row.try_get::<Option<String>, _>("email")?
                 .unwrap_or_default()
         };
+        // Nowhere to send it (a person with no municipal account, or contact data the read
+        // models have not caught up with yet): not sent, tried again later, no secret issued.
+        if to.trim().is_empty() {
+            tracing::info!(%notice, %kind, "no address known for the notice yet; will retry");
+            sqlx::query(
+                "UPDATE notices_outbox SET attempts = attempts + 1, last_error = 'no address known',
+                        next_attempt_at = $2 + make_interval(secs => least(86400, 60 * power(2, attempts)))
+                 WHERE notice_id = $1",
+            )
+            .bind(notice)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            continue;
+        }
         let secret = match text.secret {
             Some(Secret::ActivationCode) => Some(
                 secrets::issue_token(

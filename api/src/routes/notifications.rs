@@ -41,8 +41,22 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(record_delivery_attempt))
             .routes(routes!(publish_edict))
     },
-    notice: crate::procedures::no_notices,
+    notice: notification_notice,
 };
+
+/// How the aviso of art. 41.6 reads.
+fn notification_notice(stream_type: &str, kind: &str) -> Option<crate::notices::NoticeText> {
+    (stream_type == NAME && kind == expedientes_domain::lpac::notification::NOTICE_AVAILABLE).then_some(
+        crate::notices::NoticeText {
+            subject: "Tiene una notificación del Ayuntamiento",
+            body: "Tiene una notificación del Ayuntamiento a su disposición en la sede electrónica \
+                   (Mi Carpeta). Dispone de diez días naturales para acceder a ella; si no lo hace, \
+                   se entenderá rechazada y el procedimiento seguirá (arts. 41.6 y 43.2 de la Ley \
+                   39/2015). Este aviso no contiene la notificación.",
+            secret: None,
+        },
+    )
+}
 
 const NAME: &str = <Notification as esrs::Aggregate>::NAME;
 

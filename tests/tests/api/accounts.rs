@@ -715,3 +715,47 @@ async fn anonymous_registrations_are_throttled_per_address() {
         .await
         .expect(StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_person_with_an_account_is_told_by_email_that_a_notification_is_waiting() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    post(ACCOUNTS)
+        .json(&natural("online_without_certificate", dni(ANA), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    send_notices(&app, &sender).await;
+    let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "granted", "grounds": "Procede"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let sent = send_notices(&app, &sender).await;
+    let aviso = sent
+        .iter()
+        .find(|m| m.kind == "notification_available")
+        .expect("the aviso of art. 41.6");
+    assert_eq!(aviso.to, "ana@example.es");
+    assert!(aviso.body.contains("diez días naturales"));
+    assert!(
+        !aviso.body.contains("Procede"),
+        "the aviso does not carry the notification"
+    );
+    // Someone without an account has nowhere to be told: nothing is sent to nobody.
+    let other = submit_own(&app, &app.citizen(BORIS), "Otra", "Boris").await;
+    post(format!("{}/resolutions", case_uri(&other)))
+        .bearer(&app.caseworker())
+        .json(&json!({"decision": "denied", "grounds": "No procede"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    assert!(send_notices(&app, &sender)
+        .await
+        .iter()
+        .all(|m| !m.to.is_empty()));
+}

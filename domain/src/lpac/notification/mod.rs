@@ -50,6 +50,8 @@ pub const SENDING_BUSINESS_DAYS: u32 = 10;
 pub const REJECTION_TIMER: &str = "notification_rejection";
 /// The timer that warns of a notification not sent in time.
 pub const SENDING_TIMER: &str = "notification_sending";
+/// The aviso of an electronic notification waiting (art. 41.6).
+pub const NOTICE_AVAILABLE: &str = "notification_available";
 /// The follow-up kind (per notification) that tells the file its notification took effect.
 pub const TOOK_EFFECT: &str = "notification_took_effect";
 
@@ -468,6 +470,23 @@ impl Procedure for Notification {
                 today: context.today,
             }),
             _ => None,
+        }
+    }
+
+    /// Art. 41.6: the addressee of an electronic notification is told, by e-mail, that it is
+    /// waiting (whether or not the aviso arrives, the notification is valid).
+    fn notices(event: &Event) -> Vec<crate::Notice> {
+        match event {
+            Event::Issued {
+                available_on: Some(_),
+                addressee: Some(_),
+                ..
+            } => vec![crate::Notice {
+                kind: NOTICE_AVAILABLE.into(),
+                recipient: crate::NoticeRecipient::Person,
+                channel: crate::NoticeChannel::Email,
+            }],
+            _ => Vec::new(),
         }
     }
 
