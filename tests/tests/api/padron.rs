@@ -851,10 +851,27 @@ async fn a_person_with_an_open_file_cannot_request_the_removal_of_others() {
         "Diego Sanz",
     )
     .await;
-    request(app.citizen("Z1234567R"))
+    let opened = request(app.citizen("Z1234567R"))
         .send(&app)
         .await
         .expect(StatusCode::CREATED);
+    // The request is an application entered in the registry (art. 16).
+    let receipts = get(format!(
+        "{}/registry-entries",
+        case_uri(&id_of(&opened.json()))
+    ))
+    .bearer(&app.caseworker())
+    .send(&app)
+    .await
+    .ok_json();
+    assert!(
+        receipts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "application" && r["direction"] == "in"),
+        "{receipts}"
+    );
     // The log shows it once the cluster-wide watermark passes it (other tests' transactions may
     // hold it back a moment).
     let mut recorded = false;
