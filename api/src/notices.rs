@@ -173,8 +173,12 @@ pub async fn process_outbox(
         if to.trim().is_empty() {
             tracing::info!(%notice, %kind, "no address known for the notice yet; will retry");
             sqlx::query(
-                "UPDATE notices_outbox SET attempts = attempts + 1, last_error = 'no address known',
-                        next_attempt_at = $2 + make_interval(secs => least(86400, 60 * power(2, attempts)))
+                // After ten tries it is given up (kept, with its reason, for the record).
+                "UPDATE notices_outbox SET attempts = attempts + 1,
+                        last_error = CASE WHEN attempts >= 9 THEN 'no address known: given up'
+                                          ELSE 'no address known' END,
+                        next_attempt_at = CASE WHEN attempts >= 9 THEN 'infinity'::timestamptz
+                            ELSE $2 + make_interval(secs => least(86400, 60 * power(2, least(attempts, 20)))) END
                  WHERE notice_id = $1",
             )
             .bind(notice)
@@ -270,7 +274,7 @@ pub async fn process_outbox(
                 metrics::counter!("notices_failed_total", "kind" => kind).increment(1);
                 sqlx::query(
                     "UPDATE notices_outbox SET attempts = attempts + 1, last_error = $2,
-                            next_attempt_at = $3 + make_interval(secs => least(3600, 10 * power(2, attempts)))
+                            next_attempt_at = $3 + make_interval(secs => least(3600, 10 * power(2, least(attempts, 20))))
                      WHERE notice_id = $1",
                 )
                 .bind(notice)

@@ -377,6 +377,12 @@ async fn case_command(
         CaseCommand::Resolve => "resolve",
         CaseCommand::Withdraw => "withdraw",
     };
+    let ctx = CommandContext::open(&state, &incoming, &tenant, NAME, label).await?;
+    // A retry is answered from its first outcome, before anything is allocated for it (a
+    // registry number, a notification).
+    if let Some(earlier) = ctx.earlier(&state, id).await? {
+        return Ok(earlier.reply(location(id)));
+    }
     let input = match which {
         CaseCommand::RequestRectification => {
             let input: RectificationRequestInput = incoming.json()?;
@@ -452,7 +458,6 @@ async fn case_command(
             Command::Withdraw { at: now }
         }
     };
-    let ctx = CommandContext::open(&state, &incoming, &tenant, NAME, label).await?;
     // A resolution is notified to the applicant (art. 40.1) in the electronic office, where the
     // application was filed (art. 41.1), in the same append.
     let notification = match &input {
@@ -461,7 +466,7 @@ async fn case_command(
             reasons,
             appeals,
             ..
-        } if ctx.earlier(&state, id).await?.is_none() => {
+        } => {
             let applicant = row
                 .parties
                 .0

@@ -496,8 +496,9 @@ pub struct AttemptInput {
 }
 
 /// A caseworker records a paper delivery attempt. A delivery (or a refusal) takes effect that
-/// day; a second attempt must be within the three days after the first, on the other side of
-/// 15:00 and three hours apart (art. 42.2); after two, the edict.
+/// day; a second attempt must be on one of the three business days after the first, on the
+/// other side of 15:00 and three hours apart (art. 42.2); after two, the edict. One made later
+/// counts as a first attempt again.
 #[utoipa::path(post, path = "/v1/notifications/{id}/delivery-attempts",
     params(("id" = Uuid, Path, description = "The notification")),
     request_body = AttemptInput,
@@ -539,6 +540,25 @@ pub async fn record_delivery_attempt(
         .with_timezone(&state.config.timezone)
         .naive_local();
     let at = input.at;
+    // Art. 42.2: after a first attempt that found nobody, the second within the three business
+    // days after it (arts. 30.2 and 42.2), counted with the council's calendar.
+    let second_attempt_by = match row.attempts.last() {
+        Some(first) if row.stage == "second_attempt_due" => {
+            let day = first
+                .at
+                .get(..10)
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .ok_or_else(|| ApiError::Internal("an attempt without its day".into()))?;
+            let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+            Some(crate::deadlines::business_days_after(
+                &calendar,
+                &caller.tenant,
+                day,
+                3,
+            )?)
+        }
+        _ => None,
+    };
     crate::extract::past_date(
         "at",
         at.date(),
@@ -558,6 +578,7 @@ pub async fn record_delivery_attempt(
             at,
             result: result.clone(),
             now,
+            second_attempt_by,
         },
     )
     .await

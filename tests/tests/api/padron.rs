@@ -1057,9 +1057,16 @@ async fn the_persons_submissions_in_the_padron_are_entered_in_the_registry() {
     let file = open(&app, &id).await;
     drive(&app).await;
     deliver_on_paper(&app, &file, "opening").await;
-    step(&app, &app.citizen(BILAL), &file, "allegations")
-        .await
-        .expect(StatusCode::OK);
+    // Sent twice with one key (a retry): one allegation, one registry number.
+    for _ in 0..2 {
+        post(format!("/v1/padron/removal-files/{file}/steps"))
+            .bearer(&app.citizen(BILAL))
+            .header("idempotency-key", "alegaciones-1")
+            .json(&json!({"step": "allegations", "summary": "sigo viviendo aquí"}))
+            .send(&app)
+            .await
+            .expect(StatusCode::OK);
+    }
     let receipts = get(format!("{}/registry-entries", case_uri(&file)))
         .bearer(&app.citizen(BILAL))
         .send(&app)
@@ -1071,6 +1078,15 @@ async fn the_persons_submissions_in_the_padron_are_entered_in_the_registry() {
         .iter()
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
-    // The opening's letter went out with an exit number; the allegations came in.
+    // The opening's letter went out with an exit number; the allegations came in, with the
+    // number after the hoja padronal's and the renewal's (the retry took none).
     assert_eq!(kinds, ["notification", "allegation"], "{receipts}");
+    assert_eq!(receipts[1]["number"], "28079/2026/E/0000003");
+    let numbers_taken: i64 = sqlx::query_scalar(
+        "SELECT last FROM registry_sequences WHERE tenant = '28079' AND direction = 'in'",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(numbers_taken, 3, "no number was spent on the retry");
 }

@@ -133,14 +133,23 @@ pub async fn inscribe(
     let now = state.clock.now();
     let on = crate::deadlines::local_date(&state, now);
     // The hoja padronal presented is an application: entered in the registry (art. 16).
-    let entry = crate::registry_entries::submission_now(
-        &state,
-        &tenant,
-        expedientes_domain::lpac::SubmissionKind::Application,
-    )
-    .await?;
+    let ctx = CommandContext::open(&state, &incoming, &tenant, INSCRIPTION, "inscribe")
+        .await?
+        .on_behalf_of(on_behalf_of);
+    // A retry is answered from its first outcome: no second registry number for it.
+    let entry = match ctx.earlier(&state, id).await? {
+        Some(_) => None,
+        None => Some(
+            crate::registry_entries::submission_now(
+                &state,
+                &tenant,
+                expedientes_domain::lpac::SubmissionKind::Application,
+            )
+            .await?,
+        ),
+    };
     let command = InscriptionCommand::Inscribe {
-        entry: Some(entry),
+        entry,
         person: Person {
             name,
             birth_date,
@@ -154,9 +163,6 @@ pub async fn inscribe(
         on,
         at: now,
     };
-    let ctx = CommandContext::open(&state, &incoming, &tenant, INSCRIPTION, "inscribe")
-        .await?
-        .on_behalf_of(on_behalf_of);
     let executed = match input.authorised_by {
         None => {
             ctx.execute::<Inscription>(&state, id, move |_, _| command.clone())
@@ -279,26 +285,28 @@ pub async fn renew(
     let document = input.document.parse_document("document")?;
     let actor = input.actor.parse()?;
     let on = crate::deadlines::local_date(&state, state.clock.now());
+    let tenant = incoming.caller()?.tenant.clone();
+    let ctx = CommandContext::open(&state, &incoming, &tenant, INSCRIPTION, "renew").await?;
+    if let Some(earlier) = ctx.earlier(&state, id).await? {
+        return Ok(earlier.reply(inscription_location(id)));
+    }
     // The express renewal is the person's application (art. 16).
     let entry = crate::registry_entries::submission_now(
         &state,
-        &incoming.caller()?.tenant,
+        &tenant,
         expedientes_domain::lpac::SubmissionKind::Application,
     )
     .await?;
-    inscription_command(
-        &state,
-        &incoming,
-        id,
-        "renew",
-        InscriptionCommand::Renew {
-            entry: Some(entry),
-            document,
-            actor,
-            on,
-        },
-    )
-    .await
+    let command = InscriptionCommand::Renew {
+        entry: Some(entry),
+        document,
+        actor,
+        on,
+    };
+    Ok(ctx
+        .execute::<Inscription>(&state, id, move |_, _| command.clone())
+        .await?
+        .reply(inscription_location(id)))
 }
 
 /// A change of address within the municipality.

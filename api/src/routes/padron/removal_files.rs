@@ -443,15 +443,9 @@ pub async fn file_step(
         FileStep::ReleaseLapsed => None,
         // Allegations are a submission: entered in the registry (art. 16), whether filed online
         // or at the counter.
+        // (The entry is allocated below, once a retry has been told apart.)
         FileStep::Allegations => Some(FileCommand::RecordAllegations {
-            entry: Some(
-                crate::registry_entries::submission_now(
-                    &state,
-                    &tenant,
-                    SubmissionKind::Allegation,
-                )
-                .await?,
-            ),
+            entry: None,
             summary: input.summary.clone().unwrap_or_default(),
             on: today,
         }),
@@ -522,6 +516,26 @@ pub async fn file_step(
         _ => "step",
     };
     let ctx = CommandContext::open(&state, &incoming, &tenant, REMOVAL_FILE, label).await?;
+    if let Some(earlier) = ctx.earlier(&state, file).await? {
+        return Ok(earlier.reply(location(file)));
+    }
+    let file_command = match file_command {
+        Some(FileCommand::RecordAllegations { summary, on, .. }) => {
+            Some(FileCommand::RecordAllegations {
+                summary,
+                on,
+                entry: Some(
+                    crate::registry_entries::submission_now(
+                        &state,
+                        &tenant,
+                        SubmissionKind::Allegation,
+                    )
+                    .await?,
+                ),
+            })
+        }
+        other => other,
+    };
     // A resolution (including the archive when the person regularised) is notified (art. 40.1),
     // in the same append.
     let resolution = match &file_command {
@@ -558,7 +572,7 @@ pub async fn file_step(
         _ => None,
     };
     let notification = match resolution {
-        Some(act) if ctx.earlier(&state, file).await?.is_none() => {
+        Some(act) => {
             let person = case
                 .parties
                 .0

@@ -44,6 +44,9 @@ pub enum Command {
         result: AttemptResult,
         /// The council's local moment now.
         now: NaiveDateTime,
+        /// After a first attempt that found nobody: the third business day after it, the last
+        /// on which the second may be made (art. 42.2), counted by the caller.
+        second_attempt_by: Option<NaiveDate>,
     },
     /// The addressee (or their representative) opens the electronic notification.
     Access {

@@ -92,13 +92,17 @@ fn afternoon() -> NaiveTime {
     NaiveTime::from_hms_opt(15, 0, 0).expect("15:00 exists")
 }
 
-/// Art. 42.2: the second attempt within the three days after the first, one before 15:00 and the
+/// Art. 42.2: the second attempt on one of the three (business, art. 30.2) days after the first's
+/// — `last_day` is the third, counted by the caller with the calendar —, one before 15:00 and the
 /// other after, at least three hours apart (as times of the day).
-fn second_attempt_fits(first: chrono::NaiveDateTime, second: chrono::NaiveDateTime) -> bool {
-    let days = (second.date() - first.date()).num_days();
+fn second_attempt_fits(
+    first: chrono::NaiveDateTime,
+    second: chrono::NaiveDateTime,
+    last_day: NaiveDate,
+) -> bool {
     let sides_differ = (first.time() < afternoon()) != (second.time() < afternoon());
     let apart = (second.time() - first.time()).abs() >= TimeDelta::hours(3);
-    second > first && (0..=3).contains(&days) && sides_differ && apart
+    second.date() > first.date() && second.date() <= last_day && sides_differ && apart
 }
 
 fn took_effect(state: &State, outcome: Outcome, on: NaiveDate) -> Event {
@@ -233,7 +237,12 @@ impl esrs::Aggregate for Notification {
             )),
             (
                 stage @ (S::Dispatched | S::SecondAttemptDue),
-                C::RecordAttempt { at, result, now },
+                C::RecordAttempt {
+                    at,
+                    result,
+                    now,
+                    second_attempt_by,
+                },
             ) => {
                 let posted = state
                     .dispatched_on
@@ -252,14 +261,25 @@ impl esrs::Aggregate for Notification {
                         return Err(Refusal::NotNow("say who received the letter"));
                     }
                 }
-                let attempt = if stage == S::SecondAttemptDue {
-                    let first = state.first_attempt.expect("a first attempt was recorded");
-                    if !second_attempt_fits(first, at) {
-                        return Err(Refusal::SecondAttemptOutOfRule);
+                let attempt = match (stage, second_attempt_by) {
+                    (S::SecondAttemptDue, Some(last_day)) => {
+                        let first = state.first_attempt.expect("a first attempt was recorded");
+                        if at.date() > last_day {
+                            // Too late to be the second: the postal service starts again, and
+                            // two attempts in rule are still needed before the edict.
+                            1
+                        } else if !second_attempt_fits(first, at, last_day) {
+                            return Err(Refusal::SecondAttemptOutOfRule);
+                        } else {
+                            2
+                        }
                     }
-                    2
-                } else {
-                    1
+                    (S::SecondAttemptDue, None) => {
+                        return Err(Refusal::NotNow(
+                            "the second attempt needs the last day it may be made",
+                        ))
+                    }
+                    _ => 1,
                 };
                 let mut events = vec![Event::AttemptRecorded {
                     attempt,
@@ -295,10 +315,15 @@ impl esrs::Aggregate for Notification {
                     ));
                 }
                 check_opener(state, &by, for_the_addressee)?;
-                Ok(vec![
-                    Event::Accessed { by, at },
-                    took_effect(state, Outcome::Accessed, on),
-                ])
+                // Opened after the tenth day (before the rejection timer ran): the access is
+                // recorded, but the notification was already rejected on the tenth (art. 43.2).
+                let last = rejected_on(state.available_on.expect("available on a day"));
+                let effect = if on > last {
+                    took_effect(state, Outcome::Rejected, last)
+                } else {
+                    took_effect(state, Outcome::Accessed, on)
+                };
+                Ok(vec![Event::Accessed { by, at }, effect])
             }
             (S::Available, C::DeemRejected { today }) => {
                 let last = rejected_on(state.available_on.expect("available on a day"));

@@ -116,6 +116,8 @@ fn record(when: &str, result: AttemptResult) -> Command {
         at: local(when),
         result,
         now: local("2026-03-20 20:00"),
+        // The first attempt on Wednesday 4 March: the third business day after is Monday 9.
+        second_attempt_by: Some(d("2026-03-09")),
     }
 }
 fn access(by: DocumentNumber, on: &str) -> Command {
@@ -150,6 +152,19 @@ fn an_electronic_notification_takes_effect_when_its_addressee_opens_it() {
     given::<Notification>([electronic(), effect(Outcome::Accessed, "2026-03-05")])
         .when(access(ana().document, "2026-03-09"))
         .then([]);
+}
+
+#[test]
+fn opened_after_the_tenth_day_it_was_already_rejected_on_the_tenth() {
+    given::<Notification>([electronic()])
+        .when(access(ana().document, "2026-03-13"))
+        .then([
+            Event::Accessed {
+                by: ana().document,
+                at: at(),
+            },
+            effect(Outcome::Rejected, "2026-03-12"),
+        ]);
 }
 
 #[test]
@@ -270,8 +285,8 @@ fn nobody_at_home_twice_at_different_times_and_then_the_edict() {
     // days.
     for refused in [
         "2026-03-04 13:30", // the same side of 15:00
+        "2026-03-04 17:00", // the same day (the days after, art. 42.2)
         "2026-03-05 09:00", // the same side, the next day
-        "2026-03-08 17:00", // the other side, but four days later
     ] {
         given::<Notification>(first.clone())
             .when(record(refused, AttemptResult::Absent))
@@ -287,6 +302,16 @@ fn nobody_at_home_twice_at_different_times_and_then_the_edict() {
     ])
     .when(record("2026-03-05 15:30", AttemptResult::Absent))
     .then_refused(|r| *r == Refusal::SecondAttemptOutOfRule);
+    // Too late for a second (after the third business day): the postal service starts over, and
+    // it counts as a first attempt again.
+    let state = given::<Notification>(first.clone())
+        .when(record("2026-03-10 17:00", AttemptResult::Absent))
+        .then([attempt(1, "2026-03-10 17:00", AttemptResult::Absent)]);
+    assert_eq!(state.stage, Stage::SecondAttemptDue);
+    // Over a weekend, within the three business days: Monday 9 at 17:00 is a second attempt.
+    given::<Notification>(first.clone())
+        .when(record("2026-03-09 17:00", AttemptResult::Absent))
+        .then([attempt(2, "2026-03-09 17:00", AttemptResult::Absent)]);
     // The edict is not yet possible after one attempt.
     given::<Notification>(first.clone())
         .when(Command::PublishEdict {
