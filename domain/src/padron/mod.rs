@@ -32,7 +32,8 @@ pub use inscription::{
 pub use removal_file::{
     file_timers, FileCommand, FileDecision, FileEvent, FileRefusal, FileStage, FileState,
     NotificationChannel, NotificationOutcome, RemovalBasis, RemovalFile, ELECTRONIC_REJECTION_DAYS,
-    ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER, REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
+    ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER, HEARING_BUSINESS_DAYS, HEARING_TIMER,
+    REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
 };
 
 /// The residence status that decides whether an inscription must be renewed.

@@ -545,6 +545,23 @@ async fn a_file_not_resolved_in_its_maximum_time_lapses_and_cannot_remove() {
     let file = open(&app, &id).await;
     drive(&app).await;
     deliver_on_paper(&app, &file, "opening").await;
+    // Nobody alleges: the hearing ends by its timer and the file waits for the resolution.
+    let hearing_due = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json()["citizen_action"]
+        ["due"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        hearing_due,
+        business_days_after(day(2026, 3, 2), 15).to_string()
+    );
+    app.clock.set(utc(2026, 4, 1, 8, 0));
+    assert_eq!(drive(&app).await, 1, "the hearing's end");
+    let case = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(
+        (case["state"].as_str(), case["citizen_must_act"].as_bool()),
+        (Some("to_resolve"), Some(false))
+    );
     app.state
         .runner
         .settle(StdDuration::from_secs(20))

@@ -133,4 +133,12 @@ pub enum FileCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// Timer: the hearing's last day passed without allegations nor agreement; the file waits
+    /// for the resolution.
+    EndHearing {
+        /// The last day that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
 }

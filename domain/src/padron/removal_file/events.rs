@@ -167,6 +167,11 @@ pub enum FileEvent {
         /// How it is counted.
         rule: DeadlineRule,
     },
+    /// The hearing ended without allegations nor agreement.
+    HearingEnded {
+        /// The local date.
+        on: NaiveDate,
+    },
 }
 
 impl DomainEvent for FileEvent {

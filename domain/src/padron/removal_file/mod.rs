@@ -25,7 +25,7 @@ pub use refusals::FileRefusal;
 pub use state::{FileStage, FileState};
 pub use timers::{
     file_timers, ELECTRONIC_REJECTION_DAYS, ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER,
-    HEARING_BUSINESS_DAYS, REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
+    HEARING_BUSINESS_DAYS, HEARING_TIMER, REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
 };
 pub use values::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
 
@@ -124,12 +124,16 @@ impl esrs::Aggregate for RemovalFile {
                     rule,
                 },
             ) => {
-                // The maximum time moves only while it runs (not while the report is awaited).
-                if kind != FILE_LAPSE_TIMER
-                    || stage == S::AwaitingReport
-                    || state.max_time_due != Some(was)
-                    || was == due
-                {
+                // The maximum time moves only while it runs (not while the report is awaited);
+                // the hearing, while it runs.
+                let running = match kind.as_str() {
+                    FILE_LAPSE_TIMER => {
+                        stage != S::AwaitingReport && state.max_time_due == Some(was)
+                    }
+                    HEARING_TIMER => stage == S::Hearing && state.hearing_due == Some(was),
+                    _ => false,
+                };
+                if !running || was == due {
                     return Err(FileRefusal::WrongStage("that deadline is not running"));
                 }
                 Ok(vec![E::DeadlineMoved {
@@ -139,6 +143,17 @@ impl esrs::Aggregate for RemovalFile {
                     rule,
                 }])
             }
+            (S::Hearing, C::EndHearing { due, on }) => {
+                if state.hearing_due != Some(due) || on <= due {
+                    return Err(FileRefusal::HearingRunning(
+                        state.hearing_due.unwrap_or(due),
+                    ));
+                }
+                Ok(vec![E::HearingEnded { on }])
+            }
+            (_, C::EndHearing { .. }) => Err(FileRefusal::WrongStage(
+                "the hearing is over: the person alleged, agreed or the file moved on",
+            )),
             (S::LapseProposed, C::Lapse { .. }) => Err(FileRefusal::LapseProposed),
             (_, C::Lapse { due, on }) => {
                 let current = state.max_time_due.unwrap_or(due);
@@ -322,7 +337,14 @@ impl esrs::Aggregate for RemovalFile {
             }
             E::LapseProposed { .. } => state.stage = FileStage::LapseProposed,
             E::Lapsed { .. } => state.stage = FileStage::Lapsed,
-            E::DeadlineMoved { due, .. } => state.max_time_due = Some(due),
+            E::DeadlineMoved { kind, due, .. } => {
+                if kind == HEARING_TIMER {
+                    state.hearing_due = Some(due);
+                } else {
+                    state.max_time_due = Some(due);
+                }
+            }
+            E::HearingEnded { .. } => state.stage = FileStage::ToResolve,
         }
         state
     }
@@ -450,7 +472,18 @@ impl Procedure for RemovalFile {
                 },
             ],
             FileEvent::Lapsed { on, .. } => closed("lapsed", "Lapsed: not resolved in time (art. 25.1.b LPAC), archived", on),
+            FileEvent::DeadlineMoved { kind, due, .. } if kind.as_str() == HEARING_TIMER => {
+                vec![CaseEffect::CitizenActionDue(*due)]
+            }
             FileEvent::DeadlineMoved { due, .. } => vec![CaseEffect::ResolutionDue(Some(*due))],
+            FileEvent::HearingEnded { on } => vec![
+                changed(
+                    "to_resolve",
+                    "The hearing ended without allegations: waiting for the council's resolution",
+                    on,
+                ),
+                CaseEffect::CitizenMustAct(None),
+            ],
             _ => Vec::new(),
         }
     }
@@ -486,6 +519,10 @@ impl Procedure for RemovalFile {
                 on: context.today,
             }),
             REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: context.today }),
+            HEARING_TIMER => Some(FileCommand::EndHearing {
+                due: serde_json::from_value(data.get("due")?.clone()).ok()?,
+                on: context.today,
+            }),
             // Files notified before notifications were records: their rejection timer.
             ELECTRONIC_REJECTION_TIMER => Some(FileCommand::RecordNotificationEffect {
                 notification: None,
@@ -505,7 +542,7 @@ impl Procedure for RemovalFile {
         rule: DeadlineRule,
         _context: &TimerContext<'_>,
     ) -> Option<FileCommand> {
-        (kind == FILE_LAPSE_TIMER).then(|| FileCommand::MoveDeadline {
+        matches!(kind, FILE_LAPSE_TIMER | HEARING_TIMER).then(|| FileCommand::MoveDeadline {
             kind: kind.to_owned(),
             was,
             due,

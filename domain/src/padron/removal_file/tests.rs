@@ -556,3 +556,65 @@ fn a_lapse_releases_the_persons_inscription_as_a_follow_up() {
     // No other event has follow-ups.
     assert!(RemovalFile::follow_ups(file, &opened()).is_empty());
 }
+
+#[test]
+fn the_hearing_ends_by_its_timer_and_moves_with_the_calendar() {
+    let notified = notified(NotificationOutcome::Delivered);
+    // Notified on 5 March: the hearing's timer fires after 26 March, saying how it was counted.
+    let timers = file_timers(&notified);
+    assert!(
+        matches!(&timers[..], [_, TimerEffect::Set { kind, fires_on, data }]
+        if kind == crate::padron::HEARING_TIMER && *fires_on == d(3, 27)
+            && data["rule"]["amount"] == 15)
+    );
+    given::<RemovalFile>([opened(), notified.clone()])
+        .when(FileCommand::EndHearing {
+            due: d(3, 26),
+            on: d(3, 26),
+        })
+        .then_refused(|e| *e == FileRefusal::HearingRunning(d(3, 26)));
+    let state = given::<RemovalFile>([opened(), notified.clone()])
+        .when(FileCommand::EndHearing {
+            due: d(3, 26),
+            on: d(3, 27),
+        })
+        .then([FileEvent::HearingEnded { on: d(3, 27) }]);
+    assert_eq!(state.stage, FileStage::ToResolve);
+    // Allegations in time cancel it; after them the timer is refused.
+    assert_eq!(
+        file_timers(&FileEvent::AllegationsFiled {
+            summary: "vivo aquí".into(),
+            on: d(3, 10),
+            entry: None,
+        }),
+        vec![TimerEffect::Cancel {
+            kind: crate::padron::HEARING_TIMER.into()
+        }]
+    );
+    // A calendar change moves the hearing's last day; the view shows it.
+    let rule = crate::DeadlineRule {
+        from: d(3, 5),
+        amount: 15,
+        unit: crate::calendar::Unit::BusinessDays,
+        residence: None,
+    };
+    let moved = FileEvent::DeadlineMoved {
+        kind: crate::padron::HEARING_TIMER.into(),
+        was: d(3, 26),
+        due: d(3, 27),
+        rule: rule.clone(),
+    };
+    let state = given::<RemovalFile>([opened(), notified])
+        .when(FileCommand::MoveDeadline {
+            kind: crate::padron::HEARING_TIMER.into(),
+            was: d(3, 26),
+            due: d(3, 27),
+            rule,
+        })
+        .then([moved.clone()]);
+    assert_eq!(state.hearing_due, Some(d(3, 27)));
+    assert_eq!(
+        RemovalFile::case_effects(&moved),
+        vec![CaseEffect::CitizenActionDue(d(3, 27))]
+    );
+}

@@ -19,6 +19,8 @@ pub const REPORT_WAIT_MONTHS: u32 = 3;
 /// opening took effect (art. 72 RD 1690/1986, Reglamento de Población y Demarcación Territorial;
 /// art. 82.2 LPAC gives ten to fifteen).
 pub const HEARING_BUSINESS_DAYS: u32 = 15;
+/// The timer that ends the hearing when the person neither alleged nor agreed.
+pub const HEARING_TIMER: &str = "removal_file_hearing";
 /// The timer that ends the wait for the report.
 pub const REPORT_WAIT_TIMER: &str = "report_wait";
 
@@ -30,11 +32,12 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
         fires_on: due.succ_opt().unwrap_or(due),
         data: serde_json::json!({ "due": due }),
     };
-    let counted = |due: NaiveDate, rule: Option<DeadlineRule>| TimerEffect::Set {
-        kind: FILE_LAPSE_TIMER.into(),
+    let counted_as = |kind: &str, due: NaiveDate, rule: Option<DeadlineRule>| TimerEffect::Set {
+        kind: kind.into(),
         fires_on: due.succ_opt().unwrap_or(due),
         data: deadline_data(due, rule),
     };
+    let counted = |due, rule| counted_as(FILE_LAPSE_TIMER, due, rule);
     let cancel = |kind: &str| TimerEffect::Cancel { kind: kind.into() };
     match event {
         E::Opened {
@@ -42,7 +45,9 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
             max_time_rule,
             ..
         } => vec![counted(*max_time_due, max_time_rule.clone())],
-        E::DeadlineMoved { due, rule, .. } => vec![counted(*due, Some(rule.clone()))],
+        E::DeadlineMoved {
+            kind, due, rule, ..
+        } => vec![counted_as(kind, *due, Some(rule.clone()))],
         E::NotificationSent {
             channel: NotificationChannel::Electronic,
             on,
@@ -52,7 +57,24 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
             fires_on: *on + chrono::Days::new(ELECTRONIC_REJECTION_DAYS + 1),
             data: serde_json::json!({ "sent_on": on, "hearing_due": hearing_due_if_rejected }),
         }],
-        E::Notified { .. } => vec![cancel(ELECTRONIC_REJECTION_TIMER)],
+        // The hearing runs fifteen business days from the day after the notification took effect
+        // (counted again if the calendar changes).
+        E::Notified {
+            on, hearing_due, ..
+        } => vec![
+            cancel(ELECTRONIC_REJECTION_TIMER),
+            counted_as(
+                HEARING_TIMER,
+                *hearing_due,
+                Some(DeadlineRule {
+                    from: *on,
+                    amount: HEARING_BUSINESS_DAYS,
+                    unit: crate::calendar::Unit::BusinessDays,
+                    residence: None,
+                }),
+            ),
+        ],
+        E::Agreed { .. } | E::AllegationsFiled { .. } => vec![cancel(HEARING_TIMER)],
         // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
         E::ReportRequested { on, .. } => vec![
             TimerEffect::Suspend {
@@ -75,6 +97,7 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
                 cancel(FILE_LAPSE_TIMER),
                 cancel(ELECTRONIC_REJECTION_TIMER),
                 cancel(REPORT_WAIT_TIMER),
+                cancel(HEARING_TIMER),
             ]
         }
         _ => Vec::new(),
