@@ -330,6 +330,13 @@ impl CommandContext {
         self
     }
 
+    /// `If-Match` for a caller that checks it against another resource than the stream the
+    /// command appends to (a document added to a file pins the file's version): the version
+    /// sent, after which the command no longer pins its own stream.
+    pub fn take_if_match(&mut self) -> Option<i32> {
+        self.if_match.take()
+    }
+
     /// Whether the caller pinned a version with `If-Match`.
     pub fn pinned(&self) -> bool {
         self.if_match.is_some()

@@ -118,10 +118,19 @@ pub async fn add_document(
         });
     }
     let tenant = caller.tenant.clone();
-    let ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "add").await?;
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "add").await?;
     let document = ctx.new_stream_id();
     if let Some(earlier) = ctx.earlier(&state, document).await? {
         return Ok(earlier.reply(location(document)));
+    }
+    // `If-Match` names the file's version (the resource in the path), not the new document's.
+    if let Some(expected) = ctx.take_if_match() {
+        if expected != case.version {
+            return Err(ApiError::PreconditionFailed {
+                expected,
+                actual: case.version,
+            });
+        }
     }
     let sha256 = Digest::of(content);
     state

@@ -220,3 +220,20 @@ async fn a_document_is_uploaded_listed_in_the_index_and_checked_by_its_code() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
+
+#[tokio::test]
+async fn if_match_on_an_upload_names_the_files_version() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let ana = app.citizen(ANA);
+    let id = submit_own(&app, &ana, "Poda de un árbol", "Ana García").await;
+    let upload = |if_match: &str| {
+        post(format!("{}/documents?name=plano.pdf", case_uri(&id)))
+            .bearer(&ana)
+            .header("if-match", if_match)
+            .raw("application/pdf", pdf("plano"))
+    };
+    let reply = upload("\"7\"").send(&app).await;
+    assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(reply.json()["current_version"], 1);
+    upload("\"1\"").send(&app).await.expect(StatusCode::CREATED);
+}
