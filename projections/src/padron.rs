@@ -178,7 +178,8 @@ impl ReadModel for PadronRegister {
                 InscriptionEvent::RenewalWarningSent { .. }
                 | InscriptionEvent::ResidenceConfirmed { .. }
                 | InscriptionEvent::NewInscriptionAuthorised { .. }
-                | InscriptionEvent::RemovalRequested { .. } => {
+                | InscriptionEvent::RemovalRequested { .. }
+                | InscriptionEvent::LapseResolved { .. } => {
                     sqlx::query(&format!("UPDATE {table} SET version = $2 WHERE inscription_id = $1"))
                         .bind(id)
                         .bind(stored.version)

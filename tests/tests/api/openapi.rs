@@ -473,12 +473,11 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 .settle(StdDuration::from_secs(20))
                 .await
                 .expect("settle");
-            let notified_on = local_date(now).to_string();
             sample(
                 Method::POST,
                 format!("/v1/padron/inscriptions/{id}/lapse-resolutions"),
                 cw(),
-                json!({"notified_on": notified_on}),
+                json!({"grounds": "No ha renovado en plazo"}),
             )
         }
         "modify_personal_data" => {

@@ -156,7 +156,7 @@ async fn an_expiry_without_renewal_ends_in_lapse() {
     // A resolution before the proposal is refused.
     let early = post(format!("/v1/padron/inscriptions/{id}/lapse-resolutions"))
         .bearer(&app.caseworker())
-        .json(&json!({"notified_on": "2026-04-01"}))
+        .json(&json!({"grounds": "No ha renovado en plazo"}))
         .send(&app)
         .await;
     assert_problem(&early, StatusCode::CONFLICT, "refused");
@@ -177,20 +177,57 @@ async fn an_expiry_without_renewal_ends_in_lapse() {
         .await
         .ok_json();
     assert_eq!(expired[0]["inscription_id"], id.as_str());
-    let removed = post(format!("/v1/padron/inscriptions/{id}/lapse-resolutions"))
+    // The lapse is declared by reasoned resolution (art. 16.1 Ley 7/1985), notified by letter;
+    // the inscription stays until the notification takes effect.
+    post(format!("/v1/padron/inscriptions/{id}/lapse-resolutions"))
         .bearer(&app.caseworker())
-        .json(&json!({"notified_on": "2028-04-02"}))
+        .json(&json!({"grounds": "No ha renovado su inscripción en el plazo de dos años"}))
         .send(&app)
         .await
-        .expect(StatusCode::OK)
-        .follow(&app)
-        .await;
+        .expect(StatusCode::OK);
+    let pending = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(pending["removed_on"], Value::Null);
+    let letters = get("/v1/notifications?pending=true")
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    let letter = &letters[0];
+    assert_eq!(
+        (letter["act_kind"].as_str(), letter["channel"].as_str()),
+        (Some("resolution"), Some("paper"))
+    );
+    // Delivered on Thursday 16 March 2028: removed that day.
+    app.clock.set(utc(2028, 3, 16, 9, 0));
+    let letter_id = letter["id"].as_str().unwrap();
+    post(format!("/v1/notifications/{letter_id}/dispatch"))
+        .bearer(&app.caseworker())
+        .json(&json!({"on": "2028-03-13"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    post(format!("/v1/notifications/{letter_id}/delivery-attempts"))
+        .bearer(&app.caseworker())
+        .json(&json!({"at": "2028-03-16T09:30:00", "result": "delivered", "received_by": "Bilal Haddad"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let removed = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
     assert_eq!(
         (
             removed["removal_cause"].as_str(),
             removed["removed_on"].as_str()
         ),
-        (Some("lapse"), Some("2028-04-02"))
+        (Some("lapse"), Some("2028-03-16"))
     );
     // Roles: citizens and auditors cannot act on the padrón.
     for token in [app.citizen(BILAL), app.auditor()] {

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{Months, NaiveDate};
+use expedientes_domain::lpac::notification::{Addressee, CaseRef, Delivery, Notification};
 use expedientes_domain::padron::{
     Actor, Dwelling, Inscription, InscriptionCommand, Person, RemovalBasis, RemovalCause,
     ResidenceStatus,
@@ -354,20 +355,27 @@ pub async fn change_address(
     .await
 }
 
-/// Removes an inscription proposed for lapse (a caseworker's resolution, no hearing), effective on
-/// the day its notification takes effect.
+/// The resolution declaring the lapse of a non-renewed inscription.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"notified_on": "2026-12-01"}))]
+#[schema(example = json!({"grounds": "No ha renovado su inscripción en el plazo de dos años (art. 16.1 de la Ley 7/1985)"}))]
 pub struct LapseInput {
-    /// The day the resolution's notification took effect.
-    pub notified_on: NaiveDate,
+    /// Its reasons (art. 35 LPAC).
+    #[schema(max_length = 10000)]
+    pub grounds: String,
+    /// The body that resolves, before which reposición is brought ("the same body that
+    /// resolved" by default).
+    #[schema(max_length = 200)]
+    pub body: Option<String>,
 }
 
-/// Resolves the lapse of a non-renewed inscription.
+/// Declares, by reasoned resolution and without a hearing (art. 16.1 Ley 7/1985), the lapse of a
+/// non-EU inscription the timer proposed for not being renewed. The resolution, with its appeals,
+/// is notified by letter to the inscribed address; the inscription is removed for lapse on the day
+/// that notification takes effect.
 #[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/lapse-resolutions", params(("id" = Uuid, Path, description = "The inscription")),
     request_body = LapseInput,
-    responses((status = 200, description = "Removed for lapse", body = CommandResponse)),
+    responses((status = 200, description = "Resolved: the removal follows its notification", body = CommandResponse)),
     security(("bearer" = [])), tag = "padron")]
 pub async fn resolve_lapse(
     State(state): State<AppState>,
@@ -378,19 +386,79 @@ pub async fn resolve_lapse(
     let id = resource_id(&id, "inscription")?;
     let found = row(&state, &caller.tenant, id).await?;
     let input: LapseInput = incoming.json()?;
+    let grounds = expedientes_domain::lpac::Reasons::try_from(input.grounds)
+        .map_err(|e| ApiError::invalid_field("grounds", e))?;
+    let body = input.body.as_deref().map(str::trim).unwrap_or("");
+    if body.chars().count() > 200 {
+        return Err(ApiError::invalid_field("body", "at most 200 characters"));
+    }
+    let body = if body.is_empty() {
+        "el mismo órgano que dictó esta resolución"
+    } else {
+        body
+    };
+    let appeals = expedientes_domain::lpac::Appeal::ending_administrative_route(body);
+    let tenant = caller.tenant.clone();
     let today = crate::deadlines::local_date(&state, state.clock.now());
-    crate::extract::effect_date("notified_on", input.notified_on, found.inscribed_on, today)?;
-    inscription_command(
+    let ctx =
+        CommandContext::open(&state, &incoming, &tenant, INSCRIPTION, "resolve_lapse").await?;
+    if let Some(earlier) = ctx.earlier(&state, id).await? {
+        return Ok(earlier.reply(inscription_location(id)));
+    }
+    // The resolution is a file of its own for the notification (its number).
+    let case_number = crate::case_numbers::next(&state, &tenant, today).await?;
+    let act = crate::routes::notifications::resolution_act(
+        case_number.as_str(),
+        "se declara la caducidad de la inscripción padronal, no renovada en el plazo de dos \
+         años, y se acuerda su baja, con efectos desde la fecha de esta notificación (art. 16.1 \
+         de la Ley 7/1985)",
+        grounds.as_str(),
+        &appeals,
+        today,
+    );
+    let (notification, issue) = crate::routes::notifications::prepare(
         &state,
-        &incoming,
-        id,
-        "resolve_lapse",
-        InscriptionCommand::Remove {
-            cause: RemovalCause::Lapse,
-            effective_on: input.notified_on,
+        &ctx,
+        CaseRef {
+            stream_type: INSCRIPTION.to_owned(),
+            stream_id: id,
+            case_number,
+        },
+        crate::routes::notifications::ToNotify {
+            act,
+            addressee: Some(Addressee {
+                document: found.document.parse().map_err(|_| {
+                    ApiError::Internal("an inscribed document that does not parse".into())
+                })?,
+                name: found.name.clone(),
+            }),
+            delivery: Delivery::Paper {
+                address: found.address.clone(),
+            },
         },
     )
-    .await
+    .await?;
+    let executed = ctx
+        .run(
+            &state,
+            id,
+            Streams::of::<Inscription>(id).and::<Notification>(notification),
+            |decision| -> Result<(), PadronRefusal> {
+                decision.handle::<Inscription>(
+                    id,
+                    InscriptionCommand::ResolveLapse {
+                        grounds: grounds.clone(),
+                        appeals: appeals.clone(),
+                        notification,
+                        on: today,
+                    },
+                )?;
+                decision.handle::<Notification>(notification, issue.clone())?;
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(executed.reply(inscription_location(id)))
 }
 
 /// New personal data.

@@ -130,4 +130,16 @@ pub enum InscriptionCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// A caseworker declares the lapse proposed by the timer (art. 16.1 Ley 7/1985: by reasoned
+    /// resolution, without a hearing); the removal takes effect when its notification does.
+    ResolveLapse {
+        /// Its reasons.
+        grounds: crate::lpac::Reasons,
+        /// The appeals that may be brought.
+        appeals: Vec<crate::lpac::Appeal>,
+        /// The notification issued with it.
+        notification: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
 }

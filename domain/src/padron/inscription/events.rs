@@ -141,6 +141,18 @@ pub enum InscriptionEvent {
         /// The local date.
         on: NaiveDate,
     },
+    /// The lapse was declared by resolution; the removal follows its notification.
+    LapseResolved {
+        /// Its reasons.
+        grounds: crate::lpac::Reasons,
+        /// The appeals that may be brought.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        appeals: Vec<crate::lpac::Appeal>,
+        /// The notification issued with it.
+        notification: Uuid,
+        /// The local date.
+        on: NaiveDate,
+    },
 }
 
 impl DomainEvent for InscriptionEvent {

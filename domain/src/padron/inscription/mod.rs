@@ -117,6 +117,28 @@ impl esrs::Aggregate for Inscription {
             },
             (S::Removed, _) => Err(InscriptionRefusal::Removed),
             (_, C::CorrectRemoval { .. }) => Err(InscriptionRefusal::NotRemoved),
+            (
+                _,
+                C::ResolveLapse {
+                    grounds,
+                    appeals,
+                    notification,
+                    on,
+                },
+            ) => {
+                if !state.lapse_proposed {
+                    return Err(InscriptionRefusal::LapseNotProposed);
+                }
+                if state.lapse_resolution.is_some() {
+                    return Err(InscriptionRefusal::LapseAlreadyResolved);
+                }
+                Ok(vec![E::LapseResolved {
+                    grounds,
+                    appeals,
+                    notification,
+                    on,
+                }])
+            }
             (_, C::RecordRemovalFileOpened { file, on }) => {
                 if state.open_removal_file.is_some() {
                     return Err(InscriptionRefusal::FileAlreadyOpen);
@@ -276,6 +298,7 @@ impl esrs::Aggregate for Inscription {
             E::RemovalFileClosed { .. } => state.open_removal_file = None,
             E::RenewalWarningSent { .. } => {}
             E::LapseProposed { .. } => state.lapse_proposed = true,
+            E::LapseResolved { notification, .. } => state.lapse_resolution = Some(notification),
             E::Removed { cause, .. } => {
                 state.stage = InscriptionStage::Removed;
                 state.removal = Some(cause);
@@ -323,6 +346,13 @@ impl Procedure for Inscription {
         data: &serde_json::Value,
         context: &TimerContext<'_>,
     ) -> Option<InscriptionCommand> {
+        // The resolution declaring the lapse took effect: the removal, that day.
+        if let Some(effect) = crate::lpac::notification::Effect::from_follow_up(kind, data) {
+            return Some(InscriptionCommand::Remove {
+                cause: RemovalCause::Lapse,
+                effective_on: effect.on,
+            });
+        }
         if kind == REMOVAL_FILE_LAPSED {
             return Some(InscriptionCommand::RecordRemovalFileClosed {
                 file: serde_json::from_value(data.get("file")?.clone()).ok()?,

@@ -12,6 +12,9 @@ pub enum InscriptionRefusal {
     /// Anything on a removed inscription.
     #[error("the inscription was removed")]
     Removed,
+    /// The lapse was already declared.
+    #[error("the lapse was already declared; the removal follows its notification")]
+    LapseAlreadyResolved,
     /// A correction of a removal on an inscription not removed.
     #[error("the inscription is not removed: there is no removal to correct")]
     NotRemoved,

@@ -39,6 +39,8 @@ pub struct InscriptionState {
     pub open_removal_file: Option<Uuid>,
     /// Whether the inscription was proposed for lapse.
     pub lapse_proposed: bool,
+    /// The notification of the resolution declaring the lapse, once dictated.
+    pub lapse_resolution: Option<Uuid>,
     /// Why it was removed, while removed.
     pub removal: Option<crate::padron::RemovalCause>,
     /// The removal file that was open when it was removed (restored if the removal is corrected).

@@ -452,3 +452,60 @@ fn event_types_are_the_names_stored_in_the_log() {
         assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
     }
 }
+
+#[test]
+fn the_lapse_is_declared_by_resolution_and_the_removal_follows_its_notification() {
+    let on = d(2026, 1, 6);
+    let proposed = InscriptionEvent::LapseProposed {
+        due: renewal_due(on),
+        on: d(2028, 1, 7),
+    };
+    let grounds = crate::lpac::Reasons::try_from("No ha renovado en plazo".to_owned()).unwrap();
+    let resolve = InscriptionCommand::ResolveLapse {
+        grounds: grounds.clone(),
+        appeals: Vec::new(),
+        notification: Uuid::from_u128(5),
+        on: d(2028, 1, 10),
+    };
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, on)])
+        .when(resolve.clone())
+        .then_refused(|e| *e == InscriptionRefusal::LapseNotProposed);
+    let resolved = InscriptionEvent::LapseResolved {
+        grounds,
+        appeals: Vec::new(),
+        notification: Uuid::from_u128(5),
+        on: d(2028, 1, 10),
+    };
+    given::<Inscription>([
+        inscribed(ResidenceStatus::NonEuTemporary, on),
+        proposed.clone(),
+    ])
+    .when(resolve.clone())
+    .then([resolved.clone()]);
+    given::<Inscription>([
+        inscribed(ResidenceStatus::NonEuTemporary, on),
+        proposed,
+        resolved,
+    ])
+    .when(resolve)
+    .then_refused(|e| *e == InscriptionRefusal::LapseAlreadyResolved);
+    // Its notification's effect removes the inscription that day.
+    let effect = crate::lpac::notification::Effect {
+        notification: Uuid::from_u128(5),
+        act: crate::lpac::notification::ActKind::Resolution,
+        outcome: crate::lpac::notification::Outcome::Delivered,
+        on: d(2028, 1, 14),
+    };
+    assert_eq!(
+        crate::testing::fire::<Inscription>(
+            &crate::lpac::notification::follow_up_kind(effect.notification),
+            &serde_json::to_value(effect).unwrap(),
+            Utc::now(),
+            d(2028, 1, 14),
+        ),
+        Some(InscriptionCommand::Remove {
+            cause: RemovalCause::Lapse,
+            effective_on: d(2028, 1, 14),
+        })
+    );
+}
