@@ -7,7 +7,7 @@ use expedientes_domain::user_account::{Applicant, Channel, Event, Stage, UserAcc
 use expedientes_eventlog::StoredEvent;
 use sqlx::PgConnection;
 
-use crate::runner::{ProjectionError, ReadModel, Tables};
+use crate::runner::{decode, ProjectionError, ReadModel, Tables};
 
 /// The accounts read model.
 #[derive(Debug, Default)]
@@ -44,13 +44,7 @@ impl ReadModel for Accounts {
     ) -> Result<(), ProjectionError> {
         let table = tables.get("account_view");
         for stored in events {
-            let event: Event = serde_json::from_value(stored.payload.clone()).map_err(|e| {
-                ProjectionError::Undecodable {
-                    model: Self::NAME,
-                    position: stored.position,
-                    reason: e.to_string(),
-                }
-            })?;
+            let event: Event = decode(Self::NAME, stored)?;
             let stage = |s: Stage| s.code();
             let stage_code: Option<&str> = match &event {
                 Event::Registered {

@@ -8,7 +8,7 @@ use expedientes_domain::lpac::document::{Document, Event};
 use expedientes_eventlog::StoredEvent;
 use sqlx::PgConnection;
 
-use crate::runner::{ProjectionError, ReadModel, Tables};
+use crate::runner::{decode, ProjectionError, ReadModel, Tables};
 
 /// The documents read model.
 #[derive(Debug, Default)]
@@ -41,13 +41,7 @@ impl ReadModel for CaseDocuments {
     ) -> Result<(), ProjectionError> {
         let table = tables.get("case_documents");
         for stored in events {
-            let event: Event = serde_json::from_value(stored.payload.clone()).map_err(|e| {
-                ProjectionError::Undecodable {
-                    model: Self::NAME,
-                    position: stored.position,
-                    reason: e.to_string(),
-                }
-            })?;
+            let event: Event = decode(Self::NAME, stored)?;
             match event {
                 Event::Added {
                     case,

@@ -8,7 +8,7 @@ use expedientes_domain::lpac::notification::{AttemptResult, Delivery, Event, Not
 use expedientes_eventlog::StoredEvent;
 use sqlx::PgConnection;
 
-use crate::runner::{ProjectionError, ReadModel, Tables};
+use crate::runner::{decode, ProjectionError, ReadModel, Tables};
 
 /// The notifications read model.
 #[derive(Debug, Default)]
@@ -41,13 +41,7 @@ impl ReadModel for Notifications {
     ) -> Result<(), ProjectionError> {
         let table = tables.get("notifications");
         for stored in events {
-            let event: Event = serde_json::from_value(stored.payload.clone()).map_err(|e| {
-                ProjectionError::Undecodable {
-                    model: Self::NAME,
-                    position: stored.position,
-                    reason: e.to_string(),
-                }
-            })?;
+            let event: Event = decode(Self::NAME, stored)?;
             let id = stored.stream_id;
             let set = |assignments: &str| {
                 format!("UPDATE {table} SET {assignments} WHERE notification_id = $1")

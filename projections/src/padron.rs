@@ -8,7 +8,7 @@ use expedientes_domain::padron::{Inscription, InscriptionEvent, RemovalCause, Re
 use expedientes_eventlog::StoredEvent;
 use sqlx::PgConnection;
 
-use crate::runner::{ProjectionError, ReadModel, Tables};
+use crate::runner::{decode, ProjectionError, ReadModel, Tables};
 
 /// The register read model.
 #[derive(Debug, Default)]
@@ -49,14 +49,7 @@ impl ReadModel for PadronRegister {
     ) -> Result<(), ProjectionError> {
         let table = tables.get("padron_register");
         for stored in events {
-            let event: InscriptionEvent =
-                serde_json::from_value(stored.payload.clone()).map_err(|e| {
-                    ProjectionError::Undecodable {
-                        model: Self::NAME,
-                        position: stored.position,
-                        reason: e.to_string(),
-                    }
-                })?;
+            let event: InscriptionEvent = decode(Self::NAME, stored)?;
             let id = stored.stream_id;
             match &event {
                 InscriptionEvent::Inscribed {

@@ -7,7 +7,7 @@ use expedientes_domain::lpac::representation::{Event, Representation, Scope};
 use expedientes_eventlog::StoredEvent;
 use sqlx::PgConnection;
 
-use crate::runner::{ProjectionError, ReadModel, Tables};
+use crate::runner::{decode, ProjectionError, ReadModel, Tables};
 
 /// The representations read model.
 #[derive(Debug, Default)]
@@ -40,13 +40,7 @@ impl ReadModel for Representations {
     ) -> Result<(), ProjectionError> {
         let table = tables.get("representations");
         for stored in events {
-            let event: Event = serde_json::from_value(stored.payload.clone()).map_err(|e| {
-                ProjectionError::Undecodable {
-                    model: Self::NAME,
-                    position: stored.position,
-                    reason: e.to_string(),
-                }
-            })?;
+            let event: Event = decode(Self::NAME, stored)?;
             match event {
                 Event::Granted {
                     principal,

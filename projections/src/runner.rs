@@ -60,6 +60,19 @@ pub enum RebuildEffects {
     MarkDone,
 }
 
+/// An event's payload as the model's event type: undecodable, the event is set aside by the
+/// runner (see [`ProjectionError::Undecodable`]) and the other streams go on.
+pub fn decode<E: serde::de::DeserializeOwned>(
+    model: &'static str,
+    stored: &StoredEvent,
+) -> Result<E, ProjectionError> {
+    serde_json::from_value(stored.payload.clone()).map_err(|e| ProjectionError::Undecodable {
+        model,
+        position: stored.position,
+        reason: e.to_string(),
+    })
+}
+
 /// The physical names of a model's tables: the live ones, or the copies being rebuilt.
 #[derive(Debug, Clone)]
 pub struct Tables {

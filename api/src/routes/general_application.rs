@@ -8,7 +8,7 @@ use expedientes_domain::general_application::{
     Command, Decision, GeneralApplication, MAXIMUM_TIME,
 };
 use expedientes_domain::lpac::notification::{Addressee, CaseRef, Delivery, Notification};
-use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
+use expedientes_domain::lpac::SubmissionKind;
 use expedientes_domain::{
     CaseParty, DeadlineRule, DocumentNumber, MunicipalityCode, ParseError, PartyRole,
 };
@@ -430,18 +430,10 @@ async fn case_command(
         }
         CaseCommand::Resolve => {
             let input: ResolutionInput = incoming.json()?;
-            let reasons = Reasons::try_from(input.grounds)
-                .map_err(|e| ApiError::invalid_field("grounds", e))?;
-            let body = input.body.as_deref().map(str::trim).unwrap_or("");
-            if body.chars().count() > 200 {
-                return Err(ApiError::invalid_field("body", "at most 200 characters"));
-            }
-            let body = if body.is_empty() {
-                // Art. 123.1: reposición is brought before the body that resolved.
-                "el mismo órgano que dictó esta resolución"
-            } else {
-                body
-            };
+            let (reasons, appeals) = crate::routes::notifications::resolution_parts(
+                input.grounds,
+                input.body.as_deref(),
+            )?;
             Command::Resolve {
                 decision: match input.decision {
                     DecisionInput::Granted => Decision::Granted,
@@ -449,7 +441,7 @@ async fn case_command(
                     DecisionInput::Desistimiento => Decision::Desistimiento,
                 },
                 reasons,
-                appeals: Appeal::ending_administrative_route(body),
+                appeals,
                 at: now,
             }
         }

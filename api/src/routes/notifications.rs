@@ -136,6 +136,36 @@ pub(crate) async fn prepare(
     ))
 }
 
+/// A resolution's reasons and appeals as a caseworker's request gives them: the reasons required
+/// (art. 35, field `grounds`), and the body that resolved (field `body`, at most 200 characters;
+/// by default "the same body", art. 123.1) before which reposición is brought.
+pub(crate) fn resolution_parts(
+    grounds: String,
+    body: Option<&str>,
+) -> Result<
+    (
+        expedientes_domain::lpac::Reasons,
+        Vec<expedientes_domain::lpac::Appeal>,
+    ),
+    ApiError,
+> {
+    let reasons = expedientes_domain::lpac::Reasons::try_from(grounds)
+        .map_err(|e| ApiError::invalid_field("grounds", e))?;
+    let body = body.map(str::trim).unwrap_or("");
+    if body.chars().count() > 200 {
+        return Err(ApiError::invalid_field("body", "at most 200 characters"));
+    }
+    let body = if body.is_empty() {
+        "el mismo órgano que dictó esta resolución"
+    } else {
+        body
+    };
+    Ok((
+        reasons,
+        expedientes_domain::lpac::Appeal::ending_administrative_route(body),
+    ))
+}
+
 /// The act of a resolution as it is notified: what was decided, its reasons and the appeals, with
 /// the body and the time to bring each (art. 40.2).
 pub(crate) fn resolution_act(

@@ -386,18 +386,8 @@ pub async fn resolve_lapse(
     let id = resource_id(&id, "inscription")?;
     let found = row(&state, &caller.tenant, id).await?;
     let input: LapseInput = incoming.json()?;
-    let grounds = expedientes_domain::lpac::Reasons::try_from(input.grounds)
-        .map_err(|e| ApiError::invalid_field("grounds", e))?;
-    let body = input.body.as_deref().map(str::trim).unwrap_or("");
-    if body.chars().count() > 200 {
-        return Err(ApiError::invalid_field("body", "at most 200 characters"));
-    }
-    let body = if body.is_empty() {
-        "el mismo órgano que dictó esta resolución"
-    } else {
-        body
-    };
-    let appeals = expedientes_domain::lpac::Appeal::ending_administrative_route(body);
+    let (grounds, appeals) =
+        crate::routes::notifications::resolution_parts(input.grounds, input.body.as_deref())?;
     let tenant = caller.tenant.clone();
     let today = crate::deadlines::local_date(&state, state.clock.now());
     let ctx =

@@ -10,7 +10,7 @@ use expedientes_domain::lpac::notification::{
     Act, ActKind, Addressee, CaseRef, Command as NotificationCommand, Delivery, EdictReason,
     Notification,
 };
-use expedientes_domain::lpac::{Appeal, Reasons, SubmissionKind};
+use expedientes_domain::lpac::{Appeal, SubmissionKind};
 use expedientes_domain::padron::{
     FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, RemovalBasis,
     RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
@@ -464,22 +464,14 @@ pub async fn file_step(
             })
         }
         FileStep::ResolveRemove | FileStep::ResolveArchive | FileStep::DeclareLapse => {
-            let grounds = Reasons::try_from(input.grounds.clone().unwrap_or_default())
-                .map_err(|e| ApiError::invalid_field("grounds", e))?;
-            let body = input.body.as_deref().map(str::trim).unwrap_or("");
-            if body.chars().count() > 200 {
-                return Err(ApiError::invalid_field("body", "at most 200 characters"));
-            }
-            // Art. 123.1: reposición is brought before the body that resolved.
-            let body = if body.is_empty() {
-                "el mismo órgano que dictó esta resolución"
-            } else {
-                body
-            };
+            let (grounds, appeals) = crate::routes::notifications::resolution_parts(
+                input.grounds.clone().unwrap_or_default(),
+                input.body.as_deref(),
+            )?;
             if input.step == FileStep::DeclareLapse {
                 Some(FileCommand::DeclareLapse {
                     grounds,
-                    appeals: Appeal::ending_administrative_route(body),
+                    appeals: appeals.clone(),
                     on: today,
                 })
             } else {
@@ -490,7 +482,7 @@ pub async fn file_step(
                         FileDecision::Archive
                     },
                     grounds,
-                    appeals: Appeal::ending_administrative_route(body),
+                    appeals: appeals.clone(),
                     on: today,
                 })
             }
