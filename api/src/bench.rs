@@ -304,6 +304,7 @@ async fn measure_timers(
                     entry: None,
                     resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).ok_or("date")?,
                     max_time_rule: None,
+                    notify_by: None,
                 },
                 Event::RectificationRequested {
                     residence: None,

@@ -310,6 +310,7 @@ async fn load(
                         entry: entry.clone(),
                         resolution_due,
                         max_time_rule: None,
+                        notify_by: expedientes_domain::lpac::notification::Delivery::Electronic,
                     }
                 })
                 .await

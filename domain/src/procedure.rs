@@ -142,25 +142,82 @@ pub struct DeadlineRule {
     /// a holiday there or at the seat is not a business day (art. 30.6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residence: Option<String>,
+    /// The suspensions that moved it (art. 22), in order: counted again with the calendar too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspensions: Vec<crate::calendar::Suspension>,
 }
 
 impl DeadlineRule {
-    /// The last day by this calendar at `seat`, with the warnings of missing calendars.
+    /// A rule without suspensions.
+    pub fn new(
+        from: NaiveDate,
+        amount: u32,
+        unit: crate::calendar::Unit,
+        residence: Option<&crate::MunicipalityCode>,
+    ) -> Self {
+        Self {
+            from,
+            amount,
+            unit,
+            residence: residence.map(|r| r.to_string()),
+            suspensions: Vec::new(),
+        }
+    }
+
+    /// The same rule, moved by one more suspension.
+    pub fn suspended(&self, suspension: crate::calendar::Suspension) -> Self {
+        let mut rule = self.clone();
+        rule.suspensions.push(suspension);
+        rule
+    }
+
+    /// The last day by this calendar at `seat`, its suspensions applied in order.
     pub fn due(
         &self,
         calendar: &crate::calendar::HolidayCalendar,
         seat: &str,
     ) -> Result<NaiveDate, crate::calendar::CalendarError> {
         calendar
-            .compute(&crate::calendar::DeadlineRequest {
-                from: self.from,
-                at: None,
-                amount: self.amount,
-                unit: self.unit,
-                seat: Some(seat.to_owned()),
-                residence: self.residence.clone(),
-            })
+            .compute_with_suspensions(
+                &crate::calendar::DeadlineRequest {
+                    from: self.from,
+                    at: None,
+                    amount: self.amount,
+                    unit: self.unit,
+                    seat: Some(seat.to_owned()),
+                    residence: self.residence.clone(),
+                },
+                &self.suspensions,
+            )
             .map(|r| r.due_date)
+    }
+}
+
+/// A maximum time's last day, and how it is counted, once it stood still from `from` to `until`
+/// (art. 22 LPAC): the suspended business days move it, at the seat and at the residence (art.
+/// 30.6), so it lands on a business day (art. 30.5). With the file's `rule`, the suspension is
+/// added to it (and counted again whenever the calendar changes); files recorded before rules
+/// were move their last day `due` as it stood.
+pub fn resumed_after_suspension(
+    rule: Option<&DeadlineRule>,
+    due: Option<NaiveDate>,
+    residence: Option<&str>,
+    from: NaiveDate,
+    until: NaiveDate,
+    calendar: &crate::calendar::HolidayCalendar,
+    seat: &str,
+) -> Result<(NaiveDate, Option<DeadlineRule>), crate::calendar::CalendarError> {
+    let suspension = crate::calendar::Suspension::new(from, until.max(from))?;
+    match rule {
+        Some(rule) => {
+            let rule = rule.suspended(suspension);
+            Ok((rule.due(calendar, seat)?, Some(rule)))
+        }
+        None => {
+            let due = due.unwrap_or(until);
+            let moved = calendar.apply_suspension(due, &suspension, Some(seat), residence)?;
+            Ok((moved.due_date, None))
+        }
     }
 }
 
@@ -265,12 +322,16 @@ where
         Vec::new()
     }
 
-    /// The command a fired timer sends, built from the timer's kind and data, the firing time and
-    /// the council's local date at that time (deadlines end with local days, not UTC ones);
-    /// `None` for a kind this procedure does not know (the timer is then closed as failed).
+    /// The command a fired timer sends, built from the timer's kind and data, the file as it is
+    /// when the timer fires, the firing time and the council's local date at that time
+    /// (deadlines end with local days, not UTC ones); `None` for a kind this procedure does not
+    /// know (the timer is then closed as failed). The file's state is there for what a timer's
+    /// effect computes from the file (the request to fix's ten days count from its notification,
+    /// with the applicant's residence, and suspend the maximum time as it then stands).
     fn timer_command(
         _kind: &str,
         _data: &serde_json::Value,
+        _state: &Self::State,
         _context: &TimerContext<'_>,
     ) -> Option<Self::Command> {
         None

@@ -93,11 +93,12 @@ where
     }
 }
 
-/// The command a fired timer of procedure `P` sends at `now` (local day `today`), with the
+/// The command a fired timer of procedure `P` sends, on a file in `state`, at `now` (local day `today`), with the
 /// bundled legal calendar of Madrid (28079) as the scheduler would resolve it.
 pub fn fire<P>(
     kind: &str,
     data: &serde_json::Value,
+    state: &P::State,
     now: chrono::DateTime<chrono::Utc>,
     today: chrono::NaiveDate,
 ) -> Option<P::Command>
@@ -109,6 +110,7 @@ where
     P::timer_command(
         kind,
         data,
+        state,
         &crate::TimerContext {
             now,
             today,

@@ -111,7 +111,7 @@ impl Registry {
     where
         P: Procedure + 'static,
         P::Event: DomainEvent + Send,
-        P::Command: Send,
+        P::Command: Clone + Send + Sync,
         P::Error: std::error::Error + Send + Sync + 'static,
         P::State: Send + Sync + 'static,
     {
@@ -140,9 +140,20 @@ impl Registry {
                     seat: tenant.as_str(),
                     calendar: &calendar,
                 };
-                if P::timer_command(&request.kind, &request.data, &context).is_none() {
+                // The command is built from the file as it is: loaded here to tell a kind the
+                // procedure does not know, and again inside the command's decision.
+                let file = match log
+                    .load_aggregate::<P>(tenant.as_str(), request.case_id, Until::End)
+                    .await
+                {
+                    Ok(loaded) => loaded.state,
+                    Err(e) => return FireOutcome::Failed(format!("the file: {e}")),
+                };
+                let Some(first) =
+                    P::timer_command(&request.kind, &request.data, &file, &context)
+                else {
                     return FireOutcome::Unknown;
-                }
+                };
                 let command_id = firing_command_id(request.timer_id, request.generation);
                 let result = log
                     .execute::<P>(
@@ -161,9 +172,11 @@ impl Registry {
                             },
                             request_hash: Some(command_id.as_bytes().to_vec()),
                         },
-                        |_, _| {
-                            P::timer_command(&request.kind, &request.data, &context)
-                                .expect("the timer's command was built above from the same data")
+                        |current, _| {
+                            // A file changed in between may no longer give a command: the one
+                            // built above is then decided (and refused) on the file as it is.
+                            P::timer_command(&request.kind, &request.data, current, &context)
+                                .unwrap_or_else(|| first.clone())
                         },
                     )
                     .await;

@@ -71,20 +71,39 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
             },
             resolution_due: NaiveDate::from_ymd_opt(2026, 6, 2).unwrap(),
             max_time_rule: None,
+            notify_by: expedientes_domain::lpac::notification::Delivery::Electronic,
         })
         .await
         .unwrap();
         if i % 3 == 0 {
             log.execute::<GeneralApplication>(request(id), |_, _| Command::RequestRectification {
-                residence: None,
                 what: "falta documentación".into(),
                 at: at + Duration::days(1),
-                on: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
-                due: NaiveDate::from_ymd_opt(2026, 3, 17).unwrap(),
-                resolution_due_if_unanswered: NaiveDate::from_ymd_opt(2026, 6, 16).unwrap(),
+                notification: Uuid::new_v5(&id, b"request"),
             })
             .await
             .unwrap();
+            // Every other request took effect (notified); the rest are still being notified.
+            if i % 2 == 1 {
+                log.execute::<GeneralApplication>(request(id), |_, _| {
+                    Command::RecordRectificationNotified {
+                        notification: Uuid::new_v5(&id, b"request"),
+                        outcome: expedientes_domain::lpac::notification::Outcome::Accessed,
+                        on: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
+                        due: NaiveDate::from_ymd_opt(2026, 3, 17).unwrap(),
+                        rule: expedientes_domain::DeadlineRule::new(
+                            NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
+                            10,
+                            expedientes_domain::calendar::Unit::BusinessDays,
+                            None,
+                        ),
+                        resolution_due_if_unanswered: NaiveDate::from_ymd_opt(2026, 6, 16)
+                            .unwrap(),
+                    }
+                })
+                .await
+                .unwrap();
+            }
         }
         if i % 5 == 0 {
             log.execute::<GeneralApplication>(request(id), |_, _| Command::Withdraw {
@@ -176,7 +195,7 @@ async fn the_case_view_reflects_each_file() {
     );
     assert_eq!(awaiting.next_deadline, NaiveDate::from_ymd_opt(2026, 3, 17));
     assert_eq!(awaiting.party_documents, vec!["X1234567L".to_string()]);
-    assert_eq!(awaiting.version, 2);
+    assert_eq!(awaiting.version, 3);
     let withdrawn = find("Solicitud 0");
     assert_eq!(withdrawn.state, "withdrawn");
     assert!(withdrawn.closed_at.is_some() && !withdrawn.citizen_must_act);

@@ -7,12 +7,14 @@ use expedientes_domain::calendar::Unit;
 use expedientes_domain::general_application::{
     Command, Decision, GeneralApplication, MAXIMUM_TIME,
 };
-use expedientes_domain::lpac::notification::{Addressee, CaseRef, Delivery, Notification};
+use expedientes_domain::lpac::notification::{
+    Act, ActKind, Addressee, CaseRef, Delivery, Notification,
+};
 use expedientes_domain::lpac::SubmissionKind;
 use expedientes_domain::{
     CaseParty, DeadlineRule, DocumentNumber, MunicipalityCode, ParseError, PartyRole,
 };
-use expedientes_eventlog::Streams;
+use expedientes_eventlog::{Streams, Until};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -27,6 +29,7 @@ use crate::pipeline::{CommandContext, CommandResponse, Incoming, NoInput};
 use crate::problem::{ApiError, RefusalProblem};
 use crate::procedures::Plugin;
 use crate::routes::cases::visible_case;
+use crate::routes::notifications::{prepare, ToNotify};
 use crate::state::AppState;
 
 /// The general application's registration.
@@ -47,6 +50,28 @@ pub const PLUGIN: Plugin = Plugin {
 };
 
 const NAME: &str = <GeneralApplication as esrs::Aggregate>::NAME;
+
+/// The extension of the period to fix an application: up to five business days (art. 68.2).
+const EXTENSION_BUSINESS_DAYS: u32 = 5;
+
+/// The act of a request to fix an application, as it is notified: what is missing, the ten
+/// business days from the day after the notification, the warning of desistimiento and the
+/// suspension of the time to resolve (arts. 68.1 and 22.1.a).
+fn rectification_act(case_number: &str, what: &str, on: chrono::NaiveDate) -> Act {
+    Act {
+        kind: ActKind::RectificationRequest,
+        summary: format!("Requerimiento de subsanación del expediente {case_number}"),
+        text: format!(
+            "En el expediente {case_number}, se le requiere para que, en el plazo de diez días \
+             hábiles contados desde el día siguiente al de la notificación de este requerimiento, \
+             subsane la solicitud: {what}. Si así no lo hiciera, se le tendrá por desistido de su \
+             petición, previa resolución (art. 68.1 de la Ley 39/2015). El plazo máximo para \
+             resolver queda suspendido desde esta notificación hasta su cumplimiento o, en su \
+             defecto, hasta el fin del plazo concedido (art. 22.1.a)."
+        ),
+        on,
+    }
+}
 
 /// Every refusal of a general application answers 409 in its own words.
 impl RefusalProblem for expedientes_domain::general_application::Refusal {}
@@ -83,6 +108,69 @@ pub struct SubmitRequest {
     /// council's: its holidays are not business days for the file's deadlines either (art. 30.6).
     #[schema(max_length = 5)]
     pub residence: Option<String>,
+    /// How the applicant is notified: `electronic` (in Mi Carpeta; the default, except for a
+    /// paper application registered with an `address`) or `paper` (letters to `address`). A
+    /// natural person may choose paper (art. 14.1 LPAC); a legal person is notified
+    /// electronically (art. 14.2.a).
+    pub notify_by: Option<NotifyByInput>,
+    /// The postal address for letters (1 to 300 characters), with `notify_by: paper`.
+    #[schema(max_length = 300)]
+    pub address: Option<String>,
+}
+
+/// How an applicant is notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyByInput {
+    /// In the electronic office (Mi Carpeta), with an aviso by e-mail when there is an account.
+    Electronic,
+    /// A letter to the address given.
+    Paper,
+}
+
+/// How the applicant `applicant` asked to be notified, checked (arts. 14 and 41.1 LPAC).
+fn notification_choice(
+    input: &SubmitRequest,
+    applicant: &DocumentNumber,
+    registered_on_paper: bool,
+) -> Result<Delivery, ApiError> {
+    let address = match input.address.as_deref().map(str::trim) {
+        None => None,
+        Some(address) if address.is_empty() || address.chars().count() > 300 => {
+            return Err(ApiError::invalid_field(
+                "address",
+                "give a postal address of 1 to 300 characters",
+            ))
+        }
+        Some(address) if address.chars().any(char::is_control) => {
+            return Err(ApiError::invalid_field(
+                "address",
+                "one line, without control characters",
+            ))
+        }
+        Some(address) => Some(address.to_owned()),
+    };
+    let by = input.notify_by.unwrap_or(if registered_on_paper && address.is_some() {
+        NotifyByInput::Paper
+    } else {
+        NotifyByInput::Electronic
+    });
+    match (by, address) {
+        (NotifyByInput::Electronic, None) => Ok(Delivery::Electronic),
+        (NotifyByInput::Electronic, Some(_)) => Err(ApiError::invalid_field(
+            "address",
+            "an address is for notifications on paper: leave it out, or choose notify_by paper",
+        )),
+        (NotifyByInput::Paper, _) if !applicant.is_natural_person() => Err(ApiError::invalid_field(
+            "notify_by",
+            "a legal person is notified electronically (art. 14.2.a LPAC)",
+        )),
+        (NotifyByInput::Paper, None) => Err(ApiError::invalid_field(
+            "address",
+            "give the postal address for notifications on paper",
+        )),
+        (NotifyByInput::Paper, Some(address)) => Ok(Delivery::Paper { address }),
+    }
 }
 
 /// Ask the applicant to fix the application (art. 68 LPAC: 10 business days).
@@ -271,6 +359,12 @@ pub async fn submit(
             ))
         }
     };
+    let applicant = &parties
+        .iter()
+        .find(|p| p.role == PartyRole::Interested)
+        .ok_or_else(|| ApiError::Internal("an application without its applicant".into()))?
+        .document;
+    let notify_by = notification_choice(&input, applicant, channel.is_some())?;
     let tenant = caller.tenant.clone();
     let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "submit")
         .await?
@@ -325,12 +419,13 @@ pub async fn submit(
             at: filed,
             entry: entry.clone(),
             resolution_due,
-            max_time_rule: Some(DeadlineRule {
-                residence: residence.as_ref().map(|r| r.to_string()),
-                from: filed_on,
-                amount: MAXIMUM_TIME.months,
-                unit: Unit::Months,
-            }),
+            max_time_rule: Some(DeadlineRule::new(
+                filed_on,
+                MAXIMUM_TIME.months,
+                Unit::Months,
+                residence.as_ref(),
+            )),
+            notify_by: notify_by.clone(),
         })
         .await?;
     Ok(executed.reply(location(case_id)))
@@ -383,50 +478,96 @@ async fn case_command(
     if let Some(earlier) = ctx.earlier(&state, id).await? {
         return Ok(earlier.reply(location(id)));
     }
-    let input = match which {
+    // The file as it is: how its applicant is notified, its rules and suspensions.
+    let file = state
+        .log
+        .load_aggregate::<GeneralApplication>(tenant.as_str(), id, Until::End)
+        .await?
+        .state;
+    let case = CaseRef {
+        stream_type: NAME.to_owned(),
+        stream_id: id,
+        case_number: row
+            .case_number
+            .parse()
+            .map_err(|_| ApiError::Internal("a file number that does not parse".into()))?,
+    };
+    let applicant = row
+        .parties
+        .0
+        .iter()
+        .find(|p| p.role == PartyRole::Interested)
+        .map(|p| Addressee {
+            document: p.document.clone(),
+            name: p.name.clone(),
+        })
+        .ok_or_else(|| ApiError::Internal("an application without its applicant".into()))?;
+    // Acts are notified to the applicant (art. 40.1) as they chose when applying (art. 41.1),
+    // in the same append as the act.
+    let notify = |act: Act| ToNotify {
+        act,
+        addressee: Some(applicant.clone()),
+        delivery: file.notify_by.clone(),
+    };
+    let (input, notification) = match which {
         CaseCommand::RequestRectification => {
             let input: RectificationRequestInput = incoming.json()?;
-            if input.what.trim().is_empty() {
-                return Err(ApiError::invalid_field("what", "say what must be fixed"));
+            let what = input.what.trim();
+            if what.is_empty() || what.chars().count() > 2_000 {
+                return Err(ApiError::invalid_field(
+                    "what",
+                    "say what must be fixed, in 1 to 2,000 characters",
+                ));
             }
-            // The request is notified electronically when issued; the 10 days start the next day
-            // (counted in the decision, with the applicant's residence, art. 30.6). The maximum
-            // time if unanswered depends on the file too.
-            Command::RequestRectification {
-                residence: None,
-                what: input.what.trim().to_owned(),
-                at: now,
-                on: today,
-                due: today,
-                resolution_due_if_unanswered: today,
-            }
+            let notification =
+                prepare(&state, &ctx, case, notify(rectification_act(&row.case_number, what, today)))
+                    .await?;
+            (
+                Command::RequestRectification {
+                    what: what.to_owned(),
+                    at: now,
+                    notification: notification.0,
+                },
+                Some(notification),
+            )
         }
         CaseCommand::ExtendRectification => {
             let _: NoInput = incoming.json_or_default()?;
             // The new last day depends on the current one: computed in the decision below.
-            Command::ExtendRectification {
-                at: now,
-                due: today,
-                resolution_due_if_unanswered: today,
-            }
+            (
+                Command::ExtendRectification {
+                    at: now,
+                    due: today,
+                    rule: None,
+                    resolution_due_if_unanswered: today,
+                },
+                None,
+            )
         }
         CaseCommand::Rectify => {
             let input: RectificationInput = incoming.json_or_default()?;
-            let counts_from = deadlines::registry_entry(&state, &calendar, &tenant, now);
-            Command::Rectify {
-                note: input.note,
-                at: counts_from,
-                entry: crate::registry_entries::enter(
-                    &state,
-                    &tenant,
-                    SubmissionKind::Rectification,
-                    now,
-                    counts_from,
-                )
-                .await?,
-                // The maximum time once the suspension ends: computed in the decision below.
-                resolution_due: today,
+            if input.note.chars().count() > 10_000 {
+                return Err(ApiError::invalid_field("note", "at most 10,000 characters"));
             }
+            let counts_from = deadlines::registry_entry(&state, &calendar, &tenant, now);
+            (
+                Command::Rectify {
+                    note: input.note,
+                    at: counts_from,
+                    entry: crate::registry_entries::enter(
+                        &state,
+                        &tenant,
+                        SubmissionKind::Rectification,
+                        now,
+                        counts_from,
+                    )
+                    .await?,
+                    // The maximum time once the suspension ends: computed in the decision below.
+                    resolution_due: today,
+                    max_time_rule: None,
+                },
+                None,
+            )
         }
         CaseCommand::Resolve => {
             let input: ResolutionInput = incoming.json()?;
@@ -434,37 +575,11 @@ async fn case_command(
                 input.grounds,
                 input.body.as_deref(),
             )?;
-            Command::Resolve {
-                decision: match input.decision {
-                    DecisionInput::Granted => Decision::Granted,
-                    DecisionInput::Denied => Decision::Denied,
-                    DecisionInput::Desistimiento => Decision::Desistimiento,
-                },
-                reasons,
-                appeals,
-                at: now,
-            }
-        }
-        CaseCommand::Withdraw => {
-            let _: NoInput = incoming.json_or_default()?;
-            Command::Withdraw { at: now }
-        }
-    };
-    // A resolution is notified to the applicant (art. 40.1) in the electronic office, where the
-    // application was filed (art. 41.1), in the same append.
-    let notification = match &input {
-        Command::Resolve {
-            decision,
-            reasons,
-            appeals,
-            ..
-        } => {
-            let applicant = row
-                .parties
-                .0
-                .iter()
-                .find(|p| p.role == PartyRole::Interested)
-                .ok_or_else(|| ApiError::Internal("an application without its applicant".into()))?;
+            let decision = match input.decision {
+                DecisionInput::Granted => Decision::Granted,
+                DecisionInput::Denied => Decision::Denied,
+                DecisionInput::Desistimiento => Decision::Desistimiento,
+            };
             let decided = match decision {
                 Decision::Granted => "se estima la solicitud",
                 Decision::Denied => "se desestima la solicitud",
@@ -473,36 +588,28 @@ async fn case_command(
                      (art. 68.1 de la Ley 39/2015) y se archiva"
                 }
             };
-            Some(
-                crate::routes::notifications::prepare(
-                    &state,
-                    &ctx,
-                    CaseRef {
-                        stream_type: NAME.to_owned(),
-                        stream_id: id,
-                        case_number: row.case_number.parse().map_err(|_| {
-                            ApiError::Internal("a file number that does not parse".into())
-                        })?,
-                    },
-                    crate::routes::notifications::ToNotify {
-                        act: crate::routes::notifications::resolution_act(
-                            &row.case_number,
-                            decided,
-                            reasons.as_str(),
-                            appeals,
-                            today,
-                        ),
-                        addressee: Some(Addressee {
-                            document: applicant.document.clone(),
-                            name: applicant.name.clone(),
-                        }),
-                        delivery: Delivery::Electronic,
-                    },
-                )
-                .await?,
+            let act = crate::routes::notifications::resolution_act(
+                &row.case_number,
+                decided,
+                reasons.as_str(),
+                &appeals,
+                today,
+            );
+            let notification = prepare(&state, &ctx, case, notify(act)).await?;
+            (
+                Command::Resolve {
+                    decision,
+                    reasons,
+                    appeals,
+                    at: now,
+                },
+                Some(notification),
             )
         }
-        _ => None,
+        CaseCommand::Withdraw => {
+            let _: NoInput = incoming.json_or_default()?;
+            (Command::Withdraw { at: now }, None)
+        }
     };
     let mut streams = Streams::of::<GeneralApplication>(id);
     if let Some((notification, _)) = &notification {
@@ -511,65 +618,66 @@ async fn case_command(
     let executed = ctx
         .run(&state, id, streams, |decision| -> Result<(), ApiError> {
             let current = decision.state::<GeneralApplication>(id);
-            // Art. 22.1.a: the maximum time stands still from the notification of the request
-            // to fix until the fix, or else until the period's last day; the suspended
-            // business days are added to its last day.
-            // Art. 30.6: a holiday at the applicant's residence is not a business day either.
-            let residence = current.residence.as_ref();
-            let suspended = |from, to| {
-                let due = current.resolution_due.unwrap_or(to);
-                deadlines::after_suspension_at(&calendar, &tenant, residence, due, from, to)
-            };
             let command = match &input {
-                Command::RequestRectification { what, at, on, .. } => {
-                    let due = deadlines::due_at(
-                        &calendar,
-                        &tenant,
-                        residence,
-                        *on,
-                        expedientes_domain::general_application::RECTIFICATION_BUSINESS_DAYS,
-                        Unit::BusinessDays,
-                    )?;
-                    Command::RequestRectification {
-                        residence: current.residence.clone(),
-                        what: what.clone(),
-                        at: *at,
-                        on: *on,
-                        due,
-                        resolution_due_if_unanswered: suspended(*on, due)?,
-                    }
-                }
                 Command::ExtendRectification { at, .. } => {
-                    // Art. 68.2: up to five more business days, from the current last day.
-                    let from = current.rectification_due.unwrap_or(today);
-                    let due = deadlines::due_at(
-                        &calendar,
-                        &tenant,
-                        residence,
-                        from,
-                        5,
-                        Unit::BusinessDays,
-                    )?;
+                    // Art. 68.2: up to five more business days, from the current last day (the
+                    // rule counts fifteen from the request's notification).
+                    let rule = current.rectification_rule.clone().map(|mut rule| {
+                        rule.amount += EXTENSION_BUSINESS_DAYS;
+                        rule
+                    });
+                    let due = match (&rule, current.rectification_due) {
+                        (Some(rule), _) => rule
+                            .due(&calendar, tenant.as_str())
+                            .map_err(deadlines::calendar_problem)?,
+                        (None, from) => deadlines::due_at(
+                            &calendar,
+                            &tenant,
+                            current.residence.as_ref(),
+                            from.unwrap_or(today),
+                            EXTENSION_BUSINESS_DAYS,
+                            Unit::BusinessDays,
+                        )?,
+                    };
+                    // Art. 22.1.a: unanswered, the maximum time stands still until the
+                    // extended period's end.
+                    let (resolution_due_if_unanswered, _) = current
+                        .resumed_maximum_time(
+                            current.suspended_on.unwrap_or(today),
+                            due,
+                            &calendar,
+                            tenant.as_str(),
+                        )
+                        .map_err(deadlines::calendar_problem)?;
                     Command::ExtendRectification {
                         at: *at,
                         due,
-                        resolution_due_if_unanswered: suspended(
-                            current.suspended_on.unwrap_or(today),
-                            due,
-                        )?,
+                        rule,
+                        resolution_due_if_unanswered,
                     }
                 }
                 Command::Rectify {
                     note, at, entry, ..
-                } => Command::Rectify {
-                    note: note.clone(),
-                    at: *at,
-                    entry: entry.clone(),
-                    resolution_due: match current.suspended_on {
-                        Some(on) => suspended(on, today)?,
-                        None => current.resolution_due.unwrap_or(today),
-                    },
-                },
+                } => {
+                    // Art. 22.1.a: the maximum time stood still from the request's notification
+                    // until today's fix; a fix before the request took effect suspended nothing.
+                    let (resolution_due, max_time_rule) = match current.suspended_on {
+                        Some(on) => current
+                            .resumed_maximum_time(on, today, &calendar, tenant.as_str())
+                            .map_err(deadlines::calendar_problem)?,
+                        None => (
+                            current.resolution_due.unwrap_or(today),
+                            current.max_time_rule.clone(),
+                        ),
+                    };
+                    Command::Rectify {
+                        note: note.clone(),
+                        at: *at,
+                        entry: entry.clone(),
+                        resolution_due,
+                        max_time_rule,
+                    }
+                }
                 other => other.clone(),
             };
             decision

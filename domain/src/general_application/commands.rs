@@ -47,22 +47,37 @@ pub enum Command {
         max_time_rule: Option<DeadlineRule>,
         /// The applicant's municipality of residence (INE code), when known: its holidays count too (art. 30.6).
         residence: Option<crate::MunicipalityCode>,
+        /// How the applicant is notified: electronically, or on paper at an address when they
+        /// are not obliged to deal electronically and chose it (arts. 14, 41.1).
+        notify_by: crate::lpac::notification::Delivery,
     },
-    /// A caseworker asks the applicant to fix the application (art. 68.1).
+    /// A caseworker asks the applicant to fix the application (art. 68.1); the request is
+    /// notified (the notification issued in the same append), and its period starts when the
+    /// notification takes effect.
     RequestRectification {
         /// What is missing or wrong.
         what: String,
-        /// When the request was notified.
+        /// When the request was made.
         at: DateTime<Utc>,
-        /// The council's local date of the notification: the maximum time is suspended from it
-        /// (art. 22.1.a).
+        /// The notification that carries it.
+        notification: uuid::Uuid,
+    },
+    /// The request's notification took effect (reported by the notification's follow-up): the
+    /// ten business days run from the next day (art. 68.1, with the residence's holidays, art.
+    /// 30.6) and the maximum time stands still from that day (art. 22.1.a).
+    RecordRectificationNotified {
+        /// The notification.
+        notification: uuid::Uuid,
+        /// How it took effect.
+        outcome: crate::lpac::notification::Outcome,
+        /// The day it took effect.
         on: NaiveDate,
-        /// The last day to fix it (10 business days from the notification).
+        /// The last day to fix the application.
         due: NaiveDate,
+        /// How that day is counted.
+        rule: DeadlineRule,
         /// The maximum time's last day if the period ends without a fix.
         resolution_due_if_unanswered: NaiveDate,
-        /// The applicant's municipality of residence the period is counted with (art. 30.6).
-        residence: Option<crate::MunicipalityCode>,
     },
     /// The period is extended by up to 5 business days (art. 68.2), once.
     ExtendRectification {
@@ -70,6 +85,8 @@ pub enum Command {
         at: DateTime<Utc>,
         /// The new last day.
         due: NaiveDate,
+        /// How it is counted (absent for requests recorded before rules were).
+        rule: Option<DeadlineRule>,
         /// The maximum time's last day if the extended period ends without a fix.
         resolution_due_if_unanswered: NaiveDate,
     },
@@ -84,6 +101,8 @@ pub enum Command {
         entry: RegistryEntry,
         /// The maximum time's last day now that the suspension ended.
         resolution_due: NaiveDate,
+        /// How that day is counted (the suspension included), when the file knows its rule.
+        max_time_rule: Option<DeadlineRule>,
     },
     /// The deadline timer: the subsanación period ended without the application being fixed.
     CloseRectificationPeriod {
@@ -93,6 +112,11 @@ pub enum Command {
         at: DateTime<Utc>,
         /// The council's local date at that moment: the period ends with its last local day.
         today: NaiveDate,
+        /// The maximum time's last day, the suspension having lasted the whole period (computed
+        /// with the calendar as it is when the period ends; absent when it cannot be).
+        resolution_due: Option<NaiveDate>,
+        /// How that day is counted.
+        max_time_rule: Option<DeadlineRule>,
     },
     /// The deadline timer: the maximum time to resolve passed (art. 24).
     ReachMaximumTime {

@@ -41,8 +41,39 @@ pub enum Event {
         /// The applicant's municipality of residence, when known (absent in older events).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         residence: Option<crate::MunicipalityCode>,
+        /// How the applicant is notified (absent in older events: electronically).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notify_by: Option<crate::lpac::notification::Delivery>,
     },
-    /// Subsanación was requested.
+    /// Subsanación was requested, to be notified: its period starts when the notification takes
+    /// effect.
+    RectificationIssued {
+        /// What to fix.
+        what: String,
+        /// When it was requested.
+        at: DateTime<Utc>,
+        /// The notification that carries it.
+        notification: uuid::Uuid,
+    },
+    /// The request to fix was notified: its period runs and the maximum time stands still.
+    RectificationNotified {
+        /// The notification.
+        notification: uuid::Uuid,
+        /// How it took effect.
+        outcome: crate::lpac::notification::Outcome,
+        /// What to fix.
+        what: String,
+        /// The day it took effect.
+        on: NaiveDate,
+        /// The last day to fix the application.
+        due: NaiveDate,
+        /// How that day is counted.
+        rule: DeadlineRule,
+        /// The maximum time's last day if no fix arrives.
+        resolution_due_if_unanswered: NaiveDate,
+    },
+    /// Subsanación was requested and notified at once (files before requests were notification
+    /// records; no longer emitted).
     RectificationRequested {
         /// What to fix.
         what: String,
@@ -66,6 +97,9 @@ pub enum Event {
         at: DateTime<Utc>,
         /// The new last day.
         due: NaiveDate,
+        /// How it is counted (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<DeadlineRule>,
         /// The maximum time's last day if no fix arrives.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resolution_due_if_unanswered: Option<NaiveDate>,
@@ -82,6 +116,9 @@ pub enum Event {
         /// The maximum time's last day, the suspension over.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resolution_due: Option<NaiveDate>,
+        /// How that day is counted, the suspension included (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_rule: Option<DeadlineRule>,
     },
     /// The period to fix ended without a fix: the timer proposes the desistimiento, which the
     /// council declares by resolution (art. 68.1).
@@ -91,6 +128,9 @@ pub enum Event {
         /// The maximum time's last day, running again since the period ended.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resolution_due: Option<NaiveDate>,
+        /// How that day is counted, the suspension included (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Files before desistimiento was declared by resolution: the timer itself closed them.
     /// Kept so that their history reads; no longer emitted.

@@ -12,6 +12,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::calendar::Unit;
+use crate::lpac::notification::{ActKind, Delivery};
 use crate::lpac::{MaximumTime, RegistryEntry, SilenceMeaning};
 use crate::procedure::{
     deadline_data, CaseEffect, CitizenAction, DeadlineRule, PartyRole, Procedure, TimerContext,
@@ -73,6 +74,7 @@ impl esrs::Aggregate for GeneralApplication {
                     resolution_due,
                     max_time_rule,
                     residence,
+                    notify_by,
                 },
             ) => {
                 if !parties.iter().any(|p| p.role == PartyRole::Interested) {
@@ -92,6 +94,7 @@ impl esrs::Aggregate for GeneralApplication {
                     resolution_due,
                     max_time_rule,
                     residence,
+                    notify_by: Some(notify_by),
                 }])
             }
             (S::NotSubmitted, _) => Err(Refusal::NotSubmitted),
@@ -147,27 +150,49 @@ impl esrs::Aggregate for GeneralApplication {
                 Command::RequestRectification {
                     what,
                     at,
-                    on,
-                    due,
-                    resolution_due_if_unanswered,
-                    residence,
+                    notification,
                 },
             ) => {
                 if what.trim().is_empty() {
                     return Err(Refusal::Incomplete("say what must be fixed"));
                 }
-                Ok(vec![Event::RectificationRequested {
-                    what,
+                Ok(vec![Event::RectificationIssued {
+                    what: what.trim().to_owned(),
                     at,
-                    on: Some(on),
-                    due,
-                    resolution_due_if_unanswered: Some(resolution_due_if_unanswered),
-                    residence,
+                    notification,
                 }])
             }
-            (S::AwaitingRectification, Command::RequestRectification { .. }) => Err(
-                Refusal::RectificationAlreadyRunning(state.rectification_due.unwrap_or_default()),
-            ),
+            (S::AwaitingRectification, Command::RequestRectification { .. }) => {
+                match state.rectification_due {
+                    Some(due) => Err(Refusal::RectificationAlreadyRunning(due)),
+                    None => Err(Refusal::RectificationBeingNotified),
+                }
+            }
+            (
+                S::AwaitingRectification,
+                Command::RecordRectificationNotified {
+                    notification,
+                    outcome,
+                    on,
+                    due,
+                    rule,
+                    resolution_due_if_unanswered,
+                },
+            ) => {
+                if state.rectification_notification != Some(notification) {
+                    return Err(Refusal::NotThisRequest);
+                }
+                Ok(vec![Event::RectificationNotified {
+                    notification,
+                    outcome,
+                    what: state.rectification_what.clone().unwrap_or_default(),
+                    on,
+                    due,
+                    rule,
+                    resolution_due_if_unanswered,
+                }])
+            }
+            (_, Command::RecordRectificationNotified { .. }) => Err(Refusal::NotThisRequest),
             (S::DesistimientoProposed, Command::RequestRectification { .. }) => {
                 Err(Refusal::DesistimientoPending)
             }
@@ -176,16 +201,20 @@ impl esrs::Aggregate for GeneralApplication {
                 Command::ExtendRectification {
                     at,
                     due,
+                    rule,
                     resolution_due_if_unanswered,
                 },
             ) => {
-                let current = state.rectification_due.unwrap_or_default();
+                let Some(current) = state.rectification_due else {
+                    return Err(Refusal::RectificationBeingNotified);
+                };
                 if state.rectification_extended || due <= current {
                     return Err(Refusal::ExtensionNotAllowed);
                 }
                 Ok(vec![Event::RectificationExtended {
                     at,
                     due,
+                    rule,
                     resolution_due_if_unanswered: Some(resolution_due_if_unanswered),
                 }])
             }
@@ -196,14 +225,25 @@ impl esrs::Aggregate for GeneralApplication {
                     at,
                     entry,
                     resolution_due,
+                    max_time_rule,
                 },
             ) => Ok(vec![Event::Rectified {
                 note,
                 at,
                 entry: Some(entry),
                 resolution_due: Some(resolution_due),
+                max_time_rule,
             }]),
-            (S::AwaitingRectification, Command::CloseRectificationPeriod { due, at, today }) => {
+            (
+                S::AwaitingRectification,
+                Command::CloseRectificationPeriod {
+                    due,
+                    at,
+                    today,
+                    resolution_due,
+                    max_time_rule,
+                },
+            ) => {
                 let current = state.rectification_due.unwrap_or_default();
                 if due != current {
                     return Err(Refusal::StalePeriod(due));
@@ -211,9 +251,20 @@ impl esrs::Aggregate for GeneralApplication {
                 if today <= current {
                     return Err(Refusal::PeriodStillRunning(current));
                 }
+                // Without the day computed when the period ended, the one computed when the
+                // request took effect; the rule is the file's with this suspension added.
+                let max_time_rule = max_time_rule.or_else(|| {
+                    let rule = state.max_time_rule.as_ref()?;
+                    let from = state.suspended_on?;
+                    Some(rule.suspended(crate::calendar::Suspension {
+                        suspended_on: from,
+                        resumed_on: current.max(from),
+                    }))
+                });
                 Ok(vec![Event::DesistimientoProposed {
                     at,
-                    resolution_due: state.resolution_due_if_unanswered,
+                    resolution_due: resolution_due.or(state.resolution_due_if_unanswered),
+                    max_time_rule,
                 }])
             }
             (
@@ -241,9 +292,10 @@ impl esrs::Aggregate for GeneralApplication {
                     at,
                 }])
             }
-            (S::AwaitingRectification, Command::Resolve { .. }) => Err(Refusal::AwaitingApplicant(
-                state.rectification_due.unwrap_or_default(),
-            )),
+            (S::AwaitingRectification, Command::Resolve { .. }) => match state.rectification_due {
+                Some(due) => Err(Refusal::AwaitingApplicant(due)),
+                None => Err(Refusal::RectificationBeingNotified),
+            },
             (
                 stage @ (S::Submitted | S::DesistimientoProposed),
                 Command::Resolve {
@@ -286,12 +338,39 @@ impl esrs::Aggregate for GeneralApplication {
                 parties,
                 resolution_due,
                 residence,
+                max_time_rule,
+                notify_by,
                 ..
             } => {
                 state.stage = Stage::Submitted;
                 state.parties = parties;
                 state.residence = residence;
                 state.resolution_due = Some(resolution_due);
+                state.max_time_rule = max_time_rule;
+                state.notify_by = notify_by.unwrap_or(Delivery::Electronic);
+            }
+            Event::RectificationIssued {
+                what, notification, ..
+            } => {
+                state.stage = Stage::AwaitingRectification;
+                state.rectification_what = Some(what);
+                state.rectification_notification = Some(notification);
+                state.rectification_due = None;
+                state.rectification_rule = None;
+                state.rectification_extended = false;
+            }
+            Event::RectificationNotified {
+                on,
+                due,
+                rule,
+                resolution_due_if_unanswered,
+                ..
+            } => {
+                state.rectification_notification = None;
+                state.rectification_due = Some(due);
+                state.rectification_rule = Some(rule);
+                state.suspended_on = Some(on);
+                state.resolution_due_if_unanswered = Some(resolution_due_if_unanswered);
             }
             Event::RectificationRequested {
                 due,
@@ -310,32 +389,34 @@ impl esrs::Aggregate for GeneralApplication {
             }
             Event::RectificationExtended {
                 due,
+                rule,
                 resolution_due_if_unanswered,
                 ..
             } => {
                 state.rectification_due = Some(due);
                 state.rectification_extended = true;
+                if rule.is_some() {
+                    state.rectification_rule = rule;
+                }
                 if resolution_due_if_unanswered.is_some() {
                     state.resolution_due_if_unanswered = resolution_due_if_unanswered;
                 }
             }
-            Event::Rectified { resolution_due, .. } => {
+            Event::Rectified {
+                resolution_due,
+                max_time_rule,
+                ..
+            } => {
                 state.stage = Stage::Submitted;
-                state.rectification_due = None;
-                state.suspended_on = None;
-                state.resolution_due_if_unanswered = None;
-                if resolution_due.is_some() {
-                    state.resolution_due = resolution_due;
-                }
+                state = state.period_over(resolution_due, max_time_rule);
             }
-            Event::DesistimientoProposed { resolution_due, .. } => {
+            Event::DesistimientoProposed {
+                resolution_due,
+                max_time_rule,
+                ..
+            } => {
                 state.stage = Stage::DesistimientoProposed;
-                state.rectification_due = None;
-                state.suspended_on = None;
-                state.resolution_due_if_unanswered = None;
-                if resolution_due.is_some() {
-                    state.resolution_due = resolution_due;
-                }
+                state = state.period_over(resolution_due, max_time_rule);
             }
             Event::DeemedWithdrawn { .. } => {
                 state.stage = Stage::DeemedWithdrawn;
@@ -350,25 +431,26 @@ impl esrs::Aggregate for GeneralApplication {
                 };
             }
             Event::ResolutionNotified { .. } => {}
-            Event::DeadlineMoved { kind, due, .. } => match kind.as_str() {
-                RECTIFICATION_TIMER => state.rectification_due = Some(due),
-                MAXIMUM_TIME_TIMER => state.resolution_due = Some(due),
+            Event::DeadlineMoved {
+                kind, due, rule, ..
+            } => match kind.as_str() {
+                RECTIFICATION_TIMER => {
+                    state.rectification_due = Some(due);
+                    state.rectification_rule = Some(rule);
+                }
+                MAXIMUM_TIME_TIMER => {
+                    state.resolution_due = Some(due);
+                    state.max_time_rule = Some(rule);
+                }
                 _ => {}
             },
             Event::Withdrawn { .. } => {
                 state.stage = Stage::Withdrawn;
                 state.rectification_due = None;
+                state.rectification_notification = None;
             }
         }
         state
-    }
-}
-
-fn set(kind: &str, due: NaiveDate) -> TimerEffect {
-    TimerEffect::Set {
-        kind: kind.to_owned(),
-        fires_on: due.succ_opt().unwrap_or(due),
-        data: serde_json::json!({ "due": due }),
     }
 }
 
@@ -384,6 +466,30 @@ fn set_counted(kind: &str, due: NaiveDate, rule: Option<DeadlineRule>) -> TimerE
 fn cancel(kind: &str) -> TimerEffect {
     TimerEffect::Cancel {
         kind: kind.to_owned(),
+    }
+}
+
+impl State {
+    /// The file once the period to fix is over (fixed, or proposed for desistimiento): the
+    /// maximum time runs again from `resolution_due`, counted by `max_time_rule`.
+    fn period_over(
+        mut self,
+        resolution_due: Option<NaiveDate>,
+        max_time_rule: Option<DeadlineRule>,
+    ) -> Self {
+        self.rectification_due = None;
+        self.rectification_what = None;
+        self.rectification_notification = None;
+        self.rectification_rule = None;
+        self.suspended_on = None;
+        self.resolution_due_if_unanswered = None;
+        if resolution_due.is_some() {
+            self.resolution_due = resolution_due;
+        }
+        if max_time_rule.is_some() {
+            self.max_time_rule = max_time_rule;
+        }
+        self
     }
 }
 
@@ -408,16 +514,25 @@ impl Procedure for GeneralApplication {
             } => {
                 vec![set_counted(kind, *due, Some(rule.clone()))]
             }
+            Event::RectificationIssued { .. } => Vec::new(),
+            Event::RectificationNotified { due, rule, .. } => vec![
+                set_counted(RECTIFICATION_TIMER, *due, Some(rule.clone())),
+                TimerEffect::Suspend {
+                    kind: MAXIMUM_TIME_TIMER.to_owned(),
+                },
+            ],
             Event::RectificationRequested {
                 due, on, residence, ..
             } => {
                 // Ten business days from the day after the notification (art. 68.1), at the seat
                 // and at the applicant's residence (art. 30.6).
-                let rule = on.map(|from| DeadlineRule {
-                    from,
-                    amount: RECTIFICATION_BUSINESS_DAYS,
-                    unit: Unit::BusinessDays,
-                    residence: residence.as_ref().map(|r| r.to_string()),
+                let rule = on.map(|from| {
+                    DeadlineRule::new(
+                        from,
+                        RECTIFICATION_BUSINESS_DAYS,
+                        Unit::BusinessDays,
+                        residence.as_ref(),
+                    )
                 });
                 let mut effects = vec![set_counted(RECTIFICATION_TIMER, *due, rule)];
                 if on.is_some() {
@@ -427,11 +542,24 @@ impl Procedure for GeneralApplication {
                 }
                 effects
             }
-            Event::RectificationExtended { due, .. } => vec![set(RECTIFICATION_TIMER, *due)],
-            Event::Rectified { resolution_due, .. }
-            | Event::DesistimientoProposed { resolution_due, .. } => {
+            Event::RectificationExtended { due, rule, .. } => {
+                vec![set_counted(RECTIFICATION_TIMER, *due, rule.clone())]
+            }
+            Event::Rectified {
+                resolution_due,
+                max_time_rule,
+                ..
+            }
+            | Event::DesistimientoProposed {
+                resolution_due,
+                max_time_rule,
+                ..
+            } => {
                 let mut effects = vec![cancel(RECTIFICATION_TIMER)];
-                effects.extend(resolution_due.map(|due| set(MAXIMUM_TIME_TIMER, due)));
+                effects.extend(
+                    resolution_due
+                        .map(|due| set_counted(MAXIMUM_TIME_TIMER, due, max_time_rule.clone())),
+                );
                 effects
             }
             Event::SilenceReached { .. } | Event::ResolutionNotified { .. } => Vec::new(),
@@ -444,23 +572,61 @@ impl Procedure for GeneralApplication {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
+        state: &State,
         context: &TimerContext<'_>,
     ) -> Option<Command> {
-        // The resolution's notification took effect.
         if let Some(effect) = crate::lpac::notification::Effect::from_follow_up(kind, data) {
-            return Some(Command::RecordResolutionNotified {
-                notification: effect.notification,
-                outcome: effect.outcome,
-                on: effect.on,
-            });
+            return match effect.act {
+                ActKind::Resolution | ActKind::Opening => Some(Command::RecordResolutionNotified {
+                    notification: effect.notification,
+                    outcome: effect.outcome,
+                    on: effect.on,
+                }),
+                // The request to fix took effect: its ten business days from the next day, at
+                // the seat and the residence (arts. 68.1, 30.6); the maximum time stands still
+                // from that day until the period ends, unless fixed earlier (art. 22.1.a).
+                ActKind::RectificationRequest => {
+                    let rule = DeadlineRule::new(
+                        effect.on,
+                        RECTIFICATION_BUSINESS_DAYS,
+                        Unit::BusinessDays,
+                        state.residence.as_ref(),
+                    );
+                    let due = rule.due(context.calendar, context.seat).ok()?;
+                    let (resolution_due_if_unanswered, _) = state
+                        .resumed_maximum_time(effect.on, due, context.calendar, context.seat)
+                        .ok()?;
+                    Some(Command::RecordRectificationNotified {
+                        notification: effect.notification,
+                        outcome: effect.outcome,
+                        on: effect.on,
+                        due,
+                        rule,
+                        resolution_due_if_unanswered,
+                    })
+                }
+            };
         }
         let due = serde_json::from_value(data.get("due")?.clone()).ok()?;
         match kind {
-            RECTIFICATION_TIMER => Some(Command::CloseRectificationPeriod {
-                due,
-                at: context.now,
-                today: context.today,
-            }),
+            // The maximum time resumes after the whole period, counted with the calendar as it
+            // is now (the period may have moved since the request took effect).
+            RECTIFICATION_TIMER => {
+                let resumed = state.suspended_on.and_then(|from| {
+                    let until = state.rectification_due.unwrap_or(due);
+                    state
+                        .resumed_maximum_time(from, until, context.calendar, context.seat)
+                        .ok()
+                });
+                let (resolution_due, max_time_rule) = resumed.unzip();
+                Some(Command::CloseRectificationPeriod {
+                    due,
+                    at: context.now,
+                    today: context.today,
+                    resolution_due,
+                    max_time_rule: max_time_rule.flatten(),
+                })
+            }
             MAXIMUM_TIME_TIMER => Some(Command::ReachMaximumTime {
                 due,
                 at: context.now,
@@ -542,6 +708,21 @@ impl Procedure for GeneralApplication {
                     reached_on: None,
                 },
             ],
+            Event::RectificationIssued { at, .. } => vec![
+                changed(
+                    Stage::AwaitingRectification,
+                    "The council asked the applicant to fix the application: the request is being notified, and the ten business days to fix it count from the day after it takes effect (arts. 41 and 68.1 LPAC)",
+                    *at,
+                ),
+                CaseEffect::CitizenMustAct(None),
+            ],
+            Event::RectificationNotified { what, due, .. } => vec![
+                CaseEffect::CitizenMustAct(Some(CitizenAction {
+                    what: format!("Fix the application: {what}"),
+                    due: *due,
+                })),
+                CaseEffect::ResolutionDue(None),
+            ],
             Event::RectificationRequested {
                 what, at, due, on, ..
             } => {
@@ -581,7 +762,9 @@ impl Procedure for GeneralApplication {
                 effects.extend(resolution_due.map(|due| CaseEffect::ResolutionDue(Some(due))));
                 effects
             }
-            Event::DesistimientoProposed { at, resolution_due } => {
+            Event::DesistimientoProposed {
+                at, resolution_due, ..
+            } => {
                 let mut effects = vec![
                     changed(
                         Stage::DesistimientoProposed,

@@ -23,6 +23,12 @@ pub enum Refusal {
     /// Subsanación requested while one is already running.
     #[error("a request to fix the application is already running until {0}")]
     RectificationAlreadyRunning(NaiveDate),
+    /// Extend, or resolve, while the request to fix is still being notified.
+    #[error("the request to fix the application has not been notified yet: its period starts the day after it takes effect (art. 68.1 LPAC)")]
+    RectificationBeingNotified,
+    /// The effect of a notification that is not the running request's.
+    #[error("that notification is not the request to fix the application that is running")]
+    NotThisRequest,
     /// Rectify, extend or close the period while none is running.
     #[error("no request to fix the application is running")]
     NoRectificationRunning,

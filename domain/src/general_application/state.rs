@@ -3,8 +3,12 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
+use crate::calendar::{CalendarError, HolidayCalendar};
+use crate::lpac::notification::Delivery;
 use crate::lpac::SilenceMeaning;
-use crate::procedure::CaseParty;
+use crate::procedure::{CaseParty, DeadlineRule};
 
 /// The life of a general application.
 #[derive(
@@ -60,7 +64,7 @@ impl Stage {
 }
 
 /// The state rebuilt from a file's events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     /// Where the file is.
     pub stage: Stage,
@@ -82,4 +86,58 @@ pub struct State {
     pub resolution_due_if_unanswered: Option<NaiveDate>,
     /// The meaning of the silence once the maximum time passed without a resolution.
     pub silence_reached: Option<SilenceMeaning>,
+    /// How the applicant is notified.
+    pub notify_by: Delivery,
+    /// How the maximum time's last day is counted, with its suspensions (absent in older files).
+    pub max_time_rule: Option<DeadlineRule>,
+    /// What the running request to fix asks for.
+    pub rectification_what: Option<String>,
+    /// The notification of the running request to fix, until it takes effect.
+    pub rectification_notification: Option<Uuid>,
+    /// How the running period to fix is counted (absent in older files).
+    pub rectification_rule: Option<DeadlineRule>,
+}
+
+impl State {
+    /// The maximum time's last day, and how it is counted, once it stood still from `from` to
+    /// `until` (art. 22.1.a): the suspended business days move it, at the seat and at the
+    /// applicant's residence (art. 30.6), so it lands on a business day (art. 30.5).
+    pub fn resumed_maximum_time(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+        calendar: &HolidayCalendar,
+        seat: &str,
+    ) -> Result<(NaiveDate, Option<DeadlineRule>), CalendarError> {
+        crate::procedure::resumed_after_suspension(
+            self.max_time_rule.as_ref(),
+            self.resolution_due,
+            self.residence.as_ref().map(|r| r.as_str()),
+            from,
+            until,
+            calendar,
+            seat,
+        )
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            stage: Stage::default(),
+            parties: Vec::new(),
+            residence: None,
+            rectification_due: None,
+            rectification_extended: false,
+            resolution_due: None,
+            suspended_on: None,
+            resolution_due_if_unanswered: None,
+            silence_reached: None,
+            notify_by: Delivery::Electronic,
+            max_time_rule: None,
+            rectification_what: None,
+            rectification_notification: None,
+            rectification_rule: None,
+        }
+    }
 }

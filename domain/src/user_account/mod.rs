@@ -482,6 +482,7 @@ impl Procedure for UserAccount {
     fn timer_command(
         kind: &str,
         _data: &serde_json::Value,
+        _state: &State,
         context: &TimerContext<'_>,
     ) -> Option<Command> {
         (kind == EXPIRY_TIMER).then_some(Command::ExpirePassword {

@@ -482,6 +482,7 @@ fn a_password_unused_for_a_year_expires() {
             crate::testing::fire::<UserAccount>(
                 EXPIRY_TIMER,
                 &serde_json::json!({}),
+                &State::default(),
                 a_year_later,
                 a_year_later.date_naive(),
             )

@@ -130,6 +130,7 @@ impl Procedure for Countdown {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
+        _state: &Self::State,
         _context: &TimerContext<'_>,
     ) -> Option<Command> {
         (kind == "countdown").then(|| Command::Expire {

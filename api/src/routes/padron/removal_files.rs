@@ -229,12 +229,12 @@ pub(super) async fn open_removal_file(
                     basis: basis.clone(),
                     on,
                     max_time_due,
-                    max_time_rule: Some(DeadlineRule {
-                        residence: None,
-                        from: on,
-                        amount: state.config.removal_file_max_months,
-                        unit: Unit::Months,
-                    }),
+                    max_time_rule: Some(DeadlineRule::new(
+                        on,
+                        state.config.removal_file_max_months,
+                        Unit::Months,
+                        None,
+                    )),
                 },
             )?;
             decision.handle::<Inscription>(
@@ -461,6 +461,7 @@ pub async fn file_step(
                 favourable: input.step == FileStep::ReportFavourable,
                 on: today,
                 max_time_due: today,
+                max_time_rule: None,
             })
         }
         FileStep::ResolveRemove | FileStep::ResolveArchive | FileStep::DeclareLapse => {
@@ -598,28 +599,32 @@ pub async fn file_step(
                     let current = decision.state::<RemovalFile>(file);
                     // Art. 22.1.d: the maximum time stands still while the report is awaited,
                     // three months at most; the suspended business days move its last day
-                    // (so it lands on a business day, art. 30.5).
-                    let suspended = |from, to| {
-                        let due = current.max_time_due.unwrap_or(to);
-                        crate::deadlines::after_suspension(&calendar, &tenant, due, from, to)
-                    };
+                    // (so it lands on a business day, art. 30.5), and the file's rule carries
+                    // the suspension (counted again if the calendar changes).
                     let command = match command {
-                        FileCommand::RequestReport { on, .. } => FileCommand::RequestReport {
-                            on: *on,
-                            max_time_due_if_unanswered: suspended(
-                                *on,
-                                on.checked_add_months(chrono::Months::new(REPORT_WAIT_MONTHS))
-                                    .unwrap_or(*on),
-                            )?,
-                        },
+                        FileCommand::RequestReport { on, .. } => {
+                            let mut awaiting = current.clone();
+                            awaiting.report_requested_on = Some(*on);
+                            let until = on
+                                .checked_add_months(chrono::Months::new(REPORT_WAIT_MONTHS))
+                                .unwrap_or(*on);
+                            FileCommand::RequestReport {
+                                on: *on,
+                                max_time_due_if_unanswered: awaiting
+                                    .resumed_maximum_time(until, &calendar, tenant.as_str())
+                                    .map_err(crate::deadlines::calendar_problem)?
+                                    .0,
+                            }
+                        }
                         FileCommand::RecordReport { favourable, on, .. } => {
+                            let (max_time_due, max_time_rule) = current
+                                .resumed_maximum_time(*on, &calendar, tenant.as_str())
+                                .map_err(crate::deadlines::calendar_problem)?;
                             FileCommand::RecordReport {
                                 favourable: *favourable,
                                 on: *on,
-                                max_time_due: suspended(
-                                    current.report_requested_on.unwrap_or(*on),
-                                    *on,
-                                )?,
+                                max_time_due,
+                                max_time_rule,
                             }
                         }
                         other => other.clone(),

@@ -485,6 +485,7 @@ impl Procedure for Notification {
     fn timer_command(
         kind: &str,
         _data: &serde_json::Value,
+        _state: &State,
         context: &TimerContext<'_>,
     ) -> Option<Command> {
         match kind {

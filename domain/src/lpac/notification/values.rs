@@ -29,6 +29,9 @@ pub enum ActKind {
     Opening,
     /// A resolution (art. 40.1: resolutions are notified to the interested parties).
     Resolution,
+    /// A request to fix an application (art. 68.1): its ten days count from the day after it
+    /// takes effect, and the maximum time stands still from that day (art. 22.1.a).
+    RectificationRequest,
 }
 
 /// The act notified.

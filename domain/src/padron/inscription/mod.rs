@@ -344,6 +344,7 @@ impl Procedure for Inscription {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
+        _state: &InscriptionState,
         context: &TimerContext<'_>,
     ) -> Option<InscriptionCommand> {
         // The resolution declaring the lapse took effect: the removal, that day.

@@ -500,6 +500,7 @@ fn the_lapse_is_declared_by_resolution_and_the_removal_follows_its_notification(
         crate::testing::fire::<Inscription>(
             &crate::lpac::notification::follow_up_kind(effect.notification),
             &serde_json::to_value(effect).unwrap(),
+            &super::InscriptionState::default(),
             Utc::now(),
             d(2028, 1, 14),
         ),

@@ -86,12 +86,19 @@ pub enum FileCommand {
         /// The maximum time's last day, the suspension over (computed by the caller with the
         /// legal calendar: the suspended business days added, art. 22).
         max_time_due: NaiveDate,
+        /// How that day is counted, the suspension included.
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Timer: three months passed without the report; the suspension ends (art. 22: at most three
     /// months) and the procedure goes on without it.
     EndReportWait {
         /// The local date.
         on: NaiveDate,
+        /// The maximum time's last day, moved by the three months' suspension (computed with
+        /// the calendar as it is when the wait ends; absent when it cannot be).
+        max_time_due: Option<NaiveDate>,
+        /// How that day is counted.
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Resolves.
     Resolve {

@@ -102,6 +102,9 @@ pub enum FileEvent {
         on: NaiveDate,
         /// The moved maximum time.
         max_time_due: NaiveDate,
+        /// How it is counted, the suspension included (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Report received.
     ReportReceived {
@@ -111,6 +114,9 @@ pub enum FileEvent {
         on: NaiveDate,
         /// The moved maximum time.
         max_time_due: NaiveDate,
+        /// How it is counted, the suspension included (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time_rule: Option<DeadlineRule>,
     },
     /// Resolved.
     Resolved {

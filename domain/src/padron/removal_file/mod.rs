@@ -229,13 +229,22 @@ impl esrs::Aggregate for RemovalFile {
                     favourable,
                     on,
                     max_time_due,
+                    max_time_rule,
                 },
             ) => Ok(vec![E::ReportReceived {
                 favourable,
                 on,
                 max_time_due,
+                max_time_rule,
             }]),
-            (S::AwaitingReport, C::EndReportWait { on }) => {
+            (
+                S::AwaitingReport,
+                C::EndReportWait {
+                    on,
+                    max_time_due,
+                    max_time_rule,
+                },
+            ) => {
                 let limit = state
                     .report_requested_on
                     .and_then(|r| r.checked_add_months(Months::new(REPORT_WAIT_MONTHS)))
@@ -245,9 +254,10 @@ impl esrs::Aggregate for RemovalFile {
                 }
                 Ok(vec![E::ReportWaitEnded {
                     on,
-                    max_time_due: state
-                        .max_time_due_if_unanswered
+                    max_time_due: max_time_due
+                        .or(state.max_time_due_if_unanswered)
                         .unwrap_or_else(|| state.resumed_due(on)),
+                    max_time_rule,
                 }])
             }
             (
@@ -286,11 +296,13 @@ impl esrs::Aggregate for RemovalFile {
             E::Opened {
                 inscription,
                 max_time_due,
+                max_time_rule,
                 ..
             } => {
                 state.stage = FileStage::Notifying;
                 state.inscription = Some(inscription);
                 state.max_time_due = Some(max_time_due);
+                state.max_time_rule = max_time_rule;
             }
             // Older files' notification steps: history only.
             E::NotificationSent { .. }
@@ -314,18 +326,29 @@ impl esrs::Aggregate for RemovalFile {
                 state.report_requested_on = Some(on);
                 state.max_time_due_if_unanswered = max_time_due_if_unanswered;
             }
-            E::ReportWaitEnded { max_time_due, .. } => {
+            E::ReportWaitEnded {
+                max_time_due,
+                max_time_rule,
+                ..
+            } => {
                 state.max_time_due = Some(max_time_due);
+                if max_time_rule.is_some() {
+                    state.max_time_rule = max_time_rule;
+                }
                 state.report_requested_on = None;
                 state.stage = FileStage::ToResolve;
             }
             E::ReportReceived {
                 favourable,
                 max_time_due,
+                max_time_rule,
                 ..
             } => {
                 state.report_favourable = Some(favourable);
                 state.max_time_due = Some(max_time_due);
+                if max_time_rule.is_some() {
+                    state.max_time_rule = max_time_rule;
+                }
                 state.report_requested_on = None;
                 state.stage = FileStage::ToResolve;
             }
@@ -337,11 +360,14 @@ impl esrs::Aggregate for RemovalFile {
             }
             E::LapseProposed { .. } => state.stage = FileStage::LapseProposed,
             E::Lapsed { .. } => state.stage = FileStage::Lapsed,
-            E::DeadlineMoved { kind, due, .. } => {
+            E::DeadlineMoved {
+                kind, due, rule, ..
+            } => {
                 if kind == HEARING_TIMER {
                     state.hearing_due = Some(due);
                 } else {
                     state.max_time_due = Some(due);
+                    state.max_time_rule = Some(rule);
                 }
             }
             E::HearingEnded { .. } => state.stage = FileStage::ToResolve,
@@ -445,7 +471,9 @@ impl Procedure for RemovalFile {
                 CaseEffect::CitizenMustAct(None),
                 CaseEffect::ResolutionDue(None),
             ],
-            FileEvent::ReportWaitEnded { on, max_time_due } => vec![
+            FileEvent::ReportWaitEnded {
+                on, max_time_due, ..
+            } => vec![
                 changed("to_resolve", "No report after three months: the procedure goes on without it", on),
                 CaseEffect::ResolutionDue(Some(*max_time_due)),
             ],
@@ -495,6 +523,7 @@ impl Procedure for RemovalFile {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
+        state: &FileState,
         context: &TimerContext<'_>,
     ) -> Option<FileCommand> {
         // A notification of the file took effect: the hearing counts from the next day.
@@ -504,6 +533,8 @@ impl Procedure for RemovalFile {
                     Some(context.business_days_after(effect.on, HEARING_BUSINESS_DAYS)?)
                 }
                 ActKind::Resolution => None,
+                // A removal file asks nobody to fix anything.
+                ActKind::RectificationRequest => return None,
             };
             return Some(FileCommand::RecordNotificationEffect {
                 notification: Some(effect.notification),
@@ -518,7 +549,23 @@ impl Procedure for RemovalFile {
                 due: serde_json::from_value(data.get("due")?.clone()).ok()?,
                 on: context.today,
             }),
-            REPORT_WAIT_TIMER => Some(FileCommand::EndReportWait { on: context.today }),
+            // The maximum time resumes after the three months (art. 22.1.d), counted with the
+            // calendar as it is now.
+            REPORT_WAIT_TIMER => {
+                let until = state
+                    .report_requested_on
+                    .and_then(|r| r.checked_add_months(Months::new(REPORT_WAIT_MONTHS)))
+                    .unwrap_or(context.today);
+                let (max_time_due, max_time_rule) = state
+                    .resumed_maximum_time(until, context.calendar, context.seat)
+                    .ok()
+                    .unzip();
+                Some(FileCommand::EndReportWait {
+                    on: context.today,
+                    max_time_due,
+                    max_time_rule: max_time_rule.flatten(),
+                })
+            }
             HEARING_TIMER => Some(FileCommand::EndHearing {
                 due: serde_json::from_value(data.get("due")?.clone()).ok()?,
                 on: context.today,

@@ -71,9 +71,31 @@ pub struct FileState {
     pub report_requested_on: Option<NaiveDate>,
     /// The maximum time's last day if the report does not come, while it is awaited.
     pub max_time_due_if_unanswered: Option<NaiveDate>,
+    /// How the maximum time's last day is counted, with its suspensions (absent in older files).
+    pub max_time_rule: Option<crate::procedure::DeadlineRule>,
 }
 
 impl FileState {
+    /// The maximum time's last day, and how it is counted, once the wait for the report that
+    /// began on `report_requested_on` ends on `until` (art. 22.1.d).
+    pub fn resumed_maximum_time(
+        &self,
+        until: NaiveDate,
+        calendar: &crate::calendar::HolidayCalendar,
+        seat: &str,
+    ) -> Result<(NaiveDate, Option<crate::procedure::DeadlineRule>), crate::calendar::CalendarError>
+    {
+        crate::procedure::resumed_after_suspension(
+            self.max_time_rule.as_ref(),
+            self.max_time_due,
+            None,
+            self.report_requested_on.unwrap_or(until),
+            until,
+            calendar,
+            seat,
+        )
+    }
+
     /// The maximum time moved by the calendar days the report has been awaited until `on`: only
     /// for files whose request did not carry the day computed with the legal calendar.
     pub(super) fn resumed_due(&self, on: NaiveDate) -> NaiveDate {

@@ -190,7 +190,13 @@ fn the_hearing_after_a_notification_is_counted_with_the_council_calendar_when_it
     let kind = crate::lpac::notification::follow_up_kind(effect.notification);
     let data = serde_json::to_value(effect).unwrap();
     assert_eq!(
-        crate::testing::fire::<RemovalFile>(&kind, &data, chrono::Utc::now(), d(3, 23)),
+        crate::testing::fire::<RemovalFile>(
+            &kind,
+            &data,
+            &super::FileState::default(),
+            chrono::Utc::now(),
+            d(3, 23)
+        ),
         Some(FileCommand::RecordNotificationEffect {
             notification: Some(Uuid::from_u128(9)),
             act: ActKind::Opening,
@@ -233,6 +239,7 @@ fn removal_needs_agreement_or_a_favourable_report_after_the_hearing() {
         favourable: true,
         on: d(4, 20),
         max_time_due: d(7, 26),
+        max_time_rule: None,
     });
     assert!(given::<RemovalFile>(reported)
         .when(resolve(FileDecision::Remove, d(4, 21)))
@@ -277,21 +284,32 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
             favourable: false,
             on: d(4, 16),
             max_time_due: d(6, 29),
+            max_time_rule: None,
         })
         .then([FileEvent::ReportReceived {
             favourable: false,
             on: d(4, 16),
             max_time_due: d(6, 29),
+            max_time_rule: None,
         }]);
     given::<RemovalFile>(waiting.clone())
-        .when(FileCommand::EndReportWait { on: d(6, 27) })
+        .when(FileCommand::EndReportWait {
+            on: d(6, 27),
+            max_time_due: None,
+            max_time_rule: None,
+        })
         .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
     // A request recorded before the calendar computed its unanswered day: calendar days.
     given::<RemovalFile>(waiting)
-        .when(FileCommand::EndReportWait { on: d(6, 28) })
+        .when(FileCommand::EndReportWait {
+            on: d(6, 28),
+            max_time_due: None,
+            max_time_rule: None,
+        })
         .then([FileEvent::ReportWaitEnded {
             on: d(6, 28),
             max_time_due: d(9, 3),
+            max_time_rule: None,
         }]);
     // A request that carries it: the timer's end of the wait uses that day.
     let mut computed = base.to_vec();
@@ -300,10 +318,15 @@ fn the_report_suspends_the_maximum_time_and_a_lapsed_file_refuses_removal() {
         max_time_due_if_unanswered: Some(d(9, 7)),
     });
     given::<RemovalFile>(computed)
-        .when(FileCommand::EndReportWait { on: d(6, 28) })
+        .when(FileCommand::EndReportWait {
+            on: d(6, 28),
+            max_time_due: None,
+            max_time_rule: None,
+        })
         .then([FileEvent::ReportWaitEnded {
             on: d(6, 28),
             max_time_due: d(9, 7),
+            max_time_rule: None,
         }]);
     let base = [
         opened(),
@@ -401,7 +424,7 @@ fn timers_send_the_commands_the_deadlines_imply() {
         unreachable!()
     };
     assert_eq!(
-        crate::testing::fire::<RemovalFile>(kind, data, now, d(3, 14)),
+        crate::testing::fire::<RemovalFile>(kind, data, &super::FileState::default(), now, d(3, 14)),
         Some(FileCommand::RecordNotificationEffect {
             notification: None,
             act: ActKind::Opening,
@@ -414,7 +437,7 @@ fn timers_send_the_commands_the_deadlines_imply() {
         unreachable!()
     };
     assert_eq!(
-        crate::testing::fire::<RemovalFile>(kind, data, now, d(6, 3)),
+        crate::testing::fire::<RemovalFile>(kind, data, &super::FileState::default(), now, d(6, 3)),
         Some(FileCommand::Lapse {
             due: d(6, 2),
             on: d(6, 3)
@@ -482,6 +505,7 @@ fn event_types_are_the_names_stored_in_the_log() {
                 favourable: true,
                 on: d(4, 16),
                 max_time_due: d(6, 22),
+                max_time_rule: None,
             },
             "report_received",
         ),
@@ -489,6 +513,7 @@ fn event_types_are_the_names_stored_in_the_log() {
             FileEvent::ReportWaitEnded {
                 on: d(6, 28),
                 max_time_due: d(9, 3),
+                max_time_rule: None,
             },
             "report_wait_ended",
         ),
@@ -539,7 +564,13 @@ fn a_lapse_releases_the_persons_inscription_as_a_follow_up() {
     // When the scheduler carries it out, the inscription's command is the release of that file.
     let now = d(6, 3).and_hms_opt(8, 0, 0).unwrap().and_utc();
     assert_eq!(
-        crate::testing::fire::<Inscription>(&follow_up.kind, &follow_up.data, now, d(6, 3)),
+        crate::testing::fire::<Inscription>(
+            &follow_up.kind,
+            &follow_up.data,
+            &crate::padron::InscriptionState::default(),
+            now,
+            d(6, 3)
+        ),
         Some(InscriptionCommand::RecordRemovalFileClosed { file, on: d(6, 3) })
     );
     // A lapse recorded before the inscription was carried in the event asks nothing.
@@ -592,12 +623,7 @@ fn the_hearing_ends_by_its_timer_and_moves_with_the_calendar() {
         }]
     );
     // A calendar change moves the hearing's last day; the view shows it.
-    let rule = crate::DeadlineRule {
-        from: d(3, 5),
-        amount: 15,
-        unit: crate::calendar::Unit::BusinessDays,
-        residence: None,
-    };
+    let rule = crate::DeadlineRule::new(d(3, 5), 15, crate::calendar::Unit::BusinessDays, None);
     let moved = FileEvent::DeadlineMoved {
         kind: crate::padron::HEARING_TIMER.into(),
         was: d(3, 26),

@@ -66,12 +66,12 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
             counted_as(
                 HEARING_TIMER,
                 *hearing_due,
-                Some(DeadlineRule {
-                    from: *on,
-                    amount: HEARING_BUSINESS_DAYS,
-                    unit: crate::calendar::Unit::BusinessDays,
-                    residence: None,
-                }),
+                Some(DeadlineRule::new(
+                    *on,
+                    HEARING_BUSINESS_DAYS,
+                    crate::calendar::Unit::BusinessDays,
+                    None,
+                )),
             ),
         ],
         E::Agreed { .. } | E::AllegationsFiled { .. } => vec![cancel(HEARING_TIMER)],
@@ -89,9 +89,22 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
                 data: serde_json::json!({ "requested_on": on }),
             },
         ],
-        E::ReportReceived { max_time_due, .. } | E::ReportWaitEnded { max_time_due, .. } => {
-            vec![lapse(*max_time_due), cancel(REPORT_WAIT_TIMER)]
+        E::ReportReceived {
+            max_time_due,
+            max_time_rule,
+            ..
         }
+        | E::ReportWaitEnded {
+            max_time_due,
+            max_time_rule,
+            ..
+        } => match max_time_rule {
+            Some(rule) => vec![
+                counted(*max_time_due, Some(rule.clone())),
+                cancel(REPORT_WAIT_TIMER),
+            ],
+            None => vec![lapse(*max_time_due), cancel(REPORT_WAIT_TIMER)],
+        },
         E::Resolved { .. } | E::Lapsed { .. } => {
             vec![
                 cancel(FILE_LAPSE_TIMER),
