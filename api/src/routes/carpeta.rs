@@ -55,6 +55,9 @@ pub struct CarpetaEntry {
     pub url: String,
     /// Why its dates are provisional (a year they span has no published calendar), or null.
     pub provisional: Option<String>,
+    /// An act of the file is being notified to you: it shows here once you open the
+    /// notification, or once it takes effect otherwise (arts. 40 and 43 LPAC).
+    pub notification_pending: bool,
 }
 
 /// A citizen's folder.
@@ -89,9 +92,20 @@ pub async fn carpeta(
     .await?;
     let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
     let today = crate::deadlines::local_date(&state, state.clock.now());
-    let files = rows
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.case_id).collect();
+    let withheld = crate::routes::cases::withheld_from(&state, caller.tenant.as_str(), &ids).await?;
+    // A file with an act still being notified shows as it was before that act (or not at all,
+    // when the file's opening is that act).
+    let mut seen = Vec::with_capacity(rows.len());
+    for row in rows {
+        let from = withheld.get(&row.case_id).copied();
+        if let Some(row) = crate::routes::cases::as_seen_by(&state, &caller, row, from).await? {
+            seen.push((row, from.is_some()));
+        }
+    }
+    let files = seen
         .into_iter()
-        .map(|row| {
+        .map(|(row, notification_pending)| {
             let last = [row.citizen_action_due, row.resolution_due]
                 .into_iter()
                 .flatten()
@@ -134,6 +148,7 @@ pub async fn carpeta(
                     _ => None,
                 },
                 provisional,
+                notification_pending,
             }
         })
         .collect();

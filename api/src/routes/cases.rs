@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 use expedientes_eventlog::{StoredEvent, Until};
 use expedientes_projections::CaseRow;
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,10 @@ pub struct CaseDto {
     /// Why the file's dates are provisional (a year they span has no published calendar, or its
     /// regional or local holidays are not known), or null when every day they count is known.
     pub provisional: Option<String>,
+    /// An act of this file is being notified and its notification has not yet taken effect. A
+    /// citizen then sees the file as it was before that act, until they open the notification
+    /// or it takes effect otherwise (arts. 40 and 43 LPAC: its content is known when notified).
+    pub notification_pending: bool,
     /// The file's version (also its ETag).
     pub version: i32,
 }
@@ -152,9 +157,72 @@ impl CaseDto {
                 reached_on: row.silence_reached_on,
             }),
             provisional: None,
+            notification_pending: false,
             version: row.version,
         }
     }
+
+    /// Whether an act of the file is still being notified (see [`withheld_from`]).
+    pub fn pending(mut self, pending: bool) -> Self {
+        self.notification_pending = pending;
+        self
+    }
+}
+
+/// For each of `cases`, the position of its first event that records an act whose notification
+/// has not yet taken effect: the act's events are appended with the notification's issue, in
+/// one transaction. Read from the log itself, so no read model's lag can show an act early.
+pub async fn withheld_from(
+    state: &AppState,
+    tenant: &str,
+    cases: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, ApiError> {
+    if cases.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT e.stream_id, min(e.position)
+           FROM events e
+           JOIN events n ON n.transaction_id = e.transaction_id AND n.tenant = e.tenant
+                        AND n.stream_type = 'notification' AND n.version = 1
+                        AND n.payload -> 'case' ->> 'stream_id' = e.stream_id::text
+          WHERE e.tenant = $1 AND e.stream_id = ANY($2)
+            AND NOT EXISTS (SELECT 1 FROM events t
+                             WHERE t.stream_id = n.stream_id AND t.event_type = 'took_effect')
+          GROUP BY e.stream_id",
+    )
+    .bind(tenant)
+    .bind(cases)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The file as a citizen may see it: without the acts still being notified (rebuilt from its
+/// events before the first of them), or `None` when the file itself is such an act (an ex
+/// officio opening not yet notified). Staff see the row as it is.
+pub async fn as_seen_by(
+    state: &AppState,
+    caller: &Caller,
+    row: CaseRow,
+    withheld: Option<i64>,
+) -> Result<Option<CaseRow>, ApiError> {
+    let Some(from) = withheld.filter(|_| caller.role == Role::Citizen) else {
+        return Ok(Some(row));
+    };
+    if row.last_position < from {
+        // The view has not reached the act yet.
+        return Ok(Some(row));
+    }
+    let events = state
+        .log
+        .load_stream(&row.tenant, row.case_id, Until::End)
+        .await?;
+    let before: Vec<StoredEvent> = events.into_iter().filter(|e| e.position < from).collect();
+    state
+        .case_view
+        .replay(&before)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Converts a domain party.
@@ -231,6 +299,9 @@ pub async fn get_case(
     let id = resource_id(&id, "file")?;
     let row = visible_case(&state, &caller, id).await?;
     let today = crate::deadlines::local_date(&state, state.clock.now());
+    let withheld = withheld_from(&state, caller.tenant.as_str(), &[id])
+        .await?
+        .remove(&id);
     if let Some(moment) = query.as_of {
         caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
         let events = state
@@ -244,6 +315,9 @@ pub async fn get_case(
             .ok_or_else(|| ApiError::NotFound("the file did not exist at that moment".into()))?;
         return Ok(Json(CaseDto::from_row(past, moment.date_naive())).into_response());
     }
+    let row = as_seen_by(&state, &caller, row, withheld)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such file".into()))?;
     let tag = etag(row.version);
     if headers
         .get(header::IF_NONE_MATCH)
@@ -255,7 +329,11 @@ pub async fn get_case(
     let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
     Ok((
         [(header::ETAG, tag)],
-        Json(CaseDto::from_row(row, today).mark_provisional(&calendar, today)),
+        Json(
+            CaseDto::from_row(row, today)
+                .mark_provisional(&calendar, today)
+                .pending(withheld.is_some()),
+        ),
     )
         .into_response())
 }
@@ -321,13 +399,24 @@ pub async fn case_events(
         .log
         .load_stream(caller.tenant.as_str(), id, until)
         .await?;
+    // A citizen does not see an act before its notification takes effect.
+    let withheld = match caller.role {
+        Role::Citizen => withheld_from(&state, caller.tenant.as_str(), &[id])
+            .await?
+            .remove(&id),
+        _ => None,
+    };
     let with_metadata = caller.reads_whole_tenant();
-    Ok(Json(
-        events
-            .into_iter()
-            .map(|e| EventDto::from_stored(e, with_metadata))
-            .collect(),
-    ))
+    let seen: Vec<EventDto> = events
+        .into_iter()
+        .filter(|e| withheld.is_none_or(|from| e.position < from))
+        .map(|e| EventDto::from_stored(e, with_metadata))
+        .collect();
+    if seen.is_empty() && withheld.is_some() {
+        // The file's opening is the act being notified: not shown before.
+        return Err(ApiError::NotFound("no such file".into()));
+    }
+    Ok(Json(seen))
 }
 
 /// Filters and paging of the caseworkers' list.
@@ -416,10 +505,17 @@ pub async fn list_cases(
     .fetch_all(&state.pool)
     .await?;
     let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.case_id).collect();
+    let pending = withheld_from(&state, caller.tenant.as_str(), &ids).await?;
     Ok(Json(CaseList {
         items: rows
             .into_iter()
-            .map(|r| CaseDto::from_row(r, today).mark_provisional(&calendar, today))
+            .map(|r| {
+                let waiting = pending.contains_key(&r.case_id);
+                CaseDto::from_row(r, today)
+                    .mark_provisional(&calendar, today)
+                    .pending(waiting)
+            })
             .collect(),
         page,
         per_page,

@@ -67,8 +67,9 @@ async fn a_general_application_is_filed_fixed_and_granted() {
     assert_eq!(asked["version"], 2);
     assert_eq!(asked["replayed"], false);
 
+    // She opened the request's notification at once: the file recorded it (version 3).
     let reply = get(case_uri(&id)).bearer(&citizen).send(&app).await;
-    assert_eq!(reply.header("etag"), Some("\"2\""));
+    assert_eq!(reply.header("etag"), Some("\"3\""));
     let case = reply.ok_json();
     assert_eq!(case["state"], "awaiting_rectification");
     assert_eq!(case["open"], true);
@@ -111,7 +112,7 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .send(&app)
         .await
         .ok_json();
-    assert_eq!(fixed["version"], 3);
+    assert_eq!(fixed["version"], 4);
     let case = get(case_uri(&id))
         .bearer(&citizen)
         .send(&app)
@@ -129,18 +130,43 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .send(&app)
         .await
         .ok_json();
-    assert_eq!(resolved["version"], 4);
+    assert_eq!(resolved["version"], 5);
+    // Until she opens the resolution's notification, she sees the file as it was before it
+    // (art. 43 LPAC); staff see it resolved.
     let case = get(case_uri(&id))
         .bearer(&citizen)
         .send(&app)
         .await
         .ok_json();
+    assert_eq!(case["state"], "submitted", "{case}");
+    assert_eq!(case["notification_pending"], true);
+    assert_eq!(case["version"], 4);
+    let events = get(format!("{}/events", case_uri(&id)))
+        .bearer(&citizen)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(events.as_array().map(Vec::len), Some(4), "{events}");
+    let staff = get(case_uri(&id))
+        .bearer(&caseworker)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(staff["state"], "granted");
+    assert_eq!(staff["notification_pending"], true);
+    open_notification(&app, &id, "resolution", ANA).await;
+    let case = get(case_uri(&id))
+        .bearer(&citizen)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(case["notification_pending"], false);
     assert_eq!(case["state"], "granted");
     assert_eq!(case["open"], false);
     assert!(case["closed_at"].is_string(), "{case}");
     assert_eq!(case["citizen_must_act"], false);
     assert_eq!(case["resolution_due"], Value::Null);
-    assert_eq!(case["version"], 4);
+    assert_eq!(case["version"], 6, "the file recorded the notification's effect");
 
     // Closed files come after open ones in her folder.
     let folder = get("/v1/carpeta")
@@ -165,7 +191,7 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .iter()
         .map(|e| e["version"].as_i64().expect("version"))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     let types: Vec<&str> = history
         .iter()
         .map(|e| e["event_type"].as_str().expect("event_type"))
@@ -174,9 +200,11 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         types,
         vec![
             "submitted",
-            "rectification_requested",
+            "rectification_issued",
+            "rectification_notified",
             "rectified",
-            "resolved"
+            "resolved",
+            "resolution_notified"
         ]
     );
     let positions: Vec<i64> = history
@@ -190,7 +218,7 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .collect();
     assert_eq!(
         roles,
-        vec!["citizen", "caseworker", "citizen", "caseworker"]
+        vec!["citizen", "caseworker", "system", "citizen", "caseworker", "system"]
     );
     assert_eq!(history[0]["metadata"]["actor_id"], ANA);
     assert!(history.iter().all(|e| e["stream_id"] == id.as_str()));
@@ -204,7 +232,7 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .await
         .ok_json();
     let citizen_history = citizen_history.as_array().expect("events");
-    assert_eq!(citizen_history.len(), 4);
+    assert_eq!(citizen_history.len(), 6);
     for (seen, full) in citizen_history.iter().zip(&history) {
         assert!(
             seen.get("metadata").is_none(),
@@ -227,10 +255,10 @@ async fn a_general_application_is_filed_fixed_and_granted() {
     .send(&app)
     .await
     .ok_json();
+    // Asked, the request not yet notified: nothing to do yet.
     assert_eq!(past["state"], "awaiting_rectification", "{past}");
     assert_eq!(past["version"], 2);
-    assert_eq!(past["citizen_must_act"], true);
-    assert_eq!(past["citizen_action"]["due"], expected_due.to_string());
+    assert_eq!(past["citizen_must_act"], false);
     let past = get(format!(
         "{}?as_of={}",
         case_uri(&id),
@@ -240,8 +268,20 @@ async fn a_general_application_is_filed_fixed_and_granted() {
     .send(&app)
     .await
     .ok_json();
-    assert_eq!(past["state"], "submitted");
     assert_eq!(past["version"], 3);
+    assert_eq!(past["citizen_must_act"], true);
+    assert_eq!(past["citizen_action"]["due"], expected_due.to_string());
+    let past = get(format!(
+        "{}?as_of={}",
+        case_uri(&id),
+        query_time(recorded(4))
+    ))
+    .bearer(&caseworker)
+    .send(&app)
+    .await
+    .ok_json();
+    assert_eq!(past["state"], "submitted");
+    assert_eq!(past["version"], 4);
     let past_events = get(format!(
         "{}/events?as_of={}",
         case_uri(&id),
@@ -491,7 +531,7 @@ async fn commands_the_procedure_refuses_answer_409_in_words() {
         .send(&app)
         .await
         .ok_json();
-    assert_eq!(case["version"], 3);
+    assert_eq!(case["version"], 4);
     assert_eq!(case["state"], "withdrawn");
 }
 

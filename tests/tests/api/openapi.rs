@@ -106,13 +106,9 @@ async fn application(app: &TestApp, citizen: &str) -> String {
 }
 
 /// Asks to fix an application; returns nothing.
+/// Asks the applicant to fix the file; the applicant opens the request, so its period runs.
 async fn rectification_requested(app: &TestApp, id: &str) {
-    post(format!("/v1/cases/{id}/rectification-requests"))
-        .bearer(&app.caseworker())
-        .json(&json!({"what": "Falta la fotografía"}))
-        .send(app)
-        .await
-        .expect(StatusCode::OK);
+    ask_to_fix(app, id, "Falta la fotografía").await;
 }
 
 /// Registers a person in person (by a caseworker); returns the account's id.

@@ -113,7 +113,7 @@ async fn verification_finds_a_tampered_event() {
     let tampered = second["events"][0]["position"]
         .as_i64()
         .expect("a position");
-    ask_to_fix(&app, &first, "Falta el DNI").await;
+    request_fix(&app, &first, "Falta el DNI").await;
     post(format!("{}/withdrawals", case_uri(&id_of(&second))))
         .bearer(&app.caseworker())
         .send(&app)
@@ -126,7 +126,8 @@ async fn verification_finds_a_tampered_event() {
         .await
         .ok_json();
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(report["events_checked"], 4, "{report}");
+    // Two filings, the request to fix with its notification, the withdrawal.
+    assert_eq!(report["events_checked"], 5, "{report}");
     assert_eq!(report["first_failure"], Value::Null);
     assert_eq!(report["failures"], json!([]));
 
@@ -190,7 +191,7 @@ async fn the_audit_stream_pages_through_every_event_once_in_order() {
     }
     // Another council's event, between Madrid's: never shown to Madrid's auditor.
     register_in(&app, LEGANES, ELENA, "Leganés").await;
-    ask_to_fix(&app, &ids[0], "Falta el DNI").await;
+    request_fix(&app, &ids[0], "Falta el DNI").await;
     post(format!("{}/withdrawals", case_uri(&ids[1])))
         .bearer(&caseworker)
         .send(&app)
@@ -202,8 +203,9 @@ async fn the_audit_stream_pages_through_every_event_once_in_order() {
         .send(&app)
         .await
         .expect(StatusCode::OK);
-    // Six events of the files, and the resolution's notification issued with it.
-    let expected = 7;
+    // Six events of the files, and the notifications issued with the request and the
+    // resolution.
+    let expected = 8;
 
     let all = audit_log(&app, &auditor, 1000, expected).await;
     assert_eq!(all.len(), expected, "{all:?}");

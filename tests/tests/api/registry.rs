@@ -65,7 +65,8 @@ async fn each_procedures_files_show_its_own_sia_code() {
             "{procedure} in the case view"
         );
     }
-    // In Mi Carpeta too: Ana's two files, Boris's one.
+    // In Mi Carpeta too: Ana's two files, Boris's one once its letter reached him.
+    deliver_on_paper(&app, &file, "opening").await;
     let ana = get("/v1/carpeta")
         .bearer(&app.citizen(ANA))
         .send(&app)

@@ -43,9 +43,12 @@ async fn an_application_and_its_fix_get_numbered_entries_whose_codes_anyone_can_
         .await
         .expect(StatusCode::OK);
     let entries = receipts(&app, &app.caseworker(), &id).await;
-    assert_eq!(entries.len(), 2);
-    assert_eq!(entries[1]["number"], "28079/2026/E/0000002");
-    assert_eq!(entries[1]["kind"], "rectification");
+    // The request to fix went out with an exit number (its notification, art. 16.1).
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert_eq!(entries[1]["number"], "28079/2026/S/0000001");
+    assert_eq!(entries[1]["kind"], "notification");
+    assert_eq!(entries[2]["number"], "28079/2026/E/0000002");
+    assert_eq!(entries[2]["kind"], "rectification");
 
     // Anyone checks a code without a login, typed in small letters too; nothing personal shows.
     let code = entries[0]["verification_code"].as_str().unwrap().to_owned();

@@ -488,14 +488,48 @@ pub async fn register(app: &TestApp, applicant: &str, subject: &str) -> String {
     register_in(app, MADRID, applicant, subject).await
 }
 
-/// A Madrid caseworker asks the applicant to fix the application; returns the command's answer.
+/// A Madrid caseworker asks the applicant to fix the application, and the applicant opens the
+/// request's notification at once (its ten days count from today); returns the request's answer.
 pub async fn ask_to_fix(app: &TestApp, id: &str, what: &str) -> Value {
+    let asked = request_fix(app, id, what).await;
+    let applicant = get(case_uri(id))
+        .bearer(&app.caseworker())
+        .send(app)
+        .await
+        .ok_json()["parties"][0]["document"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    open_notification(app, id, "rectification_request", &applicant).await;
+    asked
+}
+
+/// A Madrid caseworker asks the applicant to fix the application; the request is being
+/// notified. Returns the command's answer.
+pub async fn request_fix(app: &TestApp, id: &str, what: &str) -> Value {
     post(format!("{}/rectification-requests", case_uri(id)))
         .bearer(&app.caseworker())
         .json(&json!({"what": what}))
         .send(app)
         .await
         .ok_json()
+}
+
+/// The addressee `document` opens the file's electronic notification of `act` now; the file
+/// learns it. Returns the notification as staff then see it.
+pub async fn open_notification(app: &TestApp, file: &str, act: &str, document: &str) -> Value {
+    drive(app).await;
+    let id = notification_of(app, file, act).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(format!("/v1/notifications/{id}/access"))
+        .bearer(&app.citizen(document))
+        .send(app)
+        .await
+        .expect(StatusCode::OK);
+    drive(app).await;
+    notification_of(app, file, act).await
 }
 
 /// Reads a tenant's whole log through the audit API, `limit` events per page, until at least

@@ -94,7 +94,8 @@ async fn an_unfixed_application_is_proposed_for_desistimiento_when_its_last_loca
         resolved["payload"]["appeals"][1]["kind"],
         "contencioso_administrativo"
     );
-    // The citizen sees it closed, with nothing left to do.
+    // Once she opens the resolution, she sees it closed, with nothing left to do.
+    open_notification(&app, &id, "resolution", ANA).await;
     let carpeta = get("/v1/carpeta")
         .bearer(&app.citizen(ANA))
         .send(&app)
