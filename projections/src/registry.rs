@@ -149,8 +149,7 @@ impl Registry {
                     Ok(loaded) => loaded.state,
                     Err(e) => return FireOutcome::Failed(format!("the file: {e}")),
                 };
-                let Some(first) =
-                    P::timer_command(&request.kind, &request.data, &file, &context)
+                let Some(first) = P::timer_command(&request.kind, &request.data, &file, &context)
                 else {
                     return FireOutcome::Unknown;
                 };

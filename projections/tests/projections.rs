@@ -97,8 +97,7 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
                             expedientes_domain::calendar::Unit::BusinessDays,
                             None,
                         ),
-                        resolution_due_if_unanswered: NaiveDate::from_ymd_opt(2026, 6, 16)
-                            .unwrap(),
+                        resolution_due_if_unanswered: NaiveDate::from_ymd_opt(2026, 6, 16).unwrap(),
                     }
                 })
                 .await

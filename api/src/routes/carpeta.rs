@@ -93,7 +93,8 @@ pub async fn carpeta(
     let calendar = crate::deadlines::calendar_for(&state, &caller.tenant).await?;
     let today = crate::deadlines::local_date(&state, state.clock.now());
     let ids: Vec<Uuid> = rows.iter().map(|r| r.case_id).collect();
-    let withheld = crate::routes::cases::withheld_from(&state, caller.tenant.as_str(), &ids).await?;
+    let withheld =
+        crate::routes::cases::withheld_from(&state, caller.tenant.as_str(), &ids).await?;
     // A file with an act still being notified shows as it was before that act (or not at all,
     // when the file's opening is that act).
     let mut seen = Vec::with_capacity(rows.len());

@@ -150,21 +150,25 @@ fn notification_choice(
         }
         Some(address) => Some(address.to_owned()),
     };
-    let by = input.notify_by.unwrap_or(if registered_on_paper && address.is_some() {
-        NotifyByInput::Paper
-    } else {
-        NotifyByInput::Electronic
-    });
+    let by = input
+        .notify_by
+        .unwrap_or(if registered_on_paper && address.is_some() {
+            NotifyByInput::Paper
+        } else {
+            NotifyByInput::Electronic
+        });
     match (by, address) {
         (NotifyByInput::Electronic, None) => Ok(Delivery::Electronic),
         (NotifyByInput::Electronic, Some(_)) => Err(ApiError::invalid_field(
             "address",
             "an address is for notifications on paper: leave it out, or choose notify_by paper",
         )),
-        (NotifyByInput::Paper, _) if !applicant.is_natural_person() => Err(ApiError::invalid_field(
-            "notify_by",
-            "a legal person is notified electronically (art. 14.2.a LPAC)",
-        )),
+        (NotifyByInput::Paper, _) if !applicant.is_natural_person() => {
+            Err(ApiError::invalid_field(
+                "notify_by",
+                "a legal person is notified electronically (art. 14.2.a LPAC)",
+            ))
+        }
         (NotifyByInput::Paper, None) => Err(ApiError::invalid_field(
             "address",
             "give the postal address for notifications on paper",
@@ -519,9 +523,13 @@ async fn case_command(
                     "say what must be fixed, in 1 to 2,000 characters",
                 ));
             }
-            let notification =
-                prepare(&state, &ctx, case, notify(rectification_act(&row.case_number, what, today)))
-                    .await?;
+            let notification = prepare(
+                &state,
+                &ctx,
+                case,
+                notify(rectification_act(&row.case_number, what, today)),
+            )
+            .await?;
             (
                 Command::RequestRectification {
                     what: what.to_owned(),

@@ -206,11 +206,17 @@ fn a_request_to_fix_is_notified_before_its_period_runs() {
         .then([issued()]);
     assert_eq!(state.stage, Stage::AwaitingRectification);
     assert_eq!(state.rectification_due, None);
-    assert_eq!(state.suspended_on, None, "not suspended before it is notified");
+    assert_eq!(
+        state.suspended_on, None,
+        "not suspended before it is notified"
+    );
     assert!(GeneralApplication::timer_effects(&issued()).is_empty());
     assert!(GeneralApplication::case_effects(&issued())
         .iter()
-        .all(|e| !matches!(e, CaseEffect::CitizenMustAct(Some(_)) | CaseEffect::ResolutionDue(None))));
+        .all(|e| !matches!(
+            e,
+            CaseEffect::CitizenMustAct(Some(_)) | CaseEffect::ResolutionDue(None)
+        )));
     given::<GeneralApplication>([submitted(), issued()])
         .when(resolve(Decision::Granted))
         .then_refused(|e| *e == Refusal::RectificationBeingNotified);
@@ -268,7 +274,11 @@ fn the_requests_notification_starts_its_period_and_suspends_the_maximum_time() {
     let state = given::<GeneralApplication>([submitted(), issued()])
         .when(command)
         .then([notified()]);
-    assert_eq!(state.suspended_on, Some(date(7, 2)), "suspended (art. 22.1.a)");
+    assert_eq!(
+        state.suspended_on,
+        Some(date(7, 2)),
+        "suspended (art. 22.1.a)"
+    );
     assert_eq!(state.rectification_due, Some(date(7, 16)));
     assert_eq!(
         GeneralApplication::timer_effects(&notified()),
@@ -279,12 +289,14 @@ fn the_requests_notification_starts_its_period_and_suspends_the_maximum_time() {
             }
         ]
     );
-    assert!(GeneralApplication::case_effects(&notified()).contains(&CaseEffect::CitizenMustAct(
-        Some(CitizenAction {
-            what: "Fix the application: falta el plano".into(),
-            due: date(7, 16),
-        })
-    )));
+    assert!(
+        GeneralApplication::case_effects(&notified()).contains(&CaseEffect::CitizenMustAct(Some(
+            CitizenAction {
+                what: "Fix the application: falta el plano".into(),
+                due: date(7, 16),
+            }
+        )))
+    );
     // Another notification's effect is not this request's.
     given::<GeneralApplication>([submitted(), issued()])
         .when(Command::RecordRectificationNotified {
@@ -407,7 +419,11 @@ fn extension_once_and_only_later() {
     assert_eq!(state.rectification_rule, Some(fifteen.clone()));
     assert_eq!(
         GeneralApplication::timer_effects(&extended),
-        vec![set_counted(RECTIFICATION_TIMER, date(7, 23), Some(fifteen.clone()))]
+        vec![set_counted(
+            RECTIFICATION_TIMER,
+            date(7, 23),
+            Some(fifteen.clone())
+        )]
     );
     given::<GeneralApplication>([submitted(), issued(), notified()])
         .when(extend(date(7, 15)))
@@ -510,9 +526,14 @@ fn silence_is_reached_the_day_after_the_maximum_time() {
         .when(reach(date(10, 1), date(10, 1)))
         .then_refused(|e| *e == Refusal::MaximumTimeRunning(date(10, 1)));
     // A timer of a last day that the suspension moved is stale.
-    given::<GeneralApplication>([submitted(), issued(), notified(), rectified(10, date(10, 9))])
-        .when(reach(date(10, 1), date(10, 2)))
-        .then_refused(|e| *e == Refusal::StaleMaximumTime(date(10, 1)));
+    given::<GeneralApplication>([
+        submitted(),
+        issued(),
+        notified(),
+        rectified(10, date(10, 9)),
+    ])
+    .when(reach(date(10, 1), date(10, 2)))
+    .then_refused(|e| *e == Refusal::StaleMaximumTime(date(10, 1)));
     // While suspended, the time does not run out.
     given::<GeneralApplication>([submitted(), issued(), notified()])
         .when(reach(date(10, 1), date(10, 2)))
@@ -583,7 +604,11 @@ fn the_timers_fire_the_commands_they_stand_for() {
     let effects = GeneralApplication::timer_effects(&submitted());
     assert_eq!(
         effects,
-        vec![set_counted(MAXIMUM_TIME_TIMER, date(10, 1), Some(max_time_rule()))]
+        vec![set_counted(
+            MAXIMUM_TIME_TIMER,
+            date(10, 1),
+            Some(max_time_rule())
+        )]
     );
     let TimerEffect::Set { kind, data, .. } = &effects[0] else {
         unreachable!()
@@ -860,8 +885,6 @@ fn a_calendar_change_moves_a_running_deadline_once_and_the_file_records_it() {
         .when(moving(date(7, 16)))
         .then_refused(|r| *r == Refusal::DeadlineNotRunning);
     // The request's timer says how it was counted: ten business days from the notification.
-    assert!(
-        matches!(&GeneralApplication::timer_effects(&notified())[0],
-        TimerEffect::Set { data, .. } if data["rule"]["amount"] == 10)
-    );
+    assert!(matches!(&GeneralApplication::timer_effects(&notified())[0],
+        TimerEffect::Set { data, .. } if data["rule"]["amount"] == 10));
 }

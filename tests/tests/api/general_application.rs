@@ -166,7 +166,10 @@ async fn a_general_application_is_filed_fixed_and_granted() {
     assert!(case["closed_at"].is_string(), "{case}");
     assert_eq!(case["citizen_must_act"], false);
     assert_eq!(case["resolution_due"], Value::Null);
-    assert_eq!(case["version"], 6, "the file recorded the notification's effect");
+    assert_eq!(
+        case["version"], 6,
+        "the file recorded the notification's effect"
+    );
 
     // Closed files come after open ones in her folder.
     let folder = get("/v1/carpeta")
@@ -218,7 +221,14 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .collect();
     assert_eq!(
         roles,
-        vec!["citizen", "caseworker", "system", "citizen", "caseworker", "system"]
+        vec![
+            "citizen",
+            "caseworker",
+            "system",
+            "citizen",
+            "caseworker",
+            "system"
+        ]
     );
     assert_eq!(history[0]["metadata"]["actor_id"], ANA);
     assert!(history.iter().all(|e| e["stream_id"] == id.as_str()));
@@ -599,4 +609,125 @@ async fn a_resolution_is_notified_to_the_applicant_who_opens_it_and_the_file_rec
             .await
             .unwrap();
     assert_eq!(failed, 0, "every follow-up was understood");
+}
+
+#[tokio::test]
+async fn a_person_who_applied_on_paper_is_notified_by_letter_and_the_ten_days_count_from_delivery()
+{
+    // Monday 20 July 2026: Ana applies at the registry office and gives her address for letters
+    // (art. 14.1 LPAC: a natural person may choose; arts. 41.1, 42).
+    let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
+    let caseworker = app.caseworker();
+    let filed = |body: Value| {
+        post("/v1/general-applications")
+            .bearer(&caseworker)
+            .json(&body)
+    };
+    let id = id_of(
+        &filed(json!({"subject": "Poda de un árbol",
+            "applicant": {"document": ANA, "name": "Ana García"},
+            "address": "Calle Mayor 1, 28013 Madrid"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json(),
+    );
+    // What cannot be chosen is refused, and files nothing.
+    for (body, field) in [
+        (
+            json!({"subject": "s", "applicant": {"document": "B12345674", "name": "Podas SL"},
+                "notify_by": "paper", "address": "Calle Mayor 1"}),
+            "notify_by",
+        ),
+        (
+            json!({"subject": "s", "applicant": {"document": BORIS, "name": "Boris"},
+                "notify_by": "paper"}),
+            "address",
+        ),
+        (
+            json!({"subject": "s", "applicant": {"document": BORIS, "name": "Boris"},
+                "notify_by": "electronic", "address": "Calle Mayor 1"}),
+            "address",
+        ),
+        (
+            json!({"subject": "s", "applicant": {"document": BORIS, "name": "Boris"},
+                "address": "Calle\u{0}Mayor"}),
+            "address",
+        ),
+    ] {
+        let reply = filed(body).send(&app).await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        assert!(
+            problem_fields(&problem).contains(&field.to_owned()),
+            "{problem}"
+        );
+    }
+
+    // The council asks her to fix it: a letter, not an electronic notification.
+    request_fix(&app, &id, "Falta la fotografía del árbol").await;
+    drive(&app).await;
+    let letter = notification_of(&app, &id, "rectification_request").await;
+    assert_eq!(letter["channel"], "paper", "{letter}");
+    assert_eq!(letter["address"], "Calle Mayor 1, 28013 Madrid");
+    let reply = post(format!(
+        "/v1/notifications/{}/access",
+        letter["id"].as_str().unwrap()
+    ))
+    .bearer(&app.citizen(ANA))
+    .send(&app)
+    .await;
+    assert_problem(&reply, StatusCode::CONFLICT, "refused");
+    // Until the letter is delivered nothing runs, and she does not see the request online.
+    let staff = get(case_uri(&id))
+        .bearer(&caseworker)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(staff["state"], "awaiting_rectification");
+    assert_eq!(staff["citizen_action"], Value::Null, "{staff}");
+    assert_eq!(staff["resolution_due"], "2026-10-20", "not suspended yet");
+    let hers = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(hers["state"], "submitted", "{hers}");
+    assert_eq!(hers["notification_pending"], true);
+
+    // Delivered on Thursday 23 July: ten business days from Friday 24 July.
+    app.clock.set(utc(2026, 7, 23, 9, 0));
+    deliver_on_paper(&app, &id, "rectification_request").await;
+    let hers = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(hers["state"], "awaiting_rectification");
+    assert_eq!(hers["notification_pending"], false);
+    assert_eq!(
+        hers["citizen_action"]["due"],
+        business_days_after(day(2026, 7, 23), 10).to_string()
+    );
+    assert_eq!(
+        hers["resolution_due"],
+        Value::Null,
+        "suspended (art. 22.1.a)"
+    );
+
+    // The resolution goes by letter too.
+    post(format!("{}/rectifications", case_uri(&id)))
+        .bearer(&caseworker)
+        .json(&json!({"note": "Aporta la fotografía en el registro"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    post(format!("{}/resolutions", case_uri(&id)))
+        .bearer(&caseworker)
+        .json(&json!({"decision": "granted", "grounds": "Procede la poda"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let resolution = notification_of(&app, &id, "resolution").await;
+    assert_eq!(resolution["channel"], "paper");
 }

@@ -380,3 +380,71 @@ async fn the_applicants_residence_holidays_count_too() {
     // in Barcelona, 11 September is not one either (art. 30.6): Wednesday 23.
     assert_eq!(dues, ["2026-09-22", "2026-09-23"]);
 }
+
+#[tokio::test]
+async fn a_maximum_time_moved_by_a_suspension_is_counted_again_with_it_when_the_calendar_changes() {
+    // Tuesday 22 December 2026: three months to resolve, to Monday 22 March 2027.
+    let app = TestApp::start(utc(2026, 12, 22, 9, 0)).await;
+    let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
+    ask_to_fix(&app, &id, "falta el plano").await;
+    // Fixed on Monday 28 December: the time stood still three business days (23, 24 and 28
+    // December; 25 is Christmas), so it ends three business days after 22 March: Thursday 25
+    // March by the national holidays assumed for 2027 — provisional.
+    app.clock.set(utc(2026, 12, 28, 9, 0));
+    post(format!("{}/rectifications", case_uri(&id)))
+        .bearer(&app.citizen(ANA))
+        .json(&json!({"note": "adjunto el plano"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    settle(&app).await;
+    let view = get(case_uri(&id))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(view["resolution_due"], "2027-03-25", "{view}");
+    assert!(view["provisional"].is_string());
+
+    // Then 2027 is published: Holy Thursday (25 March) is a holiday in Madrid, and — for this
+    // test, hypothetically — 23 March a local one. Counted again from the filing, with the
+    // suspension: 22 March + three business days = Tuesday 30 March (not 22 March, as counting
+    // the three months alone would give).
+    let admin = app.token(Role::Admin, MADRID, "admin-0001");
+    call(Method::PUT, "/v1/calendars/2027")
+        .bearer(&admin)
+        .json(
+            &json!({"source": "BOE y BOCM de 2026", "calendar": {"year": 2027, "official": true,
+            "national": ["2027-01-01", "2027-01-06", "2027-03-26", "2027-05-01", "2027-10-12",
+                         "2027-11-01", "2027-12-06", "2027-12-08", "2027-12-25"],
+            "regional": {"MD": ["2027-03-25", "2027-05-03"]}}}),
+        )
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    call(Method::PUT, "/v1/calendars/2027/municipalities/28079")
+        .bearer(&admin)
+        .json(&json!({"source": "BOCM (hipotético, para la prueba)", "days": ["2027-03-23", "2027-11-09"]}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().moved, 1);
+    settle(&app).await;
+    let view = get(case_uri(&id))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(view["resolution_due"], "2027-03-30", "{view}");
+    assert_eq!(view["provisional"], Value::Null);
+    // The silence's timer follows: nothing on 30 March, silence at 00:00 on 31 March.
+    app.clock.set(madrid_midnight_summer(day(2027, 3, 30)));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 0);
+    app.clock.set(madrid_midnight_summer(day(2027, 3, 31)));
+    assert_eq!(app.state.scheduler.run_once().await.unwrap().fired, 1);
+}
+
+/// 00:00 in Madrid on `day` (summer time: UTC+2; from the last Sunday of March).
+fn madrid_midnight_summer(day: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap()) - Duration::hours(2)
+}

@@ -424,7 +424,13 @@ fn timers_send_the_commands_the_deadlines_imply() {
         unreachable!()
     };
     assert_eq!(
-        crate::testing::fire::<RemovalFile>(kind, data, &super::FileState::default(), now, d(3, 14)),
+        crate::testing::fire::<RemovalFile>(
+            kind,
+            data,
+            &super::FileState::default(),
+            now,
+            d(3, 14)
+        ),
         Some(FileCommand::RecordNotificationEffect {
             notification: None,
             act: ActKind::Opening,
@@ -642,5 +648,83 @@ fn the_hearing_ends_by_its_timer_and_moves_with_the_calendar() {
     assert_eq!(
         RemovalFile::case_effects(&moved),
         vec![CaseEffect::CitizenActionDue(d(3, 27))]
+    );
+}
+
+#[test]
+fn the_reports_suspension_is_carried_in_the_maximum_times_rule() {
+    // Opened Monday 2 March 2026: three months, to Tuesday 2 June. The report is requested on
+    // Friday 27 March and arrives on Thursday 16 April: twelve business days in Madrid (Holy
+    // Thursday and Good Friday, 2 and 3 April, are holidays), so the maximum time ends twelve
+    // business days after 2 June: Thursday 18 June. The rule says so, and a calendar change
+    // counts both again.
+    let rule = crate::DeadlineRule::new(d(3, 2), 3, crate::calendar::Unit::Months, None);
+    let mut with_rule = opened();
+    if let FileEvent::Opened { max_time_rule, .. } = &mut with_rule {
+        *max_time_rule = Some(rule.clone());
+    }
+    let waiting = [
+        with_rule,
+        sent(NotificationChannel::Electronic),
+        notified(NotificationOutcome::Accessed),
+        FileEvent::ReportRequested {
+            on: d(3, 27),
+            max_time_due_if_unanswered: None,
+        },
+    ];
+    let state = waiting.clone().into_iter().fold(
+        super::FileState::default(),
+        <RemovalFile as esrs::Aggregate>::apply_event,
+    );
+    let calendar = crate::calendar::HolidayCalendar::bundled();
+    let (due, suspended) = state
+        .resumed_maximum_time(d(4, 16), &calendar, "28079")
+        .unwrap();
+    assert_eq!(due, d(6, 18));
+    let expected = rule.suspended(crate::calendar::Suspension::new(d(3, 27), d(4, 16)).unwrap());
+    assert_eq!(suspended, Some(expected.clone()));
+    let received = FileEvent::ReportReceived {
+        favourable: true,
+        on: d(4, 16),
+        max_time_due: due,
+        max_time_rule: suspended.clone(),
+    };
+    let after = given::<RemovalFile>(waiting.clone())
+        .when(FileCommand::RecordReport {
+            favourable: true,
+            on: d(4, 16),
+            max_time_due: due,
+            max_time_rule: suspended,
+        })
+        .then([received.clone()]);
+    assert_eq!(after.max_time_rule, Some(expected.clone()));
+    assert_eq!(
+        file_timers(&received)[0],
+        TimerEffect::Set {
+            kind: FILE_LAPSE_TIMER.into(),
+            fires_on: d(6, 19),
+            data: crate::deadline_data(d(6, 18), Some(expected)),
+        }
+    );
+    // Without the report, the timer ends the wait after three months and resumes the time
+    // with the calendar as it is then: suspended from 27 March to 27 June.
+    let command = crate::testing::fire::<RemovalFile>(
+        REPORT_WAIT_TIMER,
+        &serde_json::json!({"requested_on": "2026-03-27"}),
+        &state,
+        chrono::Utc::now(),
+        d(6, 28),
+    );
+    let Some(FileCommand::EndReportWait {
+        max_time_due: Some(_),
+        max_time_rule: Some(rule_then),
+        ..
+    }) = command
+    else {
+        panic!("{command:?}")
+    };
+    assert_eq!(
+        rule_then.suspensions,
+        vec![crate::calendar::Suspension::new(d(3, 27), d(6, 27)).unwrap()]
     );
 }
