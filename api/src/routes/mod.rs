@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendars;
 pub mod carpeta;
 pub mod cases;
+pub mod corrections;
 pub mod deadlines;
 pub mod documents;
 pub mod general_application;
@@ -58,6 +59,7 @@ fn common_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::list_cases))
         .routes(routes!(cases::get_case))
         .routes(routes!(cases::case_events))
+        .routes(routes!(corrections::correct_case))
         .routes(routes!(registry::case_entries))
         .routes(routes!(registry::verify_code))
         .routes(routes!(carpeta::carpeta))

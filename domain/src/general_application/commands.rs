@@ -157,6 +157,15 @@ pub enum Command {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A caseworker corrects a fix recorded by a material error (art. 109.2: a paper fix entered
+    /// on the wrong file, say): the period to fix stands again as it was, and the maximum time
+    /// stands still again. Only while that fix is the file's last step.
+    CorrectRectification {
+        /// What is corrected and why.
+        correction: crate::lpac::Correction,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// The resolution's notification took effect (reported by the notification's follow-up):
     /// the appeals' time counts from the next day.
     RecordResolutionNotified {

@@ -178,6 +178,16 @@ pub enum Event {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A fix recorded by a material error was corrected (art. 109.2): the period to fix stands
+    /// again as it was.
+    RectificationCorrected {
+        /// What was corrected and why.
+        correction: crate::lpac::Correction,
+        /// When.
+        at: DateTime<Utc>,
+        /// The period restored.
+        restored: super::state::PeriodToFix,
+    },
     /// The resolution's notification took effect.
     ResolutionNotified {
         /// The notification.

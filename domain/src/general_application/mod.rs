@@ -29,7 +29,7 @@ mod tests;
 pub use commands::{Command, Decision};
 pub use events::Event;
 pub use refusals::Refusal;
-pub use state::{Stage, State};
+pub use state::{PeriodToFix, Stage, State};
 
 /// The aggregate.
 #[derive(Debug)]
@@ -292,6 +292,25 @@ impl esrs::Aggregate for GeneralApplication {
                     at,
                 }])
             }
+            (S::Submitted, Command::CorrectRectification { correction, at }) => {
+                match (&state.before_fix, correction.corrects_type.as_str()) {
+                    // The request's notification may have taken effect meanwhile, unheeded:
+                    // the request is made again instead.
+                    (Some(restored), "rectified")
+                        if restored.stage == Stage::AwaitingRectification
+                            && restored.due.is_none() =>
+                    {
+                        Err(Refusal::FixedBeforeNotified)
+                    }
+                    (Some(restored), "rectified") => Ok(vec![Event::RectificationCorrected {
+                        correction,
+                        at,
+                        restored: restored.clone(),
+                    }]),
+                    _ => Err(Refusal::NothingToCorrect),
+                }
+            }
+            (_, Command::CorrectRectification { .. }) => Err(Refusal::NothingToCorrect),
             (S::AwaitingRectification, Command::Resolve { .. }) => match state.rectification_due {
                 Some(due) => Err(Refusal::AwaitingApplicant(due)),
                 None => Err(Refusal::RectificationBeingNotified),
@@ -333,6 +352,8 @@ impl esrs::Aggregate for GeneralApplication {
     }
 
     fn apply_event(mut state: State, event: Event) -> State {
+        // A fix can be corrected only while it is the file's last step.
+        state.before_fix = None;
         match event {
             Event::Submitted {
                 parties,
@@ -407,8 +428,21 @@ impl esrs::Aggregate for GeneralApplication {
                 max_time_rule,
                 ..
             } => {
+                let before = state.period_to_fix();
                 state.stage = Stage::Submitted;
                 state = state.period_over(resolution_due, max_time_rule);
+                state.before_fix = Some(before);
+            }
+            Event::RectificationCorrected { restored, .. } => {
+                state.stage = restored.stage;
+                state.rectification_what = restored.what;
+                state.rectification_due = restored.due;
+                state.rectification_rule = restored.rule;
+                state.rectification_extended = restored.extended;
+                state.suspended_on = restored.suspended_on;
+                state.resolution_due_if_unanswered = restored.resolution_due_if_unanswered;
+                state.resolution_due = restored.resolution_due;
+                state.max_time_rule = restored.max_time_rule;
             }
             Event::DesistimientoProposed {
                 resolution_due,
@@ -562,6 +596,17 @@ impl Procedure for GeneralApplication {
                 );
                 effects
             }
+            // The period runs again as it was (its timer fires at once if its last day passed:
+            // the period ended unfixed), and the maximum time stands still again.
+            Event::RectificationCorrected { restored, .. } => match restored.due {
+                Some(due) if restored.stage == Stage::AwaitingRectification => vec![
+                    set_counted(RECTIFICATION_TIMER, due, restored.rule.clone()),
+                    TimerEffect::Suspend {
+                        kind: MAXIMUM_TIME_TIMER.to_owned(),
+                    },
+                ],
+                _ => Vec::new(),
+            },
             Event::SilenceReached { .. } | Event::ResolutionNotified { .. } => Vec::new(),
             Event::DeemedWithdrawn { .. } | Event::Resolved { .. } | Event::Withdrawn { .. } => {
                 vec![cancel(RECTIFICATION_TIMER), cancel(MAXIMUM_TIME_TIMER)]
@@ -777,6 +822,30 @@ impl Procedure for GeneralApplication {
                 effects
             }
             Event::ResolutionNotified { .. } => Vec::new(),
+            Event::RectificationCorrected { at, restored, .. } => {
+                let mut effects = vec![changed(
+                    restored.stage,
+                    "A fix recorded by mistake was corrected (art. 109.2 LPAC): the request to fix the application stands again",
+                    *at,
+                )];
+                match (restored.stage, restored.due) {
+                    (Stage::AwaitingRectification, Some(due)) => {
+                        effects.push(CaseEffect::CitizenMustAct(Some(CitizenAction {
+                            what: format!(
+                                "Fix the application: {}",
+                                restored.what.as_deref().unwrap_or_default()
+                            ),
+                            due,
+                        })));
+                        effects.push(CaseEffect::ResolutionDue(None));
+                    }
+                    _ => {
+                        effects.push(CaseEffect::CitizenMustAct(None));
+                        effects.push(CaseEffect::ResolutionDue(restored.resolution_due));
+                    }
+                }
+                effects
+            }
             Event::DeadlineMoved { kind, due, .. } => match kind.as_str() {
                 RECTIFICATION_TIMER => vec![CaseEffect::CitizenActionDue(*due)],
                 MAXIMUM_TIME_TIMER => vec![CaseEffect::ResolutionDue(Some(*due))],

@@ -29,6 +29,12 @@ pub enum Refusal {
     /// The effect of a notification that is not the running request's.
     #[error("that notification is not the request to fix the application that is running")]
     NotThisRequest,
+    /// A correction of a fix that is not the file's last step.
+    #[error("only the file's last step can be corrected as a material error, when it is a fix: what followed it is reviewed by its own means")]
+    NothingToCorrect,
+    /// A correction of a fix recorded before the request to fix had taken effect.
+    #[error("that fix was recorded before the request to fix had been notified: to ask for the fix again, make a new request")]
+    FixedBeforeNotified,
     /// Rectify, extend or close the period while none is running.
     #[error("no request to fix the application is running")]
     NoRectificationRunning,

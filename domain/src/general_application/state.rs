@@ -96,9 +96,51 @@ pub struct State {
     pub rectification_notification: Option<Uuid>,
     /// How the running period to fix is counted (absent in older files).
     pub rectification_rule: Option<DeadlineRule>,
+    /// The period to fix as it stood before the last fix, while that fix is the file's last
+    /// step: what a correction of that fix restores (art. 109.2).
+    pub before_fix: Option<PeriodToFix>,
+}
+
+/// The period to fix an application as it stood: what a correction of a fix recorded by
+/// mistake restores (the period, its suspension of the maximum time, the desistimiento proposed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodToFix {
+    /// Awaiting the fix, or the desistimiento proposed.
+    pub stage: Stage,
+    /// What the request asked for.
+    pub what: Option<String>,
+    /// The period's last day, while it ran.
+    pub due: Option<NaiveDate>,
+    /// How it is counted.
+    pub rule: Option<DeadlineRule>,
+    /// Whether it had been extended.
+    pub extended: bool,
+    /// The day the maximum time stood still from, while it did.
+    pub suspended_on: Option<NaiveDate>,
+    /// The maximum time's last day if the period ends unanswered.
+    pub resolution_due_if_unanswered: Option<NaiveDate>,
+    /// The maximum time's last day as it stood.
+    pub resolution_due: Option<NaiveDate>,
+    /// How it is counted.
+    pub max_time_rule: Option<DeadlineRule>,
 }
 
 impl State {
+    /// The period to fix as it stands (before a fix).
+    pub fn period_to_fix(&self) -> PeriodToFix {
+        PeriodToFix {
+            stage: self.stage,
+            what: self.rectification_what.clone(),
+            due: self.rectification_due,
+            rule: self.rectification_rule.clone(),
+            extended: self.rectification_extended,
+            suspended_on: self.suspended_on,
+            resolution_due_if_unanswered: self.resolution_due_if_unanswered,
+            resolution_due: self.resolution_due,
+            max_time_rule: self.max_time_rule.clone(),
+        }
+    }
+
     /// The maximum time's last day, and how it is counted, once it stood still from `from` to
     /// `until` (art. 22.1.a): the suspended business days move it, at the seat and at the
     /// applicant's residence (art. 30.6), so it lands on a business day (art. 30.5).
@@ -138,6 +180,7 @@ impl Default for State {
             rectification_what: None,
             rectification_notification: None,
             rectification_rule: None,
+            before_fix: None,
         }
     }
 }

@@ -798,6 +798,10 @@ mod properties {
             Just(resolve(Decision::Denied)),
             Just(resolve(Decision::Desistimiento)),
             Just(Command::Withdraw { at: at(9) }),
+            Just(Command::CorrectRectification {
+                correction: correction_of(4, "rectified"),
+                at: at(10),
+            }),
         ]
     }
 
@@ -887,4 +891,102 @@ fn a_calendar_change_moves_a_running_deadline_once_and_the_file_records_it() {
     // The request's timer says how it was counted: ten business days from the notification.
     assert!(matches!(&GeneralApplication::timer_effects(&notified())[0],
         TimerEffect::Set { data, .. } if data["rule"]["amount"] == 10));
+}
+
+fn correction_of(version: i32, event_type: &str) -> crate::lpac::Correction {
+    crate::lpac::Correction {
+        corrects_version: version,
+        corrects_type: event_type.into(),
+        reason: reasons("La subsanación en papel se registró en este expediente por error"),
+        by: "funcionaria-0042".into(),
+    }
+}
+
+#[test]
+fn a_fix_recorded_by_mistake_is_corrected_and_the_period_runs_again() {
+    // Art. 109.2: the fix of 10 July was entered on the wrong file. Corrected, the request
+    // stands again as it was: its period to 16 July (the timer fires at once if that day
+    // passed), the maximum time standing still again from 2 July.
+    let history = [
+        submitted(),
+        issued(),
+        notified(),
+        rectified(10, date(10, 9)),
+    ];
+    let corrected = Event::RectificationCorrected {
+        correction: correction_of(4, "rectified"),
+        at: at(13),
+        restored: PeriodToFix {
+            stage: Stage::AwaitingRectification,
+            what: Some("falta el plano".into()),
+            due: Some(date(7, 16)),
+            rule: Some(rectification_rule()),
+            extended: false,
+            suspended_on: Some(date(7, 2)),
+            resolution_due_if_unanswered: Some(date(10, 16)),
+            resolution_due: Some(date(10, 1)),
+            max_time_rule: Some(max_time_rule()),
+        },
+    };
+    let state = given::<GeneralApplication>(history.clone())
+        .when(Command::CorrectRectification {
+            correction: correction_of(4, "rectified"),
+            at: at(13),
+        })
+        .then([corrected.clone()]);
+    let before = history[..3].iter().cloned().fold(
+        State::default(),
+        <GeneralApplication as esrs::Aggregate>::apply_event,
+    );
+    assert_eq!(state, before, "the file stands as it was before the fix");
+    assert_eq!(
+        GeneralApplication::timer_effects(&corrected),
+        vec![
+            set_counted(RECTIFICATION_TIMER, date(7, 16), Some(rectification_rule())),
+            TimerEffect::Suspend {
+                kind: MAXIMUM_TIME_TIMER.into()
+            }
+        ]
+    );
+    assert!(GeneralApplication::case_effects(&corrected).contains(&CaseEffect::ResolutionDue(None)));
+    // Only while the fix is the last step, and only a fix.
+    let mut later = history.to_vec();
+    later.push(Event::Resolved {
+        decision: Decision::Granted,
+        grounds: "conforme".into(),
+        appeals: vec![],
+        at: at(14),
+    });
+    given::<GeneralApplication>(later)
+        .when(Command::CorrectRectification {
+            correction: correction_of(4, "rectified"),
+            at: at(15),
+        })
+        .then_refused(|e| *e == Refusal::Closed("granted"));
+    let mut moved_on = history.to_vec();
+    moved_on.push(Event::SilenceReached {
+        meaning: SilenceMeaning::Estimatory,
+        due: date(10, 9),
+        at: at(20),
+    });
+    given::<GeneralApplication>(moved_on)
+        .when(Command::CorrectRectification {
+            correction: correction_of(4, "rectified"),
+            at: at(21),
+        })
+        .then_refused(|e| *e == Refusal::NothingToCorrect);
+    given::<GeneralApplication>(history)
+        .when(Command::CorrectRectification {
+            correction: correction_of(1, "submitted"),
+            at: at(13),
+        })
+        .then_refused(|e| *e == Refusal::NothingToCorrect);
+    // A fix recorded before the request took effect: its notification's effect may have passed
+    // unheeded meanwhile, so the request is made again instead.
+    given::<GeneralApplication>([submitted(), issued(), rectified(3, date(10, 1))])
+        .when(Command::CorrectRectification {
+            correction: correction_of(3, "rectified"),
+            at: at(13),
+        })
+        .then_refused(|e| *e == Refusal::FixedBeforeNotified);
 }

@@ -731,3 +731,93 @@ async fn a_person_who_applied_on_paper_is_notified_by_letter_and_the_ten_days_co
     let resolution = notification_of(&app, &id, "resolution").await;
     assert_eq!(resolution["channel"], "paper");
 }
+
+#[tokio::test]
+async fn a_fix_recorded_on_the_wrong_file_is_corrected_and_the_period_to_fix_runs_again() {
+    // Monday 20 July 2026: Ana is asked to fix her application and opens the request at once;
+    // her ten business days end on Monday 3 August, and the time to resolve stands still.
+    let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
+    let caseworker = app.caseworker();
+    let id = submit_own(&app, &app.citizen(ANA), "Poda de un árbol", "Ana García").await;
+    ask_to_fix(&app, &id, "Falta la fotografía").await;
+    let due = business_days_after(day(2026, 7, 20), 10).to_string();
+    // On 22 July a caseworker enters, on Ana's file, a paper fix that was another person's.
+    app.clock.set(utc(2026, 7, 22, 9, 0));
+    let fixed = post(format!("{}/rectifications", case_uri(&id)))
+        .bearer(&caseworker)
+        .json(&json!({"note": "Subsanación en papel"}))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(fixed["version"], 4);
+    let correct = |version: i64, reason: &str| {
+        post(format!("{}/corrections", case_uri(&id)))
+            .bearer(&caseworker)
+            .json(&json!({"corrects_version": version, "reason": reason}))
+    };
+    // What cannot be corrected is refused in words, and changes nothing.
+    for (version, why) in [
+        (9, "no event with that version"),
+        (1, "caseworker recorded"),
+        (2, "last step"),
+    ] {
+        let reply = correct(version, "por error").send(&app).await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(why),
+            "{problem}"
+        );
+    }
+    let reply = correct(4, "  ").send(&app).await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    let reply = post(format!("{}/corrections", case_uri(&id)))
+        .bearer(&app.citizen(ANA))
+        .json(&json!({"corrects_version": 4, "reason": "x"}))
+        .send(&app)
+        .await;
+    assert_problem(&reply, StatusCode::FORBIDDEN, "forbidden");
+
+    // Corrected on 23 July: the request stands again as it was, with its last day.
+    app.clock.set(utc(2026, 7, 23, 9, 0));
+    let corrected = correct(
+        4,
+        "La subsanación en papel era de la solicitud 28079/2026/000099",
+    )
+    .send(&app)
+    .await
+    .ok_json();
+    assert_eq!(corrected["version"], 5);
+    drive(&app).await;
+    let hers = get(case_uri(&id))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(hers["state"], "awaiting_rectification", "{hers}");
+    assert_eq!(hers["citizen_action"]["due"], due);
+    assert_eq!(hers["resolution_due"], Value::Null, "suspended again");
+    // Auditors see the correction beside the fix it corrects; nothing was rewritten.
+    let audit = get("/v1/audit/corrections")
+        .bearer(&app.auditor())
+        .send(&app)
+        .await
+        .ok_json();
+    let entry = &audit["corrections"][0];
+    assert_eq!(entry["correction"]["event_type"], "rectification_corrected");
+    assert_eq!(entry["corrected"]["event_type"], "rectified");
+    assert_eq!(
+        entry["correction"]["payload"]["correction"]["by"],
+        "funcionaria-0042"
+    );
+    // The period's timer runs again: unfixed, the desistimiento is proposed after 3 August.
+    app.clock.set(utc(2026, 8, 3, 21, 59));
+    assert_eq!(drive(&app).await, 0);
+    app.clock.set(utc(2026, 8, 3, 22, 0));
+    assert_eq!(drive(&app).await, 1);
+    let staff = get(case_uri(&id))
+        .bearer(&caseworker)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(staff["state"], "desistimiento_proposed", "{staff}");
+}

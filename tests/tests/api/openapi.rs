@@ -532,6 +532,23 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 raw: Some(("application/pdf", b"%PDF-1.7\nplano\n%%EOF\n".to_vec())),
             }
         }
+        "correct_case" => {
+            let id = application(app, &ana).await;
+            rectification_requested(app, &id).await;
+            // A caseworker records a paper fix (version 4) on the wrong file.
+            post(format!("/v1/cases/{id}/rectifications"))
+                .bearer(&app.caseworker())
+                .json(&json!({"note": "Subsanación en papel"}))
+                .send(app)
+                .await
+                .expect(StatusCode::OK);
+            sample(
+                Method::POST,
+                format!("/v1/cases/{id}/corrections"),
+                cw(),
+                json!({"corrects_version": 4, "reason": "La subsanación era de otra solicitud"}),
+            )
+        }
         "correct_inscription" => {
             let id = inscribed(app, &nie_for(1)).await;
             let today = local_date(app.clock_now()).to_string();

@@ -1144,3 +1144,57 @@ async fn the_persons_submissions_in_the_padron_are_entered_in_the_registry() {
     .unwrap();
     assert_eq!(numbers_taken, 3, "no number was spent on the retry");
 }
+
+#[tokio::test]
+async fn allegations_recorded_on_the_wrong_file_are_corrected_and_the_hearing_stands_again() {
+    // Monday 2 March 2026: the opening is delivered on paper today; the hearing runs 15
+    // business days from the 3rd.
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let inscription = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let file = open(&app, &inscription).await;
+    deliver_on_paper(&app, &file, "opening").await;
+    let due = business_days_after(day(2026, 3, 2), 15).to_string();
+    // A caseworker records, on this file, allegations another person filed at the office.
+    app.clock.set(utc(2026, 3, 4, 9, 0));
+    let recorded = step(&app, &cw, &file, "allegations").await.ok_json();
+    let version = recorded["version"].as_i64().unwrap();
+    let staff = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(staff["state"], "to_resolve");
+    // Corrected the next day: the hearing stands again with its last day.
+    app.clock.set(utc(2026, 3, 5, 9, 0));
+    post(format!("{}/corrections", case_uri(&file)))
+        .bearer(&cw)
+        .json(&json!({"corrects_version": version,
+            "reason": "Las alegaciones eran del expediente de otra persona"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let his = get(case_uri(&file))
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(his["state"], "hearing", "{his}");
+    assert_eq!(his["citizen_action"]["due"], due);
+    // Nobody alleges: the hearing's timer ends it after its last day, as before.
+    let last: NaiveDate = due.parse().unwrap();
+    app.clock
+        .set(Utc.from_utc_datetime(&last.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap()));
+    drive(&app).await;
+    let staff = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(staff["state"], "to_resolve", "{staff}");
+    // A second correction of the same step finds nothing to correct.
+    let reply = post(format!("{}/corrections", case_uri(&file)))
+        .bearer(&cw)
+        .json(&json!({"corrects_version": version, "reason": "otra vez"}))
+        .send(&app)
+        .await;
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+}

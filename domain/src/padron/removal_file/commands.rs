@@ -54,6 +54,16 @@ pub enum FileCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// A caseworker corrects the person's agreement or allegations recorded by a material error
+    /// (art. 109.2: entered on the wrong file, say): the hearing stands again as it was (its
+    /// timer runs again, and ends it at once if its last day passed). Only while that record is
+    /// the file's last step.
+    CorrectHearingFact {
+        /// What is corrected and why.
+        correction: crate::lpac::Correction,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// The person expressly agreed to the removal.
     RecordAgreement {
         /// The local date.

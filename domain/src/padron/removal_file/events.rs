@@ -72,6 +72,15 @@ pub enum FileEvent {
         /// The local date.
         on: NaiveDate,
     },
+    /// An agreement or allegations recorded by a material error were corrected (art. 109.2).
+    HearingFactCorrected {
+        /// What was corrected and why.
+        correction: crate::lpac::Correction,
+        /// The local date.
+        on: NaiveDate,
+        /// The hearing restored.
+        restored: super::state::HearingAsItStood,
+    },
     /// Agreed.
     Agreed {
         /// The local date.

@@ -24,8 +24,8 @@ pub use events::FileEvent;
 pub use refusals::FileRefusal;
 pub use state::{FileStage, FileState};
 pub use timers::{
-    file_timers, ELECTRONIC_REJECTION_DAYS, ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER,
-    HEARING_BUSINESS_DAYS, HEARING_TIMER, REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
+    file_timers, hearing_rule, ELECTRONIC_REJECTION_DAYS, ELECTRONIC_REJECTION_TIMER,
+    FILE_LAPSE_TIMER, HEARING_BUSINESS_DAYS, HEARING_TIMER, REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
 };
 pub use values::{FileDecision, NotificationChannel, NotificationOutcome, RemovalBasis};
 
@@ -204,6 +204,22 @@ impl esrs::Aggregate for RemovalFile {
                     on,
                 },
             ]),
+            (S::ToResolve, C::CorrectHearingFact { correction, on }) => {
+                match (
+                    &state.before_hearing_fact,
+                    correction.corrects_type.as_str(),
+                ) {
+                    (Some(restored), "agreed" | "allegations_filed") => {
+                        Ok(vec![E::HearingFactCorrected {
+                            correction,
+                            on,
+                            restored: restored.clone(),
+                        }])
+                    }
+                    _ => Err(FileRefusal::NothingToCorrect),
+                }
+            }
+            (_, C::CorrectHearingFact { .. }) => Err(FileRefusal::NothingToCorrect),
             (S::Hearing | S::ToResolve, C::RecordAgreement { on }) => Ok(vec![E::Agreed { on }]),
             (S::Hearing, C::RecordAllegations { summary, on, entry }) => {
                 Ok(vec![E::AllegationsFiled { summary, on, entry }])
@@ -292,6 +308,15 @@ impl esrs::Aggregate for RemovalFile {
 
     fn apply_event(mut state: FileState, event: FileEvent) -> FileState {
         use FileEvent as E;
+        // The hearing as it stands, kept only across an agreement or allegations (which a
+        // correction may undo while they are the file's last step).
+        state.before_hearing_fact = None;
+        let hearing = state::HearingAsItStood {
+            stage: state.stage,
+            hearing_due: state.hearing_due,
+            hearing_rule: state.hearing_rule.clone(),
+            agreed: state.agreed,
+        };
         match event {
             E::Opened {
                 inscription,
@@ -309,15 +334,28 @@ impl esrs::Aggregate for RemovalFile {
             | E::DeliveryFailed { .. }
             | E::Regularised { .. }
             | E::ResolutionNotified { .. } => {}
-            E::Notified { hearing_due, .. } => {
+            E::Notified {
+                on, hearing_due, ..
+            } => {
                 state.stage = FileStage::Hearing;
                 state.hearing_due = Some(hearing_due);
+                state.hearing_rule = Some(hearing_rule(on));
             }
             E::Agreed { .. } => {
                 state.agreed = true;
                 state.stage = FileStage::ToResolve;
+                state.before_hearing_fact = Some(hearing);
             }
-            E::AllegationsFiled { .. } => state.stage = FileStage::ToResolve,
+            E::AllegationsFiled { .. } => {
+                state.stage = FileStage::ToResolve;
+                state.before_hearing_fact = Some(hearing);
+            }
+            E::HearingFactCorrected { restored, .. } => {
+                state.stage = restored.stage;
+                state.hearing_due = restored.hearing_due;
+                state.hearing_rule = restored.hearing_rule;
+                state.agreed = restored.agreed;
+            }
             E::ReportRequested {
                 on,
                 max_time_due_if_unanswered,
@@ -365,6 +403,7 @@ impl esrs::Aggregate for RemovalFile {
             } => {
                 if kind == HEARING_TIMER {
                     state.hearing_due = Some(due);
+                    state.hearing_rule = Some(rule);
                 } else {
                     state.max_time_due = Some(due);
                     state.max_time_rule = Some(rule);
@@ -458,6 +497,22 @@ impl Procedure for RemovalFile {
                     due: *hearing_due,
                 })),
             ],
+            FileEvent::HearingFactCorrected { on, restored, .. } => {
+                match (restored.stage, restored.hearing_due) {
+                    (FileStage::Hearing, Some(due)) => vec![
+                        changed("hearing", "An agreement or allegations recorded by mistake were corrected (art. 109.2 LPAC): the hearing stands again", on),
+                        CaseEffect::CitizenMustAct(Some(CitizenAction {
+                            what: "Regularise your padrón inscription, or file allegations that you still live there".into(),
+                            due,
+                        })),
+                    ],
+                    _ => vec![changed(
+                        "to_resolve",
+                        "An agreement or allegations recorded by mistake were corrected (art. 109.2 LPAC): waiting for the council's resolution",
+                        on,
+                    )],
+                }
+            }
             FileEvent::Agreed { on } | FileEvent::AllegationsFiled { on, .. } => vec![
                 changed("to_resolve", "Waiting for the council's resolution", on),
                 CaseEffect::CitizenMustAct(None),

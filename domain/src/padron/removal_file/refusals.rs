@@ -32,6 +32,10 @@ pub enum FileRefusal {
     /// Declaring a lapse not proposed.
     #[error("the lapse is declared only once the maximum time has passed")]
     LapseNotProposed,
+    /// A correction of something that is not the file's last step, or not the person's
+    /// agreement or allegations.
+    #[error("only the file's last step can be corrected as a material error, when it is the person's agreement or allegations")]
+    NothingToCorrect,
     /// A lapse timer before its day, or for another day.
     #[error("the maximum time runs until {0}")]
     NotLapsedYet(NaiveDate),

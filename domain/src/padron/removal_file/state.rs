@@ -73,6 +73,25 @@ pub struct FileState {
     pub max_time_due_if_unanswered: Option<NaiveDate>,
     /// How the maximum time's last day is counted, with its suspensions (absent in older files).
     pub max_time_rule: Option<crate::procedure::DeadlineRule>,
+    /// How the hearing's last day is counted.
+    pub hearing_rule: Option<crate::procedure::DeadlineRule>,
+    /// The hearing as it stood before the person's agreement or allegations were recorded, while
+    /// that is the file's last step: what a correction of it restores (art. 109.2).
+    pub before_hearing_fact: Option<HearingAsItStood>,
+}
+
+/// The hearing of a removal file as it stood: what a correction of an agreement or allegations
+/// recorded by mistake restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HearingAsItStood {
+    /// In the hearing, or to be resolved (the hearing over).
+    pub stage: FileStage,
+    /// The hearing's last day.
+    pub hearing_due: Option<NaiveDate>,
+    /// How it is counted.
+    pub hearing_rule: Option<crate::procedure::DeadlineRule>,
+    /// Whether the person had agreed.
+    pub agreed: bool,
 }
 
 impl FileState {

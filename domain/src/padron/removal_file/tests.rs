@@ -728,3 +728,68 @@ fn the_reports_suspension_is_carried_in_the_maximum_times_rule() {
         vec![crate::calendar::Suspension::new(d(3, 27), d(6, 27)).unwrap()]
     );
 }
+
+#[test]
+fn an_agreement_recorded_by_mistake_is_corrected_and_the_hearing_stands_again() {
+    let correction = |event_type: &str| crate::lpac::Correction {
+        corrects_version: 4,
+        corrects_type: event_type.into(),
+        reason: Reasons::try_from("La conformidad era de otra persona".to_owned()).unwrap(),
+        by: "funcionaria-0042".into(),
+    };
+    let history = [
+        opened(),
+        sent(NotificationChannel::Electronic),
+        notified(NotificationOutcome::Accessed),
+        FileEvent::Agreed { on: d(3, 10) },
+    ];
+    let restored = super::state::HearingAsItStood {
+        stage: FileStage::Hearing,
+        hearing_due: Some(d(3, 26)),
+        hearing_rule: Some(super::hearing_rule(d(3, 5))),
+        agreed: false,
+    };
+    let corrected = FileEvent::HearingFactCorrected {
+        correction: correction("agreed"),
+        on: d(3, 12),
+        restored: restored.clone(),
+    };
+    let state = given::<RemovalFile>(history.clone())
+        .when(FileCommand::CorrectHearingFact {
+            correction: correction("agreed"),
+            on: d(3, 12),
+        })
+        .then([corrected.clone()]);
+    assert_eq!(state.stage, FileStage::Hearing);
+    assert!(
+        !state.agreed,
+        "without the agreement, removal needs the report again"
+    );
+    assert_eq!(state.hearing_due, Some(d(3, 26)));
+    assert_eq!(
+        file_timers(&corrected),
+        vec![TimerEffect::Set {
+            kind: super::HEARING_TIMER.into(),
+            fires_on: d(3, 27),
+            data: crate::deadline_data(d(3, 26), Some(super::hearing_rule(d(3, 5)))),
+        }]
+    );
+    // Not a fact of the person's hearing, or not the last step: refused.
+    given::<RemovalFile>(history.clone())
+        .when(FileCommand::CorrectHearingFact {
+            correction: correction("opened"),
+            on: d(3, 12),
+        })
+        .then_refused(|e| *e == FileRefusal::NothingToCorrect);
+    let mut later = history.to_vec();
+    later.push(FileEvent::ReportRequested {
+        on: d(3, 11),
+        max_time_due_if_unanswered: None,
+    });
+    given::<RemovalFile>(later)
+        .when(FileCommand::CorrectHearingFact {
+            correction: correction("agreed"),
+            on: d(3, 12),
+        })
+        .then_refused(|e| *e == FileRefusal::NothingToCorrect);
+}

@@ -24,6 +24,17 @@ pub const HEARING_TIMER: &str = "removal_file_hearing";
 /// The timer that ends the wait for the report.
 pub const REPORT_WAIT_TIMER: &str = "report_wait";
 
+/// How the hearing is counted: fifteen business days from the day after the notification of the
+/// opening took effect.
+pub fn hearing_rule(notified_on: NaiveDate) -> DeadlineRule {
+    DeadlineRule::new(
+        notified_on,
+        HEARING_BUSINESS_DAYS,
+        crate::calendar::Unit::BusinessDays,
+        None,
+    )
+}
+
 /// The timers a removal-file event sets, suspends or cancels.
 pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
     use FileEvent as E;
@@ -63,18 +74,20 @@ pub fn file_timers(event: &FileEvent) -> Vec<TimerEffect> {
             on, hearing_due, ..
         } => vec![
             cancel(ELECTRONIC_REJECTION_TIMER),
-            counted_as(
-                HEARING_TIMER,
-                *hearing_due,
-                Some(DeadlineRule::new(
-                    *on,
-                    HEARING_BUSINESS_DAYS,
-                    crate::calendar::Unit::BusinessDays,
-                    None,
-                )),
-            ),
+            counted_as(HEARING_TIMER, *hearing_due, Some(hearing_rule(*on))),
         ],
         E::Agreed { .. } | E::AllegationsFiled { .. } => vec![cancel(HEARING_TIMER)],
+        // The hearing runs again as it was: its timer ends it at once if its last day passed.
+        E::HearingFactCorrected { restored, .. } => match restored.hearing_due {
+            Some(due) if restored.stage == super::FileStage::Hearing => {
+                vec![counted_as(
+                    HEARING_TIMER,
+                    due,
+                    restored.hearing_rule.clone(),
+                )]
+            }
+            _ => Vec::new(),
+        },
         // The maximum-time clock stops while the Consejo's report is awaited (art. 22).
         E::ReportRequested { on, .. } => vec![
             TimerEffect::Suspend {
