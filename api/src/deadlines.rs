@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use expedientes_domain::calendar::{
-    CalendarError, DeadlineRequest, DeadlineResult, HolidayCalendar, Suspension, Unit,
+    CalendarError, DeadlineRequest, DeadlineResult, HolidayCalendar, Unit,
 };
 use expedientes_domain::council_calendar::{self, CouncilCalendar};
 use expedientes_domain::MunicipalityCode;
@@ -130,41 +130,6 @@ pub fn months_after(
     amount: u32,
 ) -> Result<NaiveDate, ApiError> {
     due(calendar, tenant, from, amount, Unit::Months)
-}
-
-/// The last day `due` of a maximum time once a suspension from `from` to `to` ends (art. 22):
-/// moved by the business days it stood still, at the council's seat, so it lands on a business
-/// day (art. 30.5). A suspension that would end before it starts ends the day it starts.
-pub fn after_suspension(
-    calendar: &HolidayCalendar,
-    tenant: &MunicipalityCode,
-    due: NaiveDate,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<NaiveDate, ApiError> {
-    after_suspension_at(calendar, tenant, None, due, from, to)
-}
-
-/// [`after_suspension`] counting the business days at the seat and the residence (art. 30.6).
-pub fn after_suspension_at(
-    calendar: &HolidayCalendar,
-    tenant: &MunicipalityCode,
-    residence: Option<&MunicipalityCode>,
-    due: NaiveDate,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<NaiveDate, ApiError> {
-    Suspension::new(from, to.max(from))
-        .and_then(|s| {
-            calendar.apply_suspension(
-                due,
-                &s,
-                Some(tenant.as_str()),
-                residence.map(|r| r.as_str()),
-            )
-        })
-        .map(|r| r.due_date)
-        .map_err(calendar_problem)
 }
 
 /// Art. 31: a filing in the electronic registry on a non-business day counts, for deadlines, as

@@ -337,6 +337,12 @@ impl CommandContext {
         self.if_match.take()
     }
 
+    /// Pins the command to the stream's version `version` (what it was decided against), unless
+    /// the caller pinned one with `If-Match`, which is kept (a different one then fails as 412).
+    pub fn pin_version(&mut self, version: i32) {
+        self.if_match.get_or_insert(version);
+    }
+
     /// Whether the caller pinned a version with `If-Match`.
     pub fn pinned(&self) -> bool {
         self.if_match.is_some()

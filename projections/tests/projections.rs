@@ -90,6 +90,7 @@ async fn make_cases(log: &EventLog, from: u64, count: u64) {
                         notification: Uuid::new_v5(&id, b"request"),
                         outcome: expedientes_domain::lpac::notification::Outcome::Accessed,
                         on: NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
+                        at: at + Duration::days(1),
                         due: NaiveDate::from_ymd_opt(2026, 3, 17).unwrap(),
                         rule: expedientes_domain::DeadlineRule::new(
                             NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),

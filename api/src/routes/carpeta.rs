@@ -69,6 +69,16 @@ pub struct Carpeta {
     pub files: Vec<CarpetaEntry>,
 }
 
+/// Ascending, with the absent last (as SQL's `ASC NULLS LAST`).
+fn nulls_last(a: Option<NaiveDate>, b: Option<NaiveDate>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
 /// The citizen's own files.
 #[utoipa::path(get, path = "/v1/carpeta",
     responses((status = 200, body = Carpeta), (status = 403, body = crate::problem::Problem)),
@@ -95,15 +105,22 @@ pub async fn carpeta(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.case_id).collect();
     let withheld =
         crate::routes::cases::withheld_from(&state, caller.tenant.as_str(), &ids).await?;
-    // A file with an act still being notified shows as it was before that act (or not at all,
-    // when the file's opening is that act).
+    // A file with an act still being notified shows as it was without that act (or only as a
+    // notification waiting, when the act is its opening), and is ordered as it shows.
     let mut seen = Vec::with_capacity(rows.len());
     for row in rows {
-        let from = withheld.get(&row.case_id).copied();
-        if let Some(row) = crate::routes::cases::as_seen_by(&state, &caller, row, from).await? {
-            seen.push((row, from.is_some()));
-        }
+        let pending = withheld.get(&row.case_id);
+        let notification_pending = pending.is_some();
+        let row = crate::routes::cases::as_seen_by(&state, &caller, row, pending).await?;
+        seen.push((row, notification_pending));
     }
+    seen.sort_by(|(a, _), (b, _)| {
+        (a.closed_at.is_some(), !a.citizen_must_act)
+            .cmp(&(b.closed_at.is_some(), !b.citizen_must_act))
+            .then_with(|| nulls_last(a.citizen_action_due, b.citizen_action_due))
+            .then_with(|| nulls_last(a.next_deadline, b.next_deadline))
+            .then_with(|| b.opened_at.cmp(&a.opened_at))
+    });
     let files = seen
         .into_iter()
         .map(|(row, notification_pending)| {

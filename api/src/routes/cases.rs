@@ -169,60 +169,96 @@ impl CaseDto {
     }
 }
 
-/// For each of `cases`, the position of its first event that records an act whose notification
-/// has not yet taken effect: the act's events are appended with the notification's issue, in
-/// one transaction. Read from the log itself, so no read model's lag can show an act early.
+/// The events of a file that record an act whose notification has not yet taken effect (the
+/// act's events are appended with the notification's issue, in one transaction), by file: their
+/// positions, and whether the file's opening is one of them. Read from the log itself, so no
+/// read model's lag can show an act early.
+#[derive(Debug, Clone, Default)]
+pub struct Withheld {
+    /// The positions of the events withheld.
+    pub positions: Vec<i64>,
+    /// Whether the file's first event (its opening) is one of them.
+    pub opening: bool,
+}
+
+/// [`Withheld`] for each of `cases` that has any.
 pub async fn withheld_from(
     state: &AppState,
     tenant: &str,
     cases: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, ApiError> {
+) -> Result<HashMap<Uuid, Withheld>, ApiError> {
     if cases.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT e.stream_id, min(e.position)
+    let rows: Vec<(Uuid, i64, i32)> = sqlx::query_as(
+        "SELECT DISTINCT e.stream_id, e.position, e.version
            FROM events e
            JOIN events n ON n.transaction_id = e.transaction_id AND n.tenant = e.tenant
                         AND n.stream_type = 'notification' AND n.version = 1
                         AND n.payload -> 'case' ->> 'stream_id' = e.stream_id::text
           WHERE e.tenant = $1 AND e.stream_id = ANY($2)
             AND NOT EXISTS (SELECT 1 FROM events t
-                             WHERE t.stream_id = n.stream_id AND t.event_type = 'took_effect')
-          GROUP BY e.stream_id",
+                             WHERE t.stream_id = n.stream_id AND t.event_type = 'took_effect')",
     )
     .bind(tenant)
     .bind(cases)
     .fetch_all(&state.pool)
     .await?;
-    Ok(rows.into_iter().collect())
+    let mut withheld: HashMap<Uuid, Withheld> = HashMap::new();
+    for (case, position, version) in rows {
+        let entry = withheld.entry(case).or_default();
+        entry.positions.push(position);
+        entry.opening |= version == 1;
+    }
+    Ok(withheld)
 }
 
 /// The file as a citizen may see it: without the acts still being notified (rebuilt from its
-/// events before the first of them), or `None` when the file itself is such an act (an ex
-/// officio opening not yet notified). Staff see the row as it is.
+/// other events, the citizen's own included). A file whose opening is such an act shows only
+/// that a notification about it waits (its number, procedure and subject, as the notification's
+/// summary does). Staff see the row as it is. The version stays the file's, so `ETag`,
+/// `If-None-Match` and `If-Match` follow every change.
 pub async fn as_seen_by(
     state: &AppState,
     caller: &Caller,
     row: CaseRow,
-    withheld: Option<i64>,
-) -> Result<Option<CaseRow>, ApiError> {
-    let Some(from) = withheld.filter(|_| caller.role == Role::Citizen) else {
-        return Ok(Some(row));
+    withheld: Option<&Withheld>,
+) -> Result<CaseRow, ApiError> {
+    let Some(withheld) = withheld.filter(|_| caller.role == Role::Citizen) else {
+        return Ok(row);
     };
-    if row.last_position < from {
-        // The view has not reached the act yet.
-        return Ok(Some(row));
+    let version = row.version;
+    if withheld.opening {
+        return Ok(CaseRow {
+            state: "notification_pending".into(),
+            state_description: "The council has sent you a notification about this file: what it says shows here once the notification takes effect (arts. 40-43 LPAC)".into(),
+            closed_at: None,
+            citizen_action: None,
+            citizen_action_due: None,
+            resolution_due: None,
+            next_deadline: None,
+            citizen_must_act: false,
+            silence: None,
+            silence_basis: None,
+            silence_reached_on: None,
+            ..row
+        });
     }
     let events = state
         .log
         .load_stream(&row.tenant, row.case_id, Until::End)
         .await?;
-    let before: Vec<StoredEvent> = events.into_iter().filter(|e| e.position < from).collect();
-    state
+    let seen: Vec<StoredEvent> = events
+        .into_iter()
+        .filter(|e| !withheld.positions.contains(&e.position))
+        .collect();
+    let mut past = state
         .case_view
-        .replay(&before)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        .replay(&seen)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .unwrap_or(row);
+    past.version = version;
+    Ok(past)
 }
 
 /// Converts a domain party.
@@ -299,9 +335,6 @@ pub async fn get_case(
     let id = resource_id(&id, "file")?;
     let row = visible_case(&state, &caller, id).await?;
     let today = crate::deadlines::local_date(&state, state.clock.now());
-    let withheld = withheld_from(&state, caller.tenant.as_str(), &[id])
-        .await?
-        .remove(&id);
     if let Some(moment) = query.as_of {
         caller.require(&[Role::Caseworker, Role::Auditor, Role::Admin])?;
         let events = state
@@ -315,9 +348,10 @@ pub async fn get_case(
             .ok_or_else(|| ApiError::NotFound("the file did not exist at that moment".into()))?;
         return Ok(Json(CaseDto::from_row(past, moment.date_naive())).into_response());
     }
-    let row = as_seen_by(&state, &caller, row, withheld)
+    let withheld = withheld_from(&state, caller.tenant.as_str(), &[id])
         .await?
-        .ok_or_else(|| ApiError::NotFound("no such file".into()))?;
+        .remove(&id);
+    let row = as_seen_by(&state, &caller, row, withheld.as_ref()).await?;
     let tag = etag(row.version);
     if headers
         .get(header::IF_NONE_MATCH)
@@ -409,13 +443,13 @@ pub async fn case_events(
     let with_metadata = caller.reads_whole_tenant();
     let seen: Vec<EventDto> = events
         .into_iter()
-        .filter(|e| withheld.is_none_or(|from| e.position < from))
+        .filter(|e| {
+            withheld
+                .as_ref()
+                .is_none_or(|w| !w.positions.contains(&e.position))
+        })
         .map(|e| EventDto::from_stored(e, with_metadata))
         .collect();
-    if seen.is_empty() && withheld.is_some() {
-        // The file's opening is the act being notified: not shown before.
-        return Err(ApiError::NotFound("no such file".into()));
-    }
     Ok(Json(seen))
 }
 

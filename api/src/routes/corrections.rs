@@ -60,9 +60,9 @@ pub async fn correct_case(
         GENERAL_APPLICATION => GENERAL_APPLICATION,
         REMOVAL_FILE => REMOVAL_FILE,
         other => {
-            return Err(ApiError::invalid_field(
-                "corrects_version",
-                format!(
+            return Err(ApiError::Refused {
+                current_version: None,
+                detail: format!(
                     "nothing a caseworker records in a {other} file is corrected here{}",
                     if other == "padron_inscription" {
                         ": a removal recorded by mistake is corrected at /v1/padron/inscriptions/{id}/corrections"
@@ -70,12 +70,12 @@ pub async fn correct_case(
                         ""
                     }
                 ),
-            ))
+            })
         }
     };
     let tenant = caller.tenant.clone();
     let location = format!("/v1/cases/{id}");
-    let ctx = CommandContext::open(&state, &incoming, &tenant, procedure, "correct").await?;
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, procedure, "correct").await?;
     // A retry is answered from its first outcome, before the file (which it changed) is checked.
     if let Some(earlier) = ctx.earlier(&state, id).await? {
         return Ok(earlier.reply(location));
@@ -95,9 +95,13 @@ pub async fn correct_case(
             "the file has no event with that version",
         ));
     };
+    // What the file holds decides what may be corrected: a conflict with it, 409.
+    let refused = |detail: &str| ApiError::Refused {
+        detail: detail.to_owned(),
+        current_version: None,
+    };
     if recorded_by.as_deref() != Some(Role::Caseworker.as_str()) {
-        return Err(ApiError::invalid_field(
-            "corrects_version",
+        return Err(refused(
             "only a fact a caseworker recorded is corrected as a material error (art. 109.2 LPAC); what a person filed stays as filed",
         ));
     }
@@ -109,11 +113,13 @@ pub async fn correct_case(
             .fetch_one(&state.pool)
             .await?;
     if Some(input.corrects_version) != last {
-        return Err(ApiError::invalid_field(
-            "corrects_version",
+        return Err(refused(
             "only the file's last step can be corrected as a material error: what followed it is reviewed by its own means",
         ));
     }
+    // Decided against the file at that version: a step appended meanwhile fails the command
+    // (412) instead of being undone with the one named.
+    ctx.pin_version(input.corrects_version);
     let correction = Correction {
         corrects_version: input.corrects_version,
         corrects_type,

@@ -435,6 +435,17 @@ pub async fn submit(
     Ok(executed.reply(location(case_id)))
 }
 
+/// Refuses a command the file as loaded refuses, before anything is spent for it (the exit
+/// number of its notification); the command is decided again in its append.
+fn refused_first(
+    file: &expedientes_domain::general_application::State,
+    command: Command,
+) -> Result<(), ApiError> {
+    <GeneralApplication as esrs::Aggregate>::handle_command(file, command)
+        .map(|_| ())
+        .map_err(RefusalProblem::into_problem)
+}
+
 /// Which case command a route carries out.
 #[derive(Debug, Clone, Copy)]
 enum CaseCommand {
@@ -523,6 +534,14 @@ async fn case_command(
                     "say what must be fixed, in 1 to 2,000 characters",
                 ));
             }
+            refused_first(
+                &file,
+                Command::RequestRectification {
+                    what: what.to_owned(),
+                    at: now,
+                    notification: Uuid::nil(),
+                },
+            )?;
             let notification = prepare(
                 &state,
                 &ctx,
@@ -603,16 +622,15 @@ async fn case_command(
                 &appeals,
                 today,
             );
+            let command = Command::Resolve {
+                decision,
+                reasons,
+                appeals,
+                at: now,
+            };
+            refused_first(&file, command.clone())?;
             let notification = prepare(&state, &ctx, case, notify(act)).await?;
-            (
-                Command::Resolve {
-                    decision,
-                    reasons,
-                    appeals,
-                    at: now,
-                },
-                Some(notification),
-            )
+            (command, Some(notification))
         }
         CaseCommand::Withdraw => {
             let _: NoInput = incoming.json_or_default()?;

@@ -231,7 +231,7 @@ pub struct NotificationDto {
     /// The file's procedure.
     #[sqlx(rename = "case_type")]
     pub procedure: String,
-    /// The act: `opening` or `resolution`.
+    /// The act: `opening`, `resolution` or `rectification_request`.
     pub act_kind: String,
     /// What it is about.
     pub act_summary: String,

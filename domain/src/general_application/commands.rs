@@ -72,6 +72,8 @@ pub enum Command {
         outcome: crate::lpac::notification::Outcome,
         /// The day it took effect.
         on: NaiveDate,
+        /// When the file learned it.
+        at: DateTime<Utc>,
         /// The last day to fix the application.
         due: NaiveDate,
         /// How that day is counted.

@@ -65,6 +65,9 @@ pub enum Event {
         what: String,
         /// The day it took effect.
         on: NaiveDate,
+        /// When the file learned it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<DateTime<Utc>>,
         /// The last day to fix the application.
         due: NaiveDate,
         /// How that day is counted.

@@ -145,6 +145,36 @@ impl esrs::Aggregate for GeneralApplication {
                     at,
                 }])
             }
+            // Art. 24.3.a: granted by silence, the application is only confirmed; nothing is
+            // asked of the applicant any more.
+            (_, Command::RequestRectification { .. })
+                if state.silence_reached == Some(SilenceMeaning::Estimatory) =>
+            {
+                Err(Refusal::GrantedBySilence(
+                    state.resolution_due.unwrap_or_default(),
+                ))
+            }
+            (
+                _,
+                Command::Resolve {
+                    decision,
+                    reasons,
+                    appeals,
+                    at,
+                },
+            ) if state.silence_reached == Some(SilenceMeaning::Estimatory) => {
+                if decision != Decision::Granted {
+                    return Err(Refusal::GrantedBySilence(
+                        state.resolution_due.unwrap_or_default(),
+                    ));
+                }
+                Ok(vec![Event::Resolved {
+                    decision,
+                    grounds: reasons.into(),
+                    appeals,
+                    at,
+                }])
+            }
             (
                 S::Submitted,
                 Command::RequestRectification {
@@ -174,6 +204,7 @@ impl esrs::Aggregate for GeneralApplication {
                     notification,
                     outcome,
                     on,
+                    at,
                     due,
                     rule,
                     resolution_due_if_unanswered,
@@ -185,6 +216,7 @@ impl esrs::Aggregate for GeneralApplication {
                 Ok(vec![Event::RectificationNotified {
                     notification,
                     outcome,
+                    at: Some(at),
                     what: state.rectification_what.clone().unwrap_or_default(),
                     on,
                     due,
@@ -394,14 +426,25 @@ impl esrs::Aggregate for GeneralApplication {
                 state.resolution_due_if_unanswered = Some(resolution_due_if_unanswered);
             }
             Event::RectificationRequested {
+                what,
                 due,
                 on,
                 resolution_due_if_unanswered,
+                residence,
                 ..
             } => {
                 state.stage = Stage::AwaitingRectification;
                 state.rectification_due = Some(due);
                 state.rectification_extended = false;
+                state.rectification_what = Some(what);
+                state.rectification_rule = on.map(|from| {
+                    DeadlineRule::new(
+                        from,
+                        RECTIFICATION_BUSINESS_DAYS,
+                        Unit::BusinessDays,
+                        residence.as_ref(),
+                    )
+                });
                 // Files from before suspensions were recorded keep their last day running.
                 if on.is_some() {
                     state.suspended_on = on;
@@ -519,8 +562,8 @@ impl State {
         self.resolution_due_if_unanswered = None;
         if resolution_due.is_some() {
             self.resolution_due = resolution_due;
-        }
-        if max_time_rule.is_some() {
+            // A day moved without its rule (an event recorded before rules carried suspensions):
+            // the file's rule no longer counts it, so later moves start from the day itself.
             self.max_time_rule = max_time_rule;
         }
         self
@@ -631,20 +674,30 @@ impl Procedure for GeneralApplication {
                 // the seat and the residence (arts. 68.1, 30.6); the maximum time stands still
                 // from that day until the period ends, unless fixed earlier (art. 22.1.a).
                 ActKind::RectificationRequest => {
-                    let rule = DeadlineRule::new(
-                        effect.on,
-                        RECTIFICATION_BUSINESS_DAYS,
-                        Unit::BusinessDays,
-                        state.residence.as_ref(),
-                    );
-                    let due = rule.due(context.calendar, context.seat).ok()?;
-                    let (resolution_due_if_unanswered, _) = state
-                        .resumed_maximum_time(effect.on, due, context.calendar, context.seat)
+                    let counted = |residence| {
+                        let rule = DeadlineRule::new(
+                            effect.on,
+                            RECTIFICATION_BUSINESS_DAYS,
+                            Unit::BusinessDays,
+                            residence,
+                        );
+                        rule.due(context.calendar, context.seat)
+                            .map(|due| (rule, due))
+                    };
+                    // A residence the calendar no longer knows still leaves the seat's count,
+                    // so the file is never left waiting with no period.
+                    let (rule, due) = counted(state.residence.as_ref())
+                        .or_else(|_| counted(None))
                         .ok()?;
+                    let resolution_due_if_unanswered = state
+                        .resumed_maximum_time(effect.on, due, context.calendar, context.seat)
+                        .map(|(day, _)| day)
+                        .unwrap_or(state.resolution_due.unwrap_or(due));
                     Some(Command::RecordRectificationNotified {
                         notification: effect.notification,
                         outcome: effect.outcome,
                         on: effect.on,
+                        at: context.now,
                         due,
                         rule,
                         resolution_due_if_unanswered,
@@ -761,7 +814,14 @@ impl Procedure for GeneralApplication {
                 ),
                 CaseEffect::CitizenMustAct(None),
             ],
-            Event::RectificationNotified { what, due, .. } => vec![
+            Event::RectificationNotified {
+                what, due, at, on, ..
+            } => vec![
+                changed(
+                    Stage::AwaitingRectification,
+                    "The request to fix the application was notified: fix it by the day shown; the time to resolve is suspended meanwhile (arts. 68.1 and 22.1.a LPAC)",
+                    at.unwrap_or_else(|| on.and_hms_opt(12, 0, 0).expect("noon exists").and_utc()),
+                ),
                 CaseEffect::CitizenMustAct(Some(CitizenAction {
                     what: format!("Fix the application: {what}"),
                     due: *due,

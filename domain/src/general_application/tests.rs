@@ -110,6 +110,7 @@ fn notified() -> Event {
         outcome: crate::lpac::notification::Outcome::Accessed,
         what: "falta el plano".into(),
         on: date(7, 2),
+        at: Some(at(2)),
         due: date(7, 16),
         rule: rectification_rule(),
         resolution_due_if_unanswered: date(10, 16),
@@ -266,6 +267,7 @@ fn the_requests_notification_starts_its_period_and_suspends_the_maximum_time() {
             notification: notification(),
             outcome: crate::lpac::notification::Outcome::Accessed,
             on: date(7, 2),
+            at: at(2),
             due: date(7, 16),
             rule: rectification_rule(),
             resolution_due_if_unanswered: date(10, 16),
@@ -303,6 +305,7 @@ fn the_requests_notification_starts_its_period_and_suspends_the_maximum_time() {
             notification: uuid::Uuid::from_u128(8),
             outcome: crate::lpac::notification::Outcome::Accessed,
             on: date(7, 2),
+            at: at(2),
             due: date(7, 16),
             rule: rectification_rule(),
             resolution_due_if_unanswered: date(10, 16),
@@ -370,6 +373,7 @@ fn a_fix_before_the_request_took_effect_ends_it_without_suspending_anything() {
             notification: notification(),
             outcome: crate::lpac::notification::Outcome::Accessed,
             on: date(7, 3),
+            at: at(2),
             due: date(7, 17),
             rule: rectification_rule(),
             resolution_due_if_unanswered: date(10, 16),
@@ -379,10 +383,15 @@ fn a_fix_before_the_request_took_effect_ends_it_without_suspending_anything() {
 
 #[test]
 fn a_request_recorded_before_requests_were_notified_still_suspends() {
-    let state = given::<GeneralApplication>([submitted(), legacy_requested()])
-        .when(rectify(10, date(10, 9)))
-        .then([rectified(10, date(10, 9))]);
-    assert_eq!(state.resolution_due, Some(date(10, 9)));
+    let state = [submitted(), legacy_requested()].into_iter().fold(
+        State::default(),
+        <GeneralApplication as esrs::Aggregate>::apply_event,
+    );
+    assert_eq!(state.stage, Stage::AwaitingRectification);
+    assert_eq!(state.suspended_on, Some(date(7, 2)));
+    assert_eq!(state.rectification_due, Some(date(7, 16)));
+    assert_eq!(state.rectification_rule, Some(rectification_rule()));
+    assert_eq!(state.rectification_what.as_deref(), Some("falta el plano"));
     assert!(matches!(
         &GeneralApplication::timer_effects(&legacy_requested())[0],
         TimerEffect::Set { data, .. } if data["rule"]["amount"] == 10
@@ -771,6 +780,7 @@ mod properties {
                 notification: uuid::Uuid::from_u128(u128::from(d % 2)),
                 outcome: crate::lpac::notification::Outcome::Accessed,
                 on: date(7, d),
+                at: at(2),
                 due: date(8, d),
                 rule: rectification_rule(),
                 resolution_due_if_unanswered: date(11, d),
@@ -989,4 +999,66 @@ fn a_fix_recorded_by_mistake_is_corrected_and_the_period_runs_again() {
             at: at(13),
         })
         .then_refused(|e| *e == Refusal::FixedBeforeNotified);
+}
+
+#[test]
+fn an_older_fix_without_its_rule_leaves_its_moved_day_standing() {
+    // Recorded before rules carried suspensions: the fix moved the last day to 9 October, but
+    // said nothing of how. A later request's "if unanswered" must start from 9 October, not from
+    // the three months of the filing (which would drop the first suspension).
+    let older_fix = Event::Rectified {
+        note: "adjunto".into(),
+        at: at(10),
+        entry: Some(entry(SubmissionKind::Rectification, 2, 10)),
+        resolution_due: Some(date(10, 9)),
+        max_time_rule: None,
+    };
+    let state = [submitted(), legacy_requested(), older_fix]
+        .into_iter()
+        .fold(
+            State::default(),
+            <GeneralApplication as esrs::Aggregate>::apply_event,
+        );
+    assert_eq!(state.resolution_due, Some(date(10, 9)));
+    assert_eq!(
+        state.max_time_rule, None,
+        "the rule no longer counts that day"
+    );
+    let calendar = crate::calendar::HolidayCalendar::bundled();
+    // Asked again on Monday 13 July, unanswered to Monday 27 July: ten more business days after
+    // 9 October (12 October is a national holiday).
+    let (due, rule) = state
+        .resumed_maximum_time(date(7, 13), date(7, 27), &calendar, "28079")
+        .unwrap();
+    assert_eq!(due, date(10, 26));
+    assert_eq!(rule, None);
+}
+
+#[test]
+fn silence_reached_while_a_request_is_being_notified_leaves_only_the_grant() {
+    // Art. 24.3.a: granted by silence, the application may only be confirmed, whatever the
+    // request to fix was doing.
+    let reached = Event::SilenceReached {
+        meaning: SilenceMeaning::Estimatory,
+        due: date(10, 1),
+        at: at(2),
+    };
+    let history = [submitted(), issued(), reached.clone()];
+    given::<GeneralApplication>(history.clone())
+        .when(resolve(Decision::Granted))
+        .outcome()
+        .expect("the grant confirms the silence");
+    given::<GeneralApplication>(history.clone())
+        .when(resolve(Decision::Denied))
+        .then_refused(|e| *e == Refusal::GrantedBySilence(date(10, 1)));
+    let mut proposed_after = history.to_vec();
+    proposed_after.push(notified());
+    proposed_after.push(proposed());
+    given::<GeneralApplication>(proposed_after)
+        .when(resolve(Decision::Granted))
+        .outcome()
+        .expect("not stuck between a desistimiento and the silence");
+    given::<GeneralApplication>([submitted(), reached])
+        .when(request_command())
+        .then_refused(|e| *e == Refusal::GrantedBySilence(date(10, 1)));
 }

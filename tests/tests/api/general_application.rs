@@ -140,7 +140,7 @@ async fn a_general_application_is_filed_fixed_and_granted() {
         .ok_json();
     assert_eq!(case["state"], "submitted", "{case}");
     assert_eq!(case["notification_pending"], true);
-    assert_eq!(case["version"], 4);
+    assert_eq!(case["version"], 5, "the file's version, for If-Match");
     let events = get(format!("{}/events", case_uri(&id)))
         .bearer(&citizen)
         .send(&app)
@@ -756,13 +756,18 @@ async fn a_fix_recorded_on_the_wrong_file_is_corrected_and_the_period_to_fix_run
             .json(&json!({"corrects_version": version, "reason": reason}))
     };
     // What cannot be corrected is refused in words, and changes nothing.
-    for (version, why) in [
-        (9, "no event with that version"),
-        (1, "caseworker recorded"),
-        (2, "last step"),
+    for (version, status, slug, why) in [
+        (
+            9,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "no event with that version",
+        ),
+        (1, StatusCode::CONFLICT, "refused", "caseworker recorded"),
+        (2, StatusCode::CONFLICT, "refused", "last step"),
     ] {
         let reply = correct(version, "por error").send(&app).await;
-        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        let problem = assert_problem(&reply, status, slug);
         assert!(
             problem["detail"].as_str().unwrap().contains(why),
             "{problem}"
@@ -820,4 +825,70 @@ async fn a_fix_recorded_on_the_wrong_file_is_corrected_and_the_period_to_fix_run
         .await
         .ok_json();
     assert_eq!(staff["state"], "desistimiento_proposed", "{staff}");
+}
+
+#[tokio::test]
+async fn what_the_applicant_does_while_a_request_is_being_notified_shows_and_the_request_does_not()
+{
+    let app = TestApp::start(utc(2026, 7, 20, 8, 0)).await;
+    let ana = app.citizen(ANA);
+    let id = submit_own(&app, &ana, "Poda de un árbol", "Ana García").await;
+    request_fix(&app, &id, "Falta la fotografía").await;
+    // She withdraws before opening the request: her own act shows; the request does not.
+    post(format!("{}/withdrawals", case_uri(&id)))
+        .bearer(&ana)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    drive(&app).await;
+    let hers = get(case_uri(&id)).bearer(&ana).send(&app).await.ok_json();
+    assert_eq!(hers["state"], "withdrawn", "{hers}");
+    assert_eq!(hers["notification_pending"], true);
+    let types: Vec<String> = get(format!("{}/events", case_uri(&id)))
+        .bearer(&ana)
+        .send(&app)
+        .await
+        .ok_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["submitted", "withdrawn"]);
+    let folder = get("/v1/carpeta").bearer(&ana).send(&app).await.ok_json();
+    assert_eq!(folder["files"][0]["state"], "closed", "{folder}");
+    // A second request after the first was refused spends no exit number.
+    let reply = post(format!("{}/rectification-requests", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .json(&json!({"what": "otra cosa"}))
+        .send(&app)
+        .await;
+    assert_problem(&reply, StatusCode::CONFLICT, "refused");
+    let exits: Vec<Value> = get(format!("{}/registry-entries", case_uri(&id)))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["direction"] == "out")
+        .cloned()
+        .collect();
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    // The next exit takes the next number: nothing was spent by the refusal.
+    let other = submit_own(&app, &ana, "Otra solicitud", "Ana García").await;
+    request_fix(&app, &other, "Falta la firma").await;
+    let numbers: Vec<String> = get(format!("{}/registry-entries", case_uri(&other)))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["direction"] == "out")
+        .map(|e| e["number"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(numbers, ["28079/2026/S/0000002"]);
 }

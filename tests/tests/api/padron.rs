@@ -1196,5 +1196,5 @@ async fn allegations_recorded_on_the_wrong_file_are_corrected_and_the_hearing_st
         .json(&json!({"corrects_version": version, "reason": "otra vez"}))
         .send(&app)
         .await;
-    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_problem(&reply, StatusCode::CONFLICT, "refused");
 }

@@ -65,7 +65,29 @@ async fn each_procedures_files_show_its_own_sia_code() {
             "{procedure} in the case view"
         );
     }
-    // In Mi Carpeta too: Ana's two files, Boris's one once its letter reached him.
+    // Before its letter reaches him, Boris sees only that a notification about the file waits.
+    drive(&app).await;
+    let waiting = get(case_uri(&file))
+        .bearer(&app.citizen(BORIS))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(waiting["state"], "notification_pending", "{waiting}");
+    assert_eq!(waiting["notification_pending"], true);
+    assert_eq!(waiting["citizen_action"], Value::Null);
+    assert_eq!(waiting["resolution_due"], Value::Null);
+    let events = get(format!("{}/events", case_uri(&file)))
+        .bearer(&app.citizen(BORIS))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        events,
+        json!([]),
+        "the opening is not shown before it is notified"
+    );
+    // In Mi Carpeta too: Ana's two files, Boris's one (then as it is, once its letter reached
+    // him).
     deliver_on_paper(&app, &file, "opening").await;
     let ana = get("/v1/carpeta")
         .bearer(&app.citizen(ANA))

@@ -370,9 +370,9 @@ impl esrs::Aggregate for RemovalFile {
                 ..
             } => {
                 state.max_time_due = Some(max_time_due);
-                if max_time_rule.is_some() {
-                    state.max_time_rule = max_time_rule;
-                }
+                // Without its rule (recorded before rules carried suspensions) the day stands
+                // by itself.
+                state.max_time_rule = max_time_rule;
                 state.report_requested_on = None;
                 state.stage = FileStage::ToResolve;
             }
@@ -384,9 +384,9 @@ impl esrs::Aggregate for RemovalFile {
             } => {
                 state.report_favourable = Some(favourable);
                 state.max_time_due = Some(max_time_due);
-                if max_time_rule.is_some() {
-                    state.max_time_rule = max_time_rule;
-                }
+                // Without its rule (recorded before rules carried suspensions) the day stands
+                // by itself.
+                state.max_time_rule = max_time_rule;
                 state.report_requested_on = None;
                 state.stage = FileStage::ToResolve;
             }
