@@ -89,7 +89,21 @@ impl ReadModel for Accounts {
                     Some(stage(Stage::AwaitingPassword))
                 }
                 Event::PasswordSet { .. } | Event::Unlocked { .. } => Some(stage(Stage::Active)),
-                Event::LoggedIn { at } => {
+                // A PIN login leaves the password's state as it is.
+                Event::LoggedInWithPin { at } => {
+                    sqlx::query(&format!(
+                        "UPDATE {table} SET last_login_at = $2, updated_at = $3, version = $4
+                         WHERE account_id = $1"
+                    ))
+                    .bind(stored.stream_id)
+                    .bind(at)
+                    .bind(stored.recorded_at)
+                    .bind(stored.version)
+                    .execute(&mut *conn)
+                    .await?;
+                    continue;
+                }
+                Event::LoggedIn { at, .. } => {
                     sqlx::query(&format!(
                         "UPDATE {table} SET stage = 'active', last_login_at = $2, updated_at = $3, version = $4
                          WHERE account_id = $1"

@@ -566,10 +566,11 @@ pub async fn activate(
     else {
         return Err(ApiError::LinkNotValid);
     };
+    let on = crate::deadlines::local_date(&state, now);
     let command = if kind == "email_confirmation" {
-        Command::ConfirmEmail { at: now }
+        Command::ConfirmEmail { at: now, on }
     } else {
-        Command::SetPassword { at: now }
+        Command::SetPassword { at: now, on }
     };
     // The password first: if the command then fails, the account is simply not active yet and a
     // new code sets it again; the other order could leave an active account with no password.
@@ -666,6 +667,22 @@ async fn record_failure(
     Ok(())
 }
 
+/// The login session an attempt belongs to (seed 000): the device it comes from, as a key
+/// derived from its address with the service's secret, so the log never holds the address.
+/// Attempts from one device while no more than `LOGIN_SESSION_MINUTES` pass between them are
+/// one session (the domain decides that part).
+fn login_session(state: &AppState, client: &str) -> String {
+    use sha2::Digest;
+    let mut digest = sha2::Sha256::new();
+    digest.update(&state.config.signing_key);
+    digest.update(b"\0login-session\0");
+    digest.update(client.as_bytes());
+    digest.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Logs in with document number and password; returns a citizen token.
 #[utoipa::path(post, path = "/v1/councils/{ine}/sessions", params(("ine" = String, Path)), request_body = LoginInput,
     responses((status = 200, body = SessionDto), (status = 401, body = crate::problem::Problem),
@@ -743,6 +760,8 @@ pub async fn login(
                         Command::Login {
                             password_correct: correct,
                             at: now,
+                            on: crate::deadlines::local_date(&state, now),
+                            session: login_session(&state, &incoming.client),
                         },
                     )
                     .map_err(|refusal| match refusal {
@@ -1252,15 +1271,7 @@ pub async fn login_with_pin(
     if spent.rows_affected() == 0 {
         return Err(wrong());
     }
-    let executed = account_command(
-        &state,
-        &ctx,
-        account,
-        Command::Login {
-            password_correct: true,
-            at: now,
-        },
-    )
-    .await?;
+    let executed =
+        account_command(&state, &ctx, account, Command::LoginWithPin { at: now }).await?;
     Ok(executed.mark(session()))
 }

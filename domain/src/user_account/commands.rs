@@ -41,6 +41,8 @@ pub enum Command {
     ConfirmEmail {
         /// When.
         at: DateTime<Utc>,
+        /// The council's local date then (the password's year of use counts from it).
+        on: NaiveDate,
     },
     /// A caseworker records how the identity was verified.
     VerifyIdentity {
@@ -62,11 +64,25 @@ pub enum Command {
     SetPassword {
         /// When.
         at: DateTime<Utc>,
+        /// The council's local date then.
+        on: NaiveDate,
     },
     /// A login attempt with document number and password; the caller checked the password.
     Login {
         /// Whether the password was right.
         password_correct: bool,
+        /// When.
+        at: DateTime<Utc>,
+        /// The council's local date then.
+        on: NaiveDate,
+        /// The login session the attempt belongs to (seed 000: three consecutive wrong
+        /// attempts *in the same session* lock the password): an opaque key of the device the
+        /// attempts come from, which the caller derives without storing the address itself.
+        session: String,
+    },
+    /// A login with a single-use PIN sent to the verified mobile (the caller checked it): not a
+    /// use of the password, whose year without use runs on.
+    LoginWithPin {
         /// When.
         at: DateTime<Utc>,
     },

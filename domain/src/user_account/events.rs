@@ -1,6 +1,6 @@
 //! What happened to an account, as stored in the event log. No event carries a secret.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -68,18 +68,32 @@ pub enum Event {
     PasswordSet {
         /// When.
         at: DateTime<Utc>,
+        /// The council's local date then (absent in older events: the UTC date).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on: Option<NaiveDate>,
     },
-    /// A successful login.
+    /// A successful login with the password.
     LoggedIn {
+        /// When.
+        at: DateTime<Utc>,
+        /// The council's local date then (absent in older events: the UTC date).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on: Option<NaiveDate>,
+    },
+    /// A successful login with a PIN (not a use of the password).
+    LoggedInWithPin {
         /// When.
         at: DateTime<Utc>,
     },
     /// A wrong password.
     LoginFailed {
-        /// Wrong passwords in a row, this one included.
+        /// Wrong passwords in a row in this login session, this one included.
         consecutive: u8,
         /// When.
         at: DateTime<Utc>,
+        /// The login session (absent in older events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
     },
     /// Locked after three wrong passwords.
     Locked {

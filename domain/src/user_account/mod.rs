@@ -48,8 +48,11 @@ use timers::expiry_day;
 #[derive(Debug)]
 pub struct UserAccount;
 
-/// Three wrong passwords in a row lock the account.
+/// Three wrong passwords in a row, in one login session, lock the account (seed 000).
 pub const MAX_CONSECUTIVE_FAILURES: u8 = 3;
+/// A login session: the attempts from one device while no more than this many minutes pass
+/// between one and the next (a browser's login form left open; a new visit is a new session).
+pub const LOGIN_SESSION_MINUTES: i64 = 30;
 
 fn check_contact(contact: &Contact) -> Result<(), Refusal> {
     let mobile = contact.mobile.replace([' ', '-'], "");
@@ -121,12 +124,11 @@ impl esrs::Aggregate for UserAccount {
                 },
             ) => {
                 match &applicant {
+                    // Seed 000: legal persons register online, and online means with an
+                    // electronic certificate; in person is for natural persons only.
                     Applicant::Legal { nif, .. } => {
-                        if !matches!(
-                            channel,
-                            Channel::OnlineWithCertificate | Channel::OnlineWithoutCertificate
-                        ) {
-                            return Err(Refusal::LegalPersonOnlyOnline);
+                        if channel != Channel::OnlineWithCertificate {
+                            return Err(Refusal::LegalPersonWithCertificateOnly);
                         }
                         if nif.is_natural_person() {
                             return Err(Refusal::NotALegalPersonNif);
@@ -205,8 +207,8 @@ impl esrs::Aggregate for UserAccount {
             }
             (S::Unregistered, _) => Err(Refusal::NotRegistered),
             (_, Command::Register { .. }) => Err(Refusal::AlreadyRegistered),
-            (S::AwaitingEmailConfirmation, Command::ConfirmEmail { at }) => {
-                Ok(vec![Event::PasswordSet { at }])
+            (S::AwaitingEmailConfirmation, Command::ConfirmEmail { at, on }) => {
+                Ok(vec![Event::PasswordSet { at, on: Some(on) }])
             }
             (S::AwaitingVerification, Command::VerifyIdentity { method, by, at }) => {
                 Ok(vec![Event::IdentityVerified { method, by, at }])
@@ -217,34 +219,61 @@ impl esrs::Aggregate for UserAccount {
                 S::AwaitingKey | S::AwaitingPassword | S::Active | S::Expired,
                 Command::ResetKey { by, at },
             ) => Ok(vec![Event::KeyReset { by, at }]),
-            (S::AwaitingPassword, Command::SetPassword { at }) => {
-                Ok(vec![Event::PasswordSet { at }])
+            (S::AwaitingPassword, Command::SetPassword { at, on }) => {
+                Ok(vec![Event::PasswordSet { at, on: Some(on) }])
             }
-            (S::Locked, Command::Login { .. }) => Err(Refusal::AccountLocked),
+            (S::Locked, Command::Login { .. } | Command::LoginWithPin { .. }) => {
+                Err(Refusal::AccountLocked)
+            }
             (S::Expired, Command::Login { .. }) => Err(Refusal::PasswordExpired),
+            // The PIN is its own credential: the password's expiry does not stop it.
+            (S::Active | S::Expired, Command::LoginWithPin { at }) => {
+                Ok(vec![Event::LoggedInWithPin { at }])
+            }
             (
                 S::Active,
                 Command::Login {
                     password_correct: true,
                     at,
+                    on,
+                    ..
                 },
-            ) => Ok(vec![Event::LoggedIn { at }]),
+            ) => Ok(vec![Event::LoggedIn { at, on: Some(on) }]),
             (
                 S::Active,
                 Command::Login {
                     password_correct: false,
                     at,
+                    session,
+                    ..
                 },
             ) => {
-                let consecutive = state.consecutive_failures.saturating_add(1);
-                let mut events = vec![Event::LoginFailed { consecutive, at }];
+                // Consecutive within one login session only: the same device, with no more than
+                // the session's minutes since the previous wrong attempt.
+                let same_session = state.last_failure.as_ref().is_some_and(|(last, when)| {
+                    last.as_deref() == Some(session.as_str())
+                        && at - *when <= chrono::Duration::minutes(LOGIN_SESSION_MINUTES)
+                });
+                let consecutive = if same_session {
+                    state.consecutive_failures.saturating_add(1)
+                } else {
+                    1
+                };
+                let mut events = vec![Event::LoginFailed {
+                    consecutive,
+                    at,
+                    session: Some(session),
+                }];
                 if consecutive >= MAX_CONSECUTIVE_FAILURES {
                     events.push(Event::Locked { at });
                 }
                 Ok(events)
             }
             (S::Active, Command::ExpirePassword { at, today }) => {
-                let used = state.last_used.map(expiry_day);
+                let used = state
+                    .last_used_on
+                    .or(state.last_used.map(|at| at.date_naive()))
+                    .map(expiry_day);
                 if used.is_some_and(|day| today < day) {
                     return Err(Refusal::NotExpired);
                 }
@@ -315,16 +344,31 @@ impl esrs::Aggregate for UserAccount {
             Event::KeyReset { .. } | Event::RecoveryRequested { .. } => {
                 state.stage = Stage::AwaitingPassword
             }
-            Event::PasswordSet { at } | Event::LoggedIn { at } => {
+            Event::PasswordSet { at, on } | Event::LoggedIn { at, on } => {
                 state.stage = Stage::Active;
                 state.consecutive_failures = 0;
+                state.last_failure = None;
                 state.last_used = Some(at);
+                state.last_used_on = Some(on.unwrap_or(at.date_naive()));
             }
-            Event::LoginFailed { consecutive, .. } => state.consecutive_failures = consecutive,
+            // A PIN login ends the login session; the password's year runs on.
+            Event::LoggedInWithPin { .. } => {
+                state.consecutive_failures = 0;
+                state.last_failure = None;
+            }
+            Event::LoginFailed {
+                consecutive,
+                at,
+                session,
+            } => {
+                state.consecutive_failures = consecutive;
+                state.last_failure = Some((session, at));
+            }
             Event::Locked { .. } => state.stage = Stage::Locked,
             Event::Unlocked { .. } => {
                 state.stage = Stage::Active;
                 state.consecutive_failures = 0;
+                state.last_failure = None;
             }
             Event::PasswordExpired { .. } => state.stage = Stage::Expired,
             Event::ContactChanged { .. } => state.mobile_verified = false,
@@ -439,7 +483,7 @@ impl Procedure for UserAccount {
                     *at + chrono::Duration::days(ACTIVATION_DAYS),
                 ),
             ],
-            Event::PasswordSet { at } => vec![
+            Event::PasswordSet { at, .. } => vec![
                 CaseEffect::CitizenMustAct(None),
                 CaseEffect::Closed {
                     state: Stage::Active.code().into(),
@@ -463,9 +507,9 @@ impl Procedure for UserAccount {
 
     fn timer_effects(event: &Event) -> Vec<TimerEffect> {
         match event {
-            Event::PasswordSet { at } | Event::LoggedIn { at } => vec![TimerEffect::Set {
+            Event::PasswordSet { at, on } | Event::LoggedIn { at, on } => vec![TimerEffect::Set {
                 kind: EXPIRY_TIMER.into(),
-                fires_on: expiry_day(*at),
+                fires_on: expiry_day(on.unwrap_or(at.date_naive())),
                 data: serde_json::json!({}),
             }],
             Event::PasswordExpired { .. }

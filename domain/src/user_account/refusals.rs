@@ -9,9 +9,9 @@ pub enum Refusal {
     /// Anything on an unregistered account.
     #[error("there is no such registration")]
     NotRegistered,
-    /// A legal person outside the online channels.
-    #[error("legal persons register online only")]
-    LegalPersonOnlyOnline,
+    /// A legal person without an electronic certificate.
+    #[error("legal persons register online with an electronic certificate only")]
+    LegalPersonWithCertificateOnly,
     /// A legal person's NIF that is not one.
     #[error("a legal person registers with its NIF")]
     NotALegalPersonNif,

@@ -56,10 +56,14 @@ pub struct State {
     pub channel: Option<Channel>,
     /// Whether it is a legal person's.
     pub legal_person: bool,
-    /// Wrong passwords in a row.
+    /// Wrong passwords in a row in the current login session.
     pub consecutive_failures: u8,
-    /// The last successful login (or the day the password was set).
+    /// The last wrong password: its login session and moment.
+    pub last_failure: Option<(Option<String>, DateTime<Utc>)>,
+    /// The last successful login with the password (or the moment the password was set).
     pub last_used: Option<DateTime<Utc>>,
+    /// Its local date.
+    pub last_used_on: Option<chrono::NaiveDate>,
     /// Whether the mobile phone was verified (for PIN logins).
     pub mobile_verified: bool,
 }

@@ -6,6 +6,9 @@ use super::*;
 use crate::procedure::DomainEvent;
 use crate::testing::given;
 
+fn on(day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, day).unwrap()
+}
 fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, day, 10, 0, 0).unwrap()
 }
@@ -72,7 +75,10 @@ fn active() -> Vec<Event> {
             by: "E1".into(),
             at: at(1),
         },
-        Event::PasswordSet { at: at(2) },
+        Event::PasswordSet {
+            at: at(2),
+            on: Some(on(2)),
+        },
     ]
 }
 
@@ -87,8 +93,14 @@ fn each_channel_has_its_path_to_an_active_account() {
         ]);
     assert_eq!(state.stage, Stage::AwaitingEmailConfirmation);
     given::<UserAccount>([registered(Channel::OnlineWithCertificate)])
-        .when(Command::ConfirmEmail { at: at(2) })
-        .then([Event::PasswordSet { at: at(2) }]);
+        .when(Command::ConfirmEmail {
+            at: at(2),
+            on: on(2),
+        })
+        .then([Event::PasswordSet {
+            at: at(2),
+            on: Some(on(2)),
+        }]);
     // Online without certificate: verification, key reset, password.
     given::<UserAccount>([])
         .when(register(Channel::OnlineWithoutCertificate, adult()))
@@ -136,24 +148,44 @@ fn each_channel_has_its_path_to_an_active_account() {
                 at: at(1),
             },
         ])
-        .when(Command::SetPassword { at: at(2) })
-        .then([Event::PasswordSet { at: at(2) }]);
+        .when(Command::SetPassword {
+            at: at(2),
+            on: on(2),
+        })
+        .then([Event::PasswordSet {
+            at: at(2),
+            on: Some(on(2)),
+        }]);
         assert_eq!(state.stage, Stage::Active);
     }
 }
 
 #[test]
-fn legal_persons_register_online_only() {
+fn legal_persons_register_online_with_a_certificate_only() {
+    // Seed 000: online means with an electronic certificate; in person is for natural persons.
     let company = Applicant::Legal {
         name: "Construcciones SL".into(),
         nif: "B12345674".parse().unwrap(),
     };
-    for channel in [Channel::InPerson, Channel::Phone] {
+    for channel in [
+        Channel::InPerson,
+        Channel::Phone,
+        Channel::OnlineWithoutCertificate,
+    ] {
         given::<UserAccount>([])
             .when(register(channel, company.clone()))
-            .then_refused(|e| *e == Refusal::LegalPersonOnlyOnline);
+            .then_refused(|e| *e == Refusal::LegalPersonWithCertificateOnly);
     }
-    let mut online = register(Channel::OnlineWithoutCertificate, company);
+    let mut certified = register(Channel::OnlineWithCertificate, company.clone());
+    if let Command::Register {
+        certificate_subject,
+        ..
+    } = &mut certified
+    {
+        *certificate_subject = Some("B12345674".into());
+    }
+    assert!(given::<UserAccount>([]).when(certified).outcome().is_ok());
+    let mut online = register(Channel::OnlineWithCertificate, company);
     if let Command::Register { applicant, .. } = &mut online {
         *applicant = Applicant::Legal {
             name: "X".into(),
@@ -354,6 +386,7 @@ fn three_wrong_passwords_lock_and_a_right_one_resets_the_count() {
     let fail = |n: u8| Event::LoginFailed {
         consecutive: n,
         at: at(3),
+        session: Some("s1".into()),
     };
     let mut history = active();
     history.push(fail(1));
@@ -362,26 +395,39 @@ fn three_wrong_passwords_lock_and_a_right_one_resets_the_count() {
         .when(Command::Login {
             password_correct: true,
             at: at(3),
+            on: at(3).date_naive(),
+            session: "s1".into(),
         })
-        .then([Event::LoggedIn { at: at(3) }]);
+        .then([Event::LoggedIn {
+            at: at(3),
+            on: Some(on(3)),
+        }]);
     let state = given::<UserAccount>(history.clone())
         .when(Command::Login {
             password_correct: false,
             at: at(3),
+            on: at(3).date_naive(),
+            session: "s1".into(),
         })
         .then([fail(3), Event::Locked { at: at(3) }]);
     assert_eq!(state.stage, Stage::Locked);
     // After a success the count starts again.
     let mut reset = history.clone();
-    reset.push(Event::LoggedIn { at: at(3) });
+    reset.push(Event::LoggedIn {
+        at: at(3),
+        on: Some(on(3)),
+    });
     given::<UserAccount>(reset)
         .when(Command::Login {
             password_correct: false,
             at: at(4),
+            on: at(4).date_naive(),
+            session: "s1".into(),
         })
         .then([Event::LoginFailed {
             consecutive: 1,
             at: at(4),
+            session: Some("s1".into()),
         }]);
     // The fourth attempt, even with the right password, is refused.
     history.push(fail(3));
@@ -390,6 +436,8 @@ fn three_wrong_passwords_lock_and_a_right_one_resets_the_count() {
         .when(Command::Login {
             password_correct: true,
             at: at(4),
+            on: at(4).date_naive(),
+            session: "s1".into(),
         })
         .then_refused(|e| *e == Refusal::AccountLocked);
 }
@@ -467,7 +515,7 @@ fn personal_data_changes_in_person_only() {
 #[test]
 fn a_password_unused_for_a_year_expires() {
     let set = at(2);
-    let effects = UserAccount::timer_effects(&Event::PasswordSet { at: set });
+    let effects = UserAccount::timer_effects(&Event::PasswordSet { at: set, on: None });
     assert_eq!(
         effects,
         vec![TimerEffect::Set {
@@ -496,11 +544,16 @@ fn a_password_unused_for_a_year_expires() {
         .when(Command::Login {
             password_correct: true,
             at: a_year_later,
+            on: a_year_later.date_naive(),
+            session: "s1".into(),
         })
         .then_refused(|e| *e == Refusal::PasswordExpired);
     // A stale timer (the password was used since) expires nothing.
     let mut used = active();
-    used.push(Event::LoggedIn { at: at(20) });
+    used.push(Event::LoggedIn {
+        at: at(20),
+        on: Some(on(20)),
+    });
     given::<UserAccount>(used)
         .when(Command::ExpirePassword {
             at: a_year_later,
@@ -558,12 +611,25 @@ fn event_types_are_the_names_stored_in_the_log() {
             },
             "key_reset",
         ),
-        (Event::PasswordSet { at: at(2) }, "password_set"),
-        (Event::LoggedIn { at: at(3) }, "logged_in"),
+        (
+            Event::PasswordSet {
+                at: at(2),
+                on: Some(on(2)),
+            },
+            "password_set",
+        ),
+        (
+            Event::LoggedIn {
+                at: at(3),
+                on: Some(on(3)),
+            },
+            "logged_in",
+        ),
         (
             Event::LoginFailed {
                 consecutive: 1,
                 at: at(3),
+                session: Some("s1".into()),
             },
             "login_failed",
         ),
@@ -596,4 +662,80 @@ fn event_types_are_the_names_stored_in_the_log() {
         assert_eq!(event.event_type(), name);
         assert_eq!(serde_json::to_value(&event).unwrap()["type"], name);
     }
+}
+
+#[test]
+fn wrong_passwords_lock_only_when_consecutive_in_one_login_session() {
+    // Seed 000: three consecutive wrong attempts in the same session. Attempts from another
+    // device, or after half an hour, start a new session: a holder's own mistakes on other days
+    // do not add up, nor do a stranger's with theirs.
+    let login = |session: &str, at: DateTime<Utc>| Command::Login {
+        password_correct: false,
+        at,
+        on: at.date_naive(),
+        session: session.into(),
+    };
+    let failed = |n: u8, session: &str, at: DateTime<Utc>| Event::LoginFailed {
+        consecutive: n,
+        at,
+        session: Some(session.into()),
+    };
+    let t = at(3);
+    let mut history = active();
+    history.push(failed(1, "home", t));
+    history.push(failed(2, "home", t + chrono::Duration::minutes(1)));
+    // Another device: a session of its own.
+    given::<UserAccount>(history.clone())
+        .when(login("elsewhere", t + chrono::Duration::minutes(2)))
+        .then([failed(1, "elsewhere", t + chrono::Duration::minutes(2))]);
+    // The same device 31 minutes after its last attempt: a new session.
+    given::<UserAccount>(history.clone())
+        .when(login("home", t + chrono::Duration::minutes(32)))
+        .then([failed(1, "home", t + chrono::Duration::minutes(32))]);
+    // The third in the session locks.
+    let state = given::<UserAccount>(history)
+        .when(login("home", t + chrono::Duration::minutes(30)))
+        .then([
+            failed(3, "home", t + chrono::Duration::minutes(30)),
+            Event::Locked {
+                at: t + chrono::Duration::minutes(30),
+            },
+        ]);
+    assert_eq!(state.stage, Stage::Locked);
+}
+
+#[test]
+fn a_pin_login_is_not_a_use_of_the_password() {
+    let mut history = active();
+    history.push(Event::MobileVerified { at: at(3) });
+    let state = given::<UserAccount>(history.clone())
+        .when(Command::LoginWithPin { at: at(20) })
+        .then([Event::LoggedInWithPin { at: at(20) }]);
+    assert_eq!(state.last_used, Some(at(2)), "the password's year runs on");
+    assert!(UserAccount::timer_effects(&Event::LoggedInWithPin { at: at(20) }).is_empty());
+    // The PIN still works once the password expired; not while the account is locked.
+    let mut expired = history.clone();
+    expired.push(Event::PasswordExpired { at: at(25) });
+    assert!(given::<UserAccount>(expired)
+        .when(Command::LoginWithPin { at: at(26) })
+        .outcome()
+        .is_ok());
+    let mut locked = history;
+    locked.push(Event::Locked { at: at(25) });
+    given::<UserAccount>(locked)
+        .when(Command::LoginWithPin { at: at(26) })
+        .then_refused(|e| *e == Refusal::AccountLocked);
+}
+
+#[test]
+fn the_year_without_use_counts_from_the_councils_local_date() {
+    // 23:30 UTC on 31 March 2026 is already 1 April in Madrid: a year without use ends with
+    // 1 April 2027, and the timer fires on 2 April, not on 1 April.
+    let late = Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 0).unwrap();
+    let effects = UserAccount::timer_effects(&Event::LoggedIn {
+        at: late,
+        on: Some(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
+    });
+    assert!(matches!(&effects[..], [TimerEffect::Set { fires_on, .. }]
+        if *fires_on == NaiveDate::from_ymd_opt(2027, 4, 2).unwrap()));
 }

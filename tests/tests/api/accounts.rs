@@ -240,13 +240,32 @@ async fn every_channel_leads_to_a_first_login() {
         .await;
     assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
 
-    // A legal person, online.
-    let company = json!({
+    // A legal person, online with its certificate (seed 000: online means with a certificate;
+    // without one it is refused and nothing is written).
+    let mut company = json!({
         "channel": "online_without_certificate", "person": "legal", "name": "Construcciones SL",
         "nif": "B12345674", "mobile": "+34600111333", "email": "admin@construcciones.es",
         "address": "Calle Industria 5, Madrid",
     });
+    let refused = post(ACCOUNTS).json(&company).send(&app).await;
+    assert!(
+        assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("certificate"),
+        "{}",
+        refused.text()
+    );
+    company["channel"] = json!("online_with_certificate");
+    let company_certificate = app.state.keys.mint(
+        Role::Citizen,
+        &MADRID.parse().unwrap(),
+        "B12345674",
+        Assurance::High,
+        600,
+    );
     post(ACCOUNTS)
+        .bearer(&company_certificate)
         .json(&company)
         .send(&app)
         .await
@@ -272,7 +291,7 @@ async fn registrations_the_rules_refuse_change_nothing() {
         assert_problem(&refused, StatusCode::CONFLICT, "refused")["detail"]
             .as_str()
             .unwrap()
-            .contains("online only")
+            .contains("certificate")
     );
     let mut minor = natural("online_without_certificate", dni(ANA), "spanish");
     minor["birth_date"] = json!("2010-01-01");
@@ -758,4 +777,55 @@ async fn a_person_with_an_account_is_told_by_email_that_a_notification_is_waitin
         .await
         .iter()
         .all(|m| !m.to.is_empty()));
+}
+
+#[tokio::test]
+async fn only_three_consecutive_wrong_passwords_in_one_login_session_lock() {
+    // Seed 000: "tres intentos de acceso erróneos consecutivos en la misma sesión". A session is
+    // one device's attempts with no more than 30 minutes between them (docs/API.md).
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    active_account(&app, &sender, ANA).await;
+    let attempt = |from: &str, password: &str| {
+        post(SESSIONS)
+            .from(from)
+            .json(&json!({"document": ANA, "password": password}))
+    };
+    // Two wrong at home, one wrong from another device: no lock.
+    for from in ["192.0.2.1", "192.0.2.1", "198.51.100.7"] {
+        assert_unauthenticated(&attempt(from, "wrong password").send(&app).await);
+    }
+    attempt("192.0.2.1", PASSWORD)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // Two wrong, then the third 31 minutes later: a new session, no lock.
+    for _ in 0..2 {
+        assert_unauthenticated(&attempt("192.0.2.1", "wrong password").send(&app).await);
+    }
+    app.clock.advance(Duration::minutes(31));
+    assert_unauthenticated(&attempt("192.0.2.1", "wrong password").send(&app).await);
+    attempt("192.0.2.1", PASSWORD)
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // Three in a row from one device within the session: locked, even for the right one.
+    for _ in 0..3 {
+        app.clock.advance(Duration::minutes(10));
+        assert_unauthenticated(&attempt("203.0.113.9", "wrong password").send(&app).await);
+    }
+    assert_problem(
+        &attempt("192.0.2.1", PASSWORD).send(&app).await,
+        StatusCode::FORBIDDEN,
+        "account-locked",
+    );
+    // The log keeps no address: only the session's key.
+    let failed: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE event_type = 'login_failed' ORDER BY position",
+    )
+    .fetch_all(&app.db.pool(1).await)
+    .await
+    .unwrap();
+    assert!(failed.iter().all(|p| !p.to_string().contains("192.0.2")
+        && p["session"].as_str().is_some_and(|s| s.len() == 24)));
 }

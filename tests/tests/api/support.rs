@@ -239,6 +239,8 @@ pub struct Call {
     pub uri: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client's address, as the server would see the connection's.
+    pub client: Option<std::net::SocketAddr>,
 }
 
 pub fn call(method: Method, uri: impl Into<String>) -> Call {
@@ -247,6 +249,7 @@ pub fn call(method: Method, uri: impl Into<String>) -> Call {
         uri: uri.into(),
         headers: Vec::new(),
         body: Vec::new(),
+        client: None,
     }
 }
 
@@ -261,6 +264,12 @@ pub fn post(uri: impl Into<String>) -> Call {
 impl Call {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sent from this address (the connection's, as the server sees it).
+    pub fn from(mut self, address: &str) -> Self {
+        self.client = Some(format!("{address}:40000").parse().expect("an address"));
         self
     }
 
@@ -293,9 +302,14 @@ impl Call {
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let request = builder
+        let mut request = builder
             .body(Body::from(self.body))
             .expect("a valid request");
+        if let Some(client) = self.client {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(client));
+        }
         let response = router
             .oneshot(request)
             .await
