@@ -40,6 +40,9 @@ pub struct Config {
     /// `EXPEDIENTES_MAX_CONNECTIONS` (default 4096) and `EXPEDIENTES_HEADER_TIMEOUT_SECS` (default
     /// 10): connections served at once, and how long one may take to send a request's headers.
     pub limits: crate::server::Limits,
+    /// `EXPEDIENTES_METRICS_ADDR` (default `127.0.0.1:9464`; `off` for none): where `/metrics` is
+    /// served, apart from the public address.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,6 +81,18 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|_| "EXPEDIENTES_ADDR must be host:port, e.g. 127.0.0.1:8080".to_string())?;
+        let metrics_addr = match var("EXPEDIENTES_METRICS_ADDR") {
+            Some(off) if off.eq_ignore_ascii_case("off") => None,
+            value => Some(
+                value
+                    .unwrap_or_else(|| "127.0.0.1:9464".into())
+                    .parse()
+                    .map_err(|_| {
+                        "EXPEDIENTES_METRICS_ADDR must be host:port, e.g. 127.0.0.1:9464, or off"
+                            .to_string()
+                    })?,
+            ),
+        };
         let (signing_key, signing_key_source) = match var("EXPEDIENTES_SIGNING_KEY") {
             Some(key) if key.len() >= 32 => {
                 (key.into_bytes(), "EXPEDIENTES_SIGNING_KEY".to_owned())
@@ -131,6 +146,7 @@ impl Config {
                 .unwrap_or_else(|| "registro@localhost".into()),
             removal_file_max_months: seconds("EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS", 3)?.clamp(1, 24)
                 as u32,
+            metrics_addr,
             limits: crate::server::Limits {
                 max_connections: seconds("EXPEDIENTES_MAX_CONNECTIONS", 4096)?.clamp(1, 1 << 20)
                     as usize,
@@ -163,6 +179,7 @@ impl Config {
             council_notices_email: "registro@localhost".into(),
             removal_file_max_months: 3,
             limits: crate::server::Limits::default(),
+            metrics_addr: None,
         }
     }
 

@@ -31,6 +31,26 @@ pub(super) async fn serve(config: Config) -> ExitCode {
         Err(e) => return failure(format!("cannot listen on {addr}: {e}")),
     };
     tracing::info!(%addr, "serving");
+    // The metrics on their own address: a failure to bind it is told, and the service goes on.
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        match tokio::net::TcpListener::bind(metrics_addr).await {
+            Ok(listener) => {
+                tracing::info!(%metrics_addr, "serving /metrics");
+                let router = crate::routes::metrics_router(state.clone());
+                let limits = crate::server::Limits {
+                    max_connections: 64,
+                    ..state.config.limits
+                };
+                tokio::spawn(crate::server::serve(
+                    listener,
+                    router,
+                    limits,
+                    tokio_util_shutdown(),
+                ));
+            }
+            Err(e) => tracing::warn!(%metrics_addr, error = %e, "cannot serve /metrics there"),
+        }
+    }
     let shutdown = tokio_util_shutdown();
     tokio::spawn(projection_loop(state.runner.clone(), projection_interval));
     tokio::spawn(scheduler_loop(

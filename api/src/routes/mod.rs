@@ -71,7 +71,6 @@ fn common_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(calendars::set_local_days))
         .routes(routes!(ops::health))
         .routes(routes!(ops::ready))
-        .routes(routes!(ops::metrics))
 }
 
 /// Every route with its OpenAPI entry: the common ones and each procedure's.
@@ -151,6 +150,19 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// The operations router, served on its own address (`EXPEDIENTES_METRICS_ADDR`, loopback by
+/// default) so that the public one never exposes the service's internals: `GET /metrics`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
         ))
         .with_state(state)
 }

@@ -501,6 +501,8 @@ impl esrs::Aggregate for GeneralApplication {
             }
             Event::SilenceReached { meaning, .. } => state.silence_reached = Some(meaning),
             Event::Resolved { decision, .. } => {
+                // A grant after estimatory silence may end a request to fix still running.
+                state = state.period_over(None, None);
                 state.stage = match decision {
                     Decision::Granted => Stage::Granted,
                     Decision::Denied => Stage::Denied,

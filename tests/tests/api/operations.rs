@@ -33,7 +33,17 @@ async fn operations_endpoints_answer() {
         assert!(paths.contains_key(path), "{path} is documented");
     }
 
-    let reply = get("/metrics").send(&app).await.expect(StatusCode::OK);
+    // Not on the public address: on the operations one only.
+    assert_problem(
+        &get("/metrics").send(&app).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    );
+    assert!(!paths.contains_key("/metrics"));
+    let reply = get("/metrics")
+        .send_to(expedientes_api::routes::metrics_router(app.state.clone()))
+        .await
+        .expect(StatusCode::OK);
     assert!(reply
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/plain")));
