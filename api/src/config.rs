@@ -43,6 +43,94 @@ pub struct Config {
     /// `EXPEDIENTES_METRICS_ADDR` (default `127.0.0.1:9464`; `off` for none): where `/metrics` is
     /// served, apart from the public address.
     pub metrics_addr: Option<SocketAddr>,
+    /// `EXPEDIENTES_TRUSTED_PROXIES`: the reverse proxies (addresses or CIDR blocks, separated by
+    /// commas) whose `X-Forwarded-For` names the client; by default none, and the connection's
+    /// address is the client's.
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// A reverse proxy's address, or a block of them (`10.0.0.0/8`, `2001:db8::/32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not an address or a CIDR block");
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let network: std::net::IpAddr = address.parse().map_err(|_| bad())?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= bits)
+                .ok_or_else(bad)?,
+            None => bits,
+        };
+        Ok(Self { network, prefix })
+    }
+}
+
+impl TrustedProxy {
+    /// Whether `ip` is this proxy, or in this block.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let (a, b, bits) = match (self.network, ip) {
+            (V4(n), V4(i)) => (u128::from(u32::from(n)), u128::from(u32::from(i)), 32),
+            (V6(n), V6(i)) => (u128::from(n), u128::from(i), 128),
+            (V6(n), V4(i)) => match n.to_ipv4_mapped() {
+                Some(n) => (u128::from(u32::from(n)), u128::from(u32::from(i)), 32),
+                None => return false,
+            },
+            (V4(_), V6(i)) => match i.to_ipv4_mapped() {
+                Some(i) => return self.contains(V4(i)),
+                None => return false,
+            },
+        };
+        let bits: u32 = bits;
+        let prefix = u32::from(self.prefix).min(bits);
+        if prefix == 0 {
+            return true;
+        }
+        let shift = bits - prefix;
+        (a >> shift) == (b >> shift)
+    }
+}
+
+/// The client of a request that came over a connection from `peer`: the peer itself, unless it
+/// is a trusted proxy; then the right-most address of `X-Forwarded-For` that is not a trusted
+/// proxy (each proxy appends the address it saw, so only the trusted ones' entries are believed).
+/// A malformed entry ends the walk at the last address believed.
+pub fn client_address<'a>(
+    trusted: &[TrustedProxy],
+    peer: std::net::IpAddr,
+    forwarded_for: impl Iterator<Item = &'a str>,
+) -> std::net::IpAddr {
+    let trusts = |ip: std::net::IpAddr| trusted.iter().any(|p| p.contains(ip));
+    if !trusts(peer) {
+        return peer;
+    }
+    let entries: Vec<&str> = forwarded_for
+        .flat_map(|header| header.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match entry.parse::<std::net::IpAddr>() {
+            Ok(ip) if trusts(ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 impl std::fmt::Debug for Config {
@@ -147,6 +235,17 @@ impl Config {
             removal_file_max_months: seconds("EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS", 3)?.clamp(1, 24)
                 as u32,
             metrics_addr,
+            trusted_proxies: match var("EXPEDIENTES_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| {
+                        p.parse::<TrustedProxy>()
+                            .map_err(|e| format!("EXPEDIENTES_TRUSTED_PROXIES: {e}"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
             limits: crate::server::Limits {
                 max_connections: seconds("EXPEDIENTES_MAX_CONNECTIONS", 4096)?.clamp(1, 1 << 20)
                     as usize,
@@ -180,6 +279,7 @@ impl Config {
             removal_file_max_months: 3,
             limits: crate::server::Limits::default(),
             metrics_addr: None,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -223,4 +323,80 @@ fn development_key(path: &Path) -> Result<Vec<u8>, String> {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(key.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> std::net::IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_behind_trusted_proxies_is_the_first_address_they_did_not_add() {
+        let trusted: Vec<TrustedProxy> = ["10.0.0.0/8", "2001:db8::1"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        // Straight from the Internet: the connection's address, whatever the header says.
+        assert_eq!(
+            client_address(&trusted, ip("203.0.113.5"), ["198.51.100.1"].into_iter()),
+            ip("203.0.113.5")
+        );
+        // Through the proxy: the address the proxy saw, not what the client claimed before it.
+        assert_eq!(
+            client_address(
+                &trusted,
+                ip("10.1.2.3"),
+                ["1.2.3.4, 198.51.100.7", "10.9.9.9"].into_iter()
+            ),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(&trusted, ip("2001:db8::1"), ["192.0.2.44"].into_iter()),
+            ip("192.0.2.44")
+        );
+        // A proxy with no header, or a malformed entry: the last address believed.
+        assert_eq!(
+            client_address(&trusted, ip("10.1.2.3"), std::iter::empty()),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            client_address(
+                &trusted,
+                ip("10.1.2.3"),
+                ["198.51.100.7, garbage"].into_iter()
+            ),
+            ip("10.1.2.3")
+        );
+        // Without trusted proxies the header is never believed.
+        assert_eq!(
+            client_address(&[], ip("10.1.2.3"), ["198.51.100.7"].into_iter()),
+            ip("10.1.2.3")
+        );
+    }
+
+    #[test]
+    fn proxies_parse_as_addresses_or_blocks() {
+        assert!("10.0.0.0/8"
+            .parse::<TrustedProxy>()
+            .unwrap()
+            .contains(ip("10.255.0.1")));
+        assert!(!"10.0.0.0/8"
+            .parse::<TrustedProxy>()
+            .unwrap()
+            .contains(ip("11.0.0.1")));
+        assert!("0.0.0.0/0"
+            .parse::<TrustedProxy>()
+            .unwrap()
+            .contains(ip("8.8.8.8")));
+        assert!("192.0.2.1"
+            .parse::<TrustedProxy>()
+            .unwrap()
+            .contains(ip("::ffff:192.0.2.1")));
+        for bad in ["10.0.0.0/33", "proxy", "10.0.0.1/x", ""] {
+            assert!(bad.parse::<TrustedProxy>().is_err(), "{bad}");
+        }
+    }
 }

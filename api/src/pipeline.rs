@@ -58,10 +58,26 @@ impl FromRequest<AppState> for Incoming {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let caller = crate::auth::optional_caller(&mut parts, state).await?;
+        // Behind a trusted reverse proxy, the client it names (EXPEDIENTES_TRUSTED_PROXIES).
         let client = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+            .map_or_else(
+                || "unknown".to_owned(),
+                |c| {
+                    let forwarded = parts
+                        .headers
+                        .get_all("x-forwarded-for")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok());
+                    crate::config::client_address(
+                        &state.config.trusted_proxies,
+                        c.0.ip(),
+                        forwarded,
+                    )
+                    .to_string()
+                },
+            );
         let request = Request::from_parts(parts, body);
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
