@@ -67,7 +67,12 @@ impl ReadModel for Accounts {
                         "INSERT INTO {table} (account_id, tenant, login_number, name, legal_person, channel, stage,
                                               email, mobile, registered_at, updated_at, version)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
-                         ON CONFLICT (account_id) DO NOTHING"
+                         ON CONFLICT (account_id) DO UPDATE SET
+                           name = EXCLUDED.name, legal_person = EXCLUDED.legal_person,
+                           channel = EXCLUDED.channel, stage = EXCLUDED.stage,
+                           email = EXCLUDED.email, mobile = EXCLUDED.mobile,
+                           registered_at = EXCLUDED.registered_at,
+                           updated_at = EXCLUDED.updated_at, version = EXCLUDED.version"
                     ))
                     .bind(stored.stream_id)
                     .bind(&stored.tenant)

@@ -38,6 +38,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         entry: Option<crate::lpac::RegistryEntry>,
     },
+    /// An online registration without a certificate, not yet verified, was closed because the
+    /// person registered with their identity proved (a certificate, or in person): the verified
+    /// registration wins, and the unverified one's contact data go with it.
+    RegistrationSuperseded {
+        /// The channel of the registration that supersedes it.
+        by: Channel,
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// A single-use e-mail link was issued (certificate registrations).
     EmailConfirmationIssued {
         /// When.

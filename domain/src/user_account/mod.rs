@@ -206,6 +206,44 @@ impl esrs::Aggregate for UserAccount {
                 })
             }
             (S::Unregistered, _) => Err(Refusal::NotRegistered),
+            // No squatting: an unverified online registration never blocks the holder's
+            // registration with their identity proved; it is closed, and the file goes on with
+            // the verified one (its number kept).
+            (
+                S::AwaitingVerification,
+                Command::Register {
+                    case_number,
+                    sia_code,
+                    channel,
+                    applicant,
+                    contact,
+                    representative,
+                    known_to_council,
+                    document_checked_by,
+                    certificate_subject,
+                    at,
+                    entry,
+                },
+            ) if state.channel == Some(Channel::OnlineWithoutCertificate)
+                && matches!(channel, Channel::OnlineWithCertificate | Channel::InPerson) =>
+            {
+                let again = Command::Register {
+                    case_number: state.case_number.clone().unwrap_or(case_number),
+                    sia_code,
+                    channel,
+                    applicant,
+                    contact,
+                    representative,
+                    known_to_council,
+                    document_checked_by,
+                    certificate_subject,
+                    at,
+                    entry,
+                };
+                let mut events = vec![Event::RegistrationSuperseded { by: channel, at }];
+                events.extend(Self::handle_command(&State::default(), again)?);
+                Ok(events)
+            }
             (_, Command::Register { .. }) => Err(Refusal::AlreadyRegistered),
             (S::AwaitingEmailConfirmation, Command::ConfirmEmail { at, on }) => {
                 Ok(vec![Event::PasswordSet { at, on: Some(on) }])
@@ -326,9 +364,14 @@ impl esrs::Aggregate for UserAccount {
 
     fn apply_event(mut state: State, event: Event) -> State {
         match event {
+            Event::RegistrationSuperseded { .. } => state = State::default(),
             Event::Registered {
-                channel, applicant, ..
+                channel,
+                applicant,
+                case_number,
+                ..
             } => {
+                state.case_number = Some(case_number);
                 state.channel = Some(channel);
                 state.legal_person = matches!(applicant, Applicant::Legal { .. });
                 state.stage = match channel {

@@ -56,6 +56,8 @@ pub struct State {
     pub channel: Option<Channel>,
     /// Whether it is a legal person's.
     pub legal_person: bool,
+    /// The registration file's number.
+    pub case_number: Option<crate::values::CaseNumber>,
     /// Wrong passwords in a row in the current login session.
     pub consecutive_failures: u8,
     /// The last wrong password: its login session and moment.

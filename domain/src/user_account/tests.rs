@@ -739,3 +739,53 @@ fn the_year_without_use_counts_from_the_councils_local_date() {
     assert!(matches!(&effects[..], [TimerEffect::Set { fires_on, .. }]
         if *fires_on == NaiveDate::from_ymd_opt(2027, 4, 2).unwrap()));
 }
+
+#[test]
+fn an_unverified_online_registration_is_superseded_by_the_holders_verified_one() {
+    // Anyone can register a DNI online without a certificate; until the council verifies it,
+    // the holder's registration in person or with a certificate wins (no squatting).
+    let mut squatter = registered(Channel::OnlineWithoutCertificate);
+    if let Event::Registered { contact, .. } = &mut squatter {
+        contact.email = "intruso@example.com".into();
+    }
+    let squat = [squatter, Event::VerificationRequested { at: at(1) }];
+    let mut holder = registered(Channel::InPerson);
+    if let Event::Registered { at: when, .. } = &mut holder {
+        *when = at(2);
+    }
+    let mut in_person = register(Channel::InPerson, adult());
+    if let Command::Register {
+        case_number,
+        at: when,
+        ..
+    } = &mut in_person
+    {
+        // A new number was allocated for it; the file keeps its own.
+        *case_number = "28079/2026/000002".parse().unwrap();
+        *when = at(2);
+    }
+    let state = given::<UserAccount>(squat.clone())
+        .when(in_person.clone())
+        .then([
+            Event::RegistrationSuperseded {
+                by: Channel::InPerson,
+                at: at(2),
+            },
+            holder,
+        ]);
+    assert_eq!(state.stage, Stage::AwaitingKey);
+    assert_eq!(state.channel, Some(Channel::InPerson));
+    // Another unverified registration never supersedes; nor anything once verified.
+    given::<UserAccount>(squat.clone())
+        .when(register(Channel::OnlineWithoutCertificate, adult()))
+        .then_refused(|e| *e == Refusal::AlreadyRegistered);
+    let mut verified = squat.to_vec();
+    verified.push(Event::IdentityVerified {
+        method: VerificationMethod::InPersonDocument,
+        by: "E1".into(),
+        at: at(2),
+    });
+    given::<UserAccount>(verified)
+        .when(in_person)
+        .then_refused(|e| *e == Refusal::AlreadyRegistered);
+}

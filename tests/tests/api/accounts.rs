@@ -829,3 +829,72 @@ async fn only_three_consecutive_wrong_passwords_in_one_login_session_lock() {
     assert!(failed.iter().all(|p| !p.to_string().contains("192.0.2")
         && p["session"].as_str().is_some_and(|s| s.len() == 24)));
 }
+
+#[tokio::test]
+async fn an_unverified_online_registration_never_blocks_the_holders_registration() {
+    // Someone registers Ana's DNI online, without a certificate, with their own e-mail.
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let mut squat = natural("online_without_certificate", dni(ANA), "spanish");
+    squat["email"] = json!("intruso@example.com");
+    squat["mobile"] = json!("+34600999999");
+    let squatted = post(ACCOUNTS)
+        .from("203.0.113.66")
+        .json(&squat)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    // Ana registers in person, her document checked: accepted, and the file goes on with her
+    // registration (the same account and file, so 200), the intruder's contact data gone.
+    let hers = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&natural("in_person", dni(ANA), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK)
+        .follow(&app)
+        .await;
+    assert_eq!(hers["account_id"], squatted["id"]);
+    assert_eq!(hers["channel"], "in_person", "{hers}");
+    assert_eq!(hers["stage"], "awaiting_key");
+    let (email, mobile): (String, String) =
+        sqlx::query_as("SELECT email, mobile FROM account_view WHERE account_id = $1")
+            .bind(uuid::Uuid::parse_str(squatted["id"].as_str().unwrap()).unwrap())
+            .fetch_one(&app.db.pool(1).await)
+            .await
+            .unwrap();
+    assert_eq!(
+        (email.as_str(), mobile.as_str()),
+        ("ana@example.es", "+34600111222")
+    );
+    let history = get(format!(
+        "{}/events",
+        case_uri(squatted["id"].as_str().unwrap())
+    ))
+    .bearer(&app.caseworker())
+    .send(&app)
+    .await
+    .ok_json();
+    let types: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "registered",
+            "verification_requested",
+            "registration_superseded",
+            "registered"
+        ]
+    );
+    // Another unverified registration of her DNI now is refused.
+    let again = post(ACCOUNTS)
+        .from("203.0.113.66")
+        .json(&squat)
+        .send(&app)
+        .await;
+    assert_problem(&again, StatusCode::CONFLICT, "refused");
+}
