@@ -47,6 +47,11 @@ pub struct Config {
     /// commas) whose `X-Forwarded-For` names the client; by default none, and the connection's
     /// address is the client's.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// The council's identity provider for staff tokens: `EXPEDIENTES_STAFF_JWKS_FILE` (its
+    /// published keys, kept up to date by the deployment), `EXPEDIENTES_STAFF_ISSUER` and
+    /// `EXPEDIENTES_STAFF_AUDIENCE`, all three or none. Without it, the development key's staff
+    /// tokens are accepted (local use only).
+    pub staff_identity: Option<crate::auth::StaffIdentity>,
 }
 
 /// A reverse proxy's address, or a block of them (`10.0.0.0/8`, `2001:db8::/32`).
@@ -235,6 +240,20 @@ impl Config {
             removal_file_max_months: seconds("EXPEDIENTES_REMOVAL_FILE_MAX_MONTHS", 3)?.clamp(1, 24)
                 as u32,
             metrics_addr,
+            staff_identity: match (
+                var("EXPEDIENTES_STAFF_JWKS_FILE"),
+                var("EXPEDIENTES_STAFF_ISSUER"),
+                var("EXPEDIENTES_STAFF_AUDIENCE"),
+            ) {
+                (None, None, None) => None,
+                (Some(jwks), Some(issuer), Some(audience)) => Some(
+                    crate::auth::StaffIdentity::load(jwks, &issuer, &audience)?,
+                ),
+                _ => return Err(
+                    "set EXPEDIENTES_STAFF_JWKS_FILE, EXPEDIENTES_STAFF_ISSUER and EXPEDIENTES_STAFF_AUDIENCE together"
+                        .into(),
+                ),
+            },
             trusted_proxies: match var("EXPEDIENTES_TRUSTED_PROXIES") {
                 None => Vec::new(),
                 Some(list) => list
@@ -280,6 +299,7 @@ impl Config {
             limits: crate::server::Limits::default(),
             metrics_addr: None,
             trusted_proxies: Vec::new(),
+            staff_identity: None,
         }
     }
 

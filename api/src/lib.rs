@@ -108,7 +108,12 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
     AppState {
         documents: Arc::new(documents::PostgresDocumentStore::new(pool.clone())),
         scheduler,
-        keys: auth::Keys::from_secret(&config.signing_key),
+        keys: match &config.staff_identity {
+            Some(staff) => {
+                auth::Keys::from_secret(&config.signing_key).with_staff_identity(staff.clone())
+            }
+            None => auth::Keys::from_secret(&config.signing_key),
+        },
         log,
         pool,
         runner,

@@ -18,6 +18,9 @@ pub(super) async fn serve(config: Config) -> ExitCode {
     if config.signing_key_source != "EXPEDIENTES_SIGNING_KEY" {
         tracing::warn!(source = %config.signing_key_source, "using a development signing key: set EXPEDIENTES_SIGNING_KEY in production");
     }
+    if config.staff_identity.is_none() {
+        tracing::warn!("staff tokens are accepted signed with the service's key: configure the council's identity provider (EXPEDIENTES_STAFF_JWKS_FILE, _ISSUER, _AUDIENCE) in production");
+    }
     let pool = match crate::connect(&config.database_url, true, 32).await {
         Ok(p) => p,
         Err(e) => return failure(format!("cannot connect as the runtime role: {e}")),
