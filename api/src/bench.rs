@@ -386,3 +386,203 @@ async fn measure_timers(
     pool.close().await;
     Ok(())
 }
+
+/// `expedientes bench login`: the answer times of a login with an unknown document, with a wrong
+/// password on an existing account, and with the right password, measured in one run on a
+/// scratch database, interleaved so that they share the machine's state. The first two must be
+/// within 10 % of each other (a failed login answers no sooner than
+/// `routes::accounts::FAILED_LOGIN_FLOOR`), so timing does not tell who has an account. Run it
+/// on a release build.
+pub async fn login(config: &Config, samples: usize) -> ExitCode {
+    match run_login(config, samples.clamp(5, 1000)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("expedientes: benchmark failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_login(config: &Config, samples: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let base = PgConnectOptions::from_str(&config.database_url)?.disable_statement_logging();
+    let name = format!("expedientes_bench_login_{}", std::process::id());
+    let mut admin = PgConnection::connect_with(&base).await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    let outcome = measure_login(config, base.clone().database(&name), samples).await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
+    outcome
+}
+
+/// A valid DNI for the number `n`.
+fn dni(n: u32) -> String {
+    const LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+    let number = 10_000_000 + n;
+    format!("{number:08}{}", LETTERS[(number % 23) as usize] as char)
+}
+
+async fn measure_login(
+    config: &Config,
+    options: PgConnectOptions,
+    samples: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    let mut settings = config.clone();
+    settings.sia_codes.clear();
+    settings.staff_identity = None;
+    let state = crate::build_state(
+        pool.clone(),
+        settings,
+        std::sync::Arc::new(expedientes_projections::SystemClock),
+    );
+    let router = crate::router(state.clone());
+    let tenant: expedientes_domain::MunicipalityCode = "28079".parse()?;
+    let caseworker = state.keys.mint(
+        crate::auth::Role::Caseworker,
+        &tenant,
+        "bench-registro",
+        crate::auth::Assurance::Substantial,
+        3600,
+    );
+    let send = |path: String, token: Option<&str>, body: serde_json::Value, client: u32| {
+        let router = router.clone();
+        let token = token.map(str::to_owned);
+        async move {
+            let mut request = Request::post(path).header("content-type", "application/json");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            let mut request = request.body(Body::from(body.to_string()))?;
+            let address =
+                std::net::SocketAddr::from(([10, 0, (client >> 8) as u8, client as u8], 40000));
+            request.extensions_mut().insert(ConnectInfo(address));
+            let started = Instant::now();
+            let response = router.oneshot(request).await?;
+            let took = started.elapsed();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+            Ok::<_, Box<dyn std::error::Error>>((status, bytes, took))
+        }
+    };
+    // Accounts: each takes at most four wrong passwords, each from its own address (its own
+    // login session), well within the per-document limit.
+    let accounts = samples / 4 + 1;
+    let password = "una contraseña de prueba larga";
+    let sender = crate::notices::MemorySender::default();
+    eprintln!("bench login: preparing {accounts} active accounts…");
+    for n in 0..accounts as u32 {
+        let (status, body, _) = send(
+            "/v1/councils/28079/accounts".into(),
+            Some(&caseworker),
+            json!({"channel": "in_person", "person": "natural", "name": "Persona de Prueba",
+                "birth_date": "1980-05-01", "nationality": "spanish",
+                "document": {"kind": "dni", "number": dni(n)}, "mobile": "+34600111222",
+                "email": "prueba@example.es", "address": "Calle Mayor 1, 28013 Madrid"}),
+            60_000,
+        )
+        .await?;
+        if status != StatusCode::CREATED {
+            return Err(
+                format!("registration: {status} {}", String::from_utf8_lossy(&body)).into(),
+            );
+        }
+        let id = serde_json::from_slice::<serde_json::Value>(&body)?["id"]
+            .as_str()
+            .ok_or("no account id")?
+            .to_owned();
+        let (status, _, _) = send(
+            format!("/v1/accounts/{id}/key-resets"),
+            Some(&caseworker),
+            json!({}),
+            60_000,
+        )
+        .await?;
+        if status != StatusCode::OK {
+            return Err(format!("key reset: {status}").into());
+        }
+        state.runner.settle(Duration::from_secs(20)).await?;
+        crate::notices::process_outbox(&state, &sender).await?;
+        let code = sender
+            .sent()
+            .iter()
+            .rev()
+            .find(|m| m.kind == "activation_link")
+            .and_then(|m| {
+                m.body
+                    .split(|c: char| !c.is_ascii_hexdigit())
+                    .find(|w| w.len() == 64)
+                    .map(str::to_owned)
+            })
+            .ok_or("no activation code")?;
+        let (status, _, _) = send(
+            "/v1/councils/28079/accounts/activation".into(),
+            None,
+            json!({"token": code, "password": password}),
+            60_000,
+        )
+        .await?;
+        if status != StatusCode::OK {
+            return Err(format!("activation: {status}").into());
+        }
+    }
+    state.runner.settle(Duration::from_secs(20)).await?;
+    let mut unknown = Vec::with_capacity(samples);
+    let mut wrong = Vec::with_capacity(samples);
+    let mut right = Vec::with_capacity(samples);
+    eprintln!("bench login: {samples} logins of each kind, interleaved…");
+    for i in 0..samples as u32 {
+        let known = dni(i % accounts as u32);
+        for (kind, document, secret) in [
+            (0, dni(500_000 + i), "cualquier cosa"),
+            (1, known.clone(), "una contraseña equivocada"),
+            (2, known.clone(), password),
+        ] {
+            let (status, _, took) = send(
+                "/v1/councils/28079/sessions".into(),
+                None,
+                json!({"document": document, "password": secret}),
+                i * 3 + kind,
+            )
+            .await?;
+            let expected = if kind == 2 {
+                StatusCode::OK
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            if status != expected {
+                return Err(format!("login kind {kind}: {status}, expected {expected}").into());
+            }
+            match kind {
+                0 => unknown.push(took),
+                1 => wrong.push(took),
+                _ => right.push(took),
+            }
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1000.0
+    };
+    let (unknown, wrong, right) = (median(&mut unknown), median(&mut wrong), median(&mut right));
+    println!("login medians over {samples} attempts each (ms):");
+    println!("  unknown document          {unknown:8.1}");
+    println!("  known, wrong password     {wrong:8.1}");
+    println!("  known, right password     {right:8.1}");
+    println!(
+        "  wrong / unknown           {:8.3}   (target: within 10 %)",
+        wrong / unknown
+    );
+    Ok(())
+}

@@ -204,6 +204,12 @@ enum Bench {
         #[arg(long, default_value_t = 512)]
         payload_bytes: usize,
     },
+    /// Login answer times: an unknown document, a wrong password, the right password.
+    Login {
+        /// Logins of each kind.
+        #[arg(long, default_value_t = 60)]
+        samples: usize,
+    },
     /// Deadline timers due at once, fired by two schedulers, vs event-log appends.
     Timers {
         /// How many timers.
@@ -328,6 +334,9 @@ pub fn main() -> ExitCode {
             Command::Bench {
                 which: Bench::Timers { count },
             } => crate::bench::timers(&config, count).await,
+            Command::Bench {
+                which: Bench::Login { samples },
+            } => crate::bench::login(&config, samples).await,
             Command::Deadline { .. } | Command::Token { .. } => unreachable!("handled above"),
         }
     })

@@ -693,6 +693,28 @@ pub async fn login(
     Path(ine): Path<String>,
     incoming: Incoming,
 ) -> Result<Response, ApiError> {
+    answer_failures_no_sooner(try_login(state, ine, incoming)).await
+}
+
+/// A failed login (401) answers no sooner than this after the request arrived, whatever made it
+/// fail (an unknown document, a wrong password on an account whose failure is recorded, a locked
+/// account): the same answer in the same time, so its timing does not tell who has an account.
+/// It is above what any of those paths takes on the service's machines (`expedientes bench
+/// login` measures them).
+pub const FAILED_LOGIN_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+async fn answer_failures_no_sooner(
+    attempt: impl std::future::Future<Output = Result<Response, ApiError>>,
+) -> Result<Response, ApiError> {
+    let started = tokio::time::Instant::now();
+    let outcome = attempt.await;
+    if matches!(outcome, Err(ApiError::Unauthenticated(_))) {
+        tokio::time::sleep_until(started + FAILED_LOGIN_FLOOR).await;
+    }
+    outcome
+}
+
+async fn try_login(state: AppState, ine: String, incoming: Incoming) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
     let input: LoginInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
@@ -1180,6 +1202,14 @@ pub const PIN_TRIES: i32 = 3;
 pub async fn login_with_pin(
     State(state): State<AppState>,
     Path(ine): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    answer_failures_no_sooner(try_login_with_pin(state, ine, incoming)).await
+}
+
+async fn try_login_with_pin(
+    state: AppState,
+    ine: String,
     incoming: Incoming,
 ) -> Result<Response, ApiError> {
     let tenant = council(&ine)?;
