@@ -147,8 +147,22 @@ impl Modify for Conventions {
                     ensure(operation, "401");
                     ensure(operation, "403");
                 }
-                if has_path_parameter {
+                // A command may name other resources in its body (an inscription, a file).
+                if has_path_parameter || command {
                     ensure(operation, "404");
+                }
+                // Query and path parameters are checked like bodies: a bad one is 422.
+                let checked_parameters = operation.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        matches!(
+                            p.parameter_in,
+                            utoipa::openapi::path::ParameterIn::Query
+                                | utoipa::openapi::path::ParameterIn::Path
+                        )
+                    })
+                });
+                if checked_parameters || has_path_parameter {
+                    ensure(operation, "422");
                 }
                 if command {
                     for status in ["409", "413", "415", "422"] {

@@ -738,7 +738,8 @@ pub struct MyInscription {
 
 /// The citizen's padrón inscription.
 #[utoipa::path(get, path = "/v1/carpeta/padron",
-    responses((status = 200, description = "The inscription and what to do", body = MyInscription)),
+    responses((status = 200, description = "The inscription and what to do", body = MyInscription),
+              (status = 404, description = "You have no inscription in this council's padrón", body = crate::problem::Problem)),
     security(("bearer" = [])), tag = "citizens")]
 pub async fn my_inscription(
     State(state): State<AppState>,
