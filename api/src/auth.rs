@@ -199,11 +199,13 @@ impl StaffIdentity {
             .keys
             .iter()
             .filter(|k| {
-                matches!(
-                    k.algorithm,
-                    jsonwebtoken::jwk::AlgorithmParameters::RSA(_)
-                        | jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_)
-                )
+                // Signing keys only: not those published for encryption.
+                k.common.public_key_use != Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+                    && matches!(
+                        k.algorithm,
+                        jsonwebtoken::jwk::AlgorithmParameters::RSA(_)
+                            | jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_)
+                    )
             })
             .filter_map(|k| Some((k.common.key_id.clone(), DecodingKey::from_jwk(k).ok()?)))
             .collect();

@@ -129,10 +129,21 @@ pub fn client_address<'a>(
         .collect();
     let mut client = peer;
     for entry in entries.iter().rev() {
-        match entry.parse::<std::net::IpAddr>() {
+        // Some proxies write `1.2.3.4:5678` or `[2001:db8::1]:5678`.
+        let bare = match entry.parse::<SocketAddr>() {
+            Ok(with_port) => with_port.ip().to_string(),
+            Err(_) => entry
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+        };
+        match bare.parse::<std::net::IpAddr>() {
             Ok(ip) if trusts(ip) => client = ip,
             Ok(ip) => return ip,
-            Err(_) => return client,
+            Err(_) => {
+                tracing::warn!(entry = %entry, "an X-Forwarded-For entry that is not an address");
+                return client;
+            }
         }
     }
     client
@@ -376,6 +387,15 @@ mod tests {
         assert_eq!(
             client_address(&trusted, ip("2001:db8::1"), ["192.0.2.44"].into_iter()),
             ip("192.0.2.44")
+        );
+        // With a port, or an IPv6 address in brackets.
+        assert_eq!(
+            client_address(&trusted, ip("10.1.2.3"), ["198.51.100.7:5678"].into_iter()),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(&trusted, ip("10.1.2.3"), ["[2001:db8::9]:443"].into_iter()),
+            ip("2001:db8::9")
         );
         // A proxy with no header, or a malformed entry: the last address believed.
         assert_eq!(

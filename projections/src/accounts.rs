@@ -72,7 +72,8 @@ impl ReadModel for Accounts {
                            channel = EXCLUDED.channel, stage = EXCLUDED.stage,
                            email = EXCLUDED.email, mobile = EXCLUDED.mobile,
                            registered_at = EXCLUDED.registered_at,
-                           updated_at = EXCLUDED.updated_at, version = EXCLUDED.version"
+                           updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
+                         WHERE {table}.version < EXCLUDED.version"
                     ))
                     .bind(stored.stream_id)
                     .bind(&stored.tenant)

@@ -673,10 +673,18 @@ async fn record_failure(
 /// one session (the domain decides that part).
 fn login_session(state: &AppState, client: &str) -> String {
     use sha2::Digest;
+    // An IPv6 device is its /64 (a host chooses the rest freely).
+    let device = match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => client.to_owned(),
+    };
     let mut digest = sha2::Sha256::new();
     digest.update(&state.config.signing_key);
     digest.update(b"\0login-session\0");
-    digest.update(client.as_bytes());
+    digest.update(device.as_bytes());
     digest.finalize()[..12]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -810,12 +818,14 @@ async fn try_login(state: AppState, ine: String, incoming: Incoming) -> Result<R
             record_failure(&state, &keys, now).await?;
             Err(wrong())
         }
-        Err(other) => {
-            if !correct {
-                record_failure(&state, &keys, now).await?;
-            }
-            Err(other)
+        // A wrong password answers as an unknown document does, whatever else went wrong (a
+        // conflict, the database): no other status tells that the account exists.
+        Err(other) if !correct => {
+            tracing::warn!(error = %other, "a failed login could not be recorded");
+            let _ = record_failure(&state, &keys, now).await;
+            Err(wrong())
         }
+        Err(other) => Err(other),
     }
 }
 
@@ -1257,7 +1267,8 @@ async fn try_login_with_pin(
             state.clock.now() - at
                 <= Duration::minutes(expedientes_domain::user_account::PIN_MINUTES)
         });
-        let active = account_row(&state, &tenant, account).await?.stage == "active";
+        let stage = account_row(&state, &tenant, account).await?.stage;
+        let active = stage == "active" || stage == "expired";
         return if fresh && active {
             Ok(earlier.mark(session()))
         } else {

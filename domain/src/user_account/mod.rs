@@ -225,7 +225,10 @@ impl esrs::Aggregate for UserAccount {
                     entry,
                 },
             ) if state.channel == Some(Channel::OnlineWithoutCertificate)
-                && matches!(channel, Channel::OnlineWithCertificate | Channel::InPerson) =>
+                && (channel == Channel::InPerson
+                    || (channel == Channel::OnlineWithCertificate
+                        && certificate_subject.as_deref()
+                            == Some(applicant.login_number().as_str()))) =>
             {
                 let again = Command::Register {
                     case_number: state.case_number.clone().unwrap_or(case_number),
@@ -286,17 +289,17 @@ impl esrs::Aggregate for UserAccount {
                     ..
                 },
             ) => {
-                // Consecutive within one login session only: the same device, with no more than
-                // the session's minutes since the previous wrong attempt.
-                let same_session = state.last_failure.as_ref().is_some_and(|(last, when)| {
-                    last.as_deref() == Some(session.as_str())
-                        && at - *when <= chrono::Duration::minutes(LOGIN_SESSION_MINUTES)
-                });
-                let consecutive = if same_session {
-                    state.consecutive_failures.saturating_add(1)
-                } else {
-                    1
-                };
+                // Consecutive within one login session: the same device, with no more than the
+                // session's minutes since its previous wrong attempt. Each session keeps its own
+                // count, so attempts from other devices in between neither reset nor add to it.
+                let consecutive = state
+                    .session_failures
+                    .iter()
+                    .find(|(s, _, when)| {
+                        s.as_deref() == Some(session.as_str())
+                            && at - *when <= chrono::Duration::minutes(LOGIN_SESSION_MINUTES)
+                    })
+                    .map_or(1, |(_, count, _)| count.saturating_add(1));
                 let mut events = vec![Event::LoginFailed {
                     consecutive,
                     at,
@@ -352,7 +355,7 @@ impl esrs::Aggregate for UserAccount {
                 Ok(vec![Event::ContactChanged { contact, at }])
             }
             (S::Active, Command::VerifyMobile { at }) => Ok(vec![Event::MobileVerified { at }]),
-            (S::Active, Command::RequestPin { at }) => {
+            (S::Active | S::Expired, Command::RequestPin { at }) => {
                 if !state.mobile_verified {
                     return Err(Refusal::MobileNotVerified);
                 }
@@ -391,6 +394,7 @@ impl esrs::Aggregate for UserAccount {
                 state.stage = Stage::Active;
                 state.consecutive_failures = 0;
                 state.last_failure = None;
+                state.session_failures.clear();
                 state.last_used = Some(at);
                 state.last_used_on = Some(on.unwrap_or(at.date_naive()));
             }
@@ -398,6 +402,7 @@ impl esrs::Aggregate for UserAccount {
             Event::LoggedInWithPin { .. } => {
                 state.consecutive_failures = 0;
                 state.last_failure = None;
+                state.session_failures.clear();
             }
             Event::LoginFailed {
                 consecutive,
@@ -405,6 +410,14 @@ impl esrs::Aggregate for UserAccount {
                 session,
             } => {
                 state.consecutive_failures = consecutive;
+                // The sessions still open at this attempt, this one's count updated.
+                let window = chrono::Duration::minutes(LOGIN_SESSION_MINUTES);
+                state
+                    .session_failures
+                    .retain(|(s, _, when)| *s != session && at - *when <= window);
+                state
+                    .session_failures
+                    .push((session.clone(), consecutive, at));
                 state.last_failure = Some((session, at));
             }
             Event::Locked { .. } => state.stage = Stage::Locked,
@@ -412,6 +425,7 @@ impl esrs::Aggregate for UserAccount {
                 state.stage = Stage::Active;
                 state.consecutive_failures = 0;
                 state.last_failure = None;
+                state.session_failures.clear();
             }
             Event::PasswordExpired { .. } => state.stage = Stage::Expired,
             Event::ContactChanged { .. } => state.mobile_verified = false,

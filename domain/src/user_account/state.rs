@@ -62,6 +62,8 @@ pub struct State {
     pub consecutive_failures: u8,
     /// The last wrong password: its login session and moment.
     pub last_failure: Option<(Option<String>, DateTime<Utc>)>,
+    /// The login sessions with wrong passwords still open: each one's count and last attempt.
+    pub session_failures: Vec<(Option<String>, u8, DateTime<Utc>)>,
     /// The last successful login with the password (or the moment the password was set).
     pub last_used: Option<DateTime<Utc>>,
     /// Its local date.

@@ -789,3 +789,63 @@ fn an_unverified_online_registration_is_superseded_by_the_holders_verified_one()
         .when(in_person)
         .then_refused(|e| *e == Refusal::AlreadyRegistered);
 }
+
+#[test]
+fn interleaving_devices_neither_resets_nor_escapes_a_sessions_count() {
+    let login = |session: &str, at: DateTime<Utc>| Command::Login {
+        password_correct: false,
+        at,
+        on: at.date_naive(),
+        session: session.into(),
+    };
+    let t = at(3);
+    let mut state = active().into_iter().fold(
+        State::default(),
+        <UserAccount as esrs::Aggregate>::apply_event,
+    );
+    for (i, session) in ["a", "b", "a", "b"].iter().enumerate() {
+        let when = t + chrono::Duration::minutes(i as i64 + 1);
+        let events =
+            <UserAccount as esrs::Aggregate>::handle_command(&state, login(session, when)).unwrap();
+        state = events
+            .into_iter()
+            .fold(state, <UserAccount as esrs::Aggregate>::apply_event);
+    }
+    // a: 2, b: 2 — the third from a, interleaved, locks.
+    let events = <UserAccount as esrs::Aggregate>::handle_command(
+        &state,
+        login("a", t + chrono::Duration::minutes(5)),
+    )
+    .unwrap();
+    assert!(matches!(
+        &events[..],
+        [
+            Event::LoginFailed { consecutive: 3, .. },
+            Event::Locked { .. }
+        ]
+    ));
+}
+
+#[test]
+fn only_the_holders_own_certificate_or_an_office_supersedes() {
+    let mut squatter = registered(Channel::OnlineWithoutCertificate);
+    if let Event::Registered { contact, .. } = &mut squatter {
+        contact.email = "intruso@example.com".into();
+    }
+    let squat = [squatter, Event::VerificationRequested { at: at(1) }];
+    // A certificate of someone else, claiming to represent the holder: refused.
+    let mut as_representative = register(Channel::OnlineWithCertificate, adult());
+    if let Command::Register {
+        certificate_subject,
+        ..
+    } = &mut as_representative
+    {
+        *certificate_subject = Some("X1234567L".into());
+    }
+    given::<UserAccount>(squat.clone())
+        .when(as_representative)
+        .then_refused(|e| *e == Refusal::AlreadyRegistered);
+    // The holder's own certificate: it supersedes.
+    let own = register(Channel::OnlineWithCertificate, adult());
+    assert!(given::<UserAccount>(squat).when(own).outcome().is_ok());
+}
