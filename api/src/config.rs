@@ -80,6 +80,10 @@ impl std::str::FromStr for TrustedProxy {
                 .ok_or_else(bad)?,
             None => bits,
         };
+        // Trusting every address would let any client name itself.
+        if prefix == 0 {
+            return Err(format!("{text:?} would trust every address"));
+        }
         Ok(Self { network, prefix })
     }
 }
@@ -229,7 +233,7 @@ impl Config {
                 .transpose()
                 .map(|v| v.unwrap_or(default))
         };
-        Ok(Self {
+        let config = Self {
             database_url,
             addr,
             signing_key,
@@ -287,7 +291,14 @@ impl Config {
             projection_interval: Duration::from_millis(
                 seconds("EXPEDIENTES_PROJECTION_INTERVAL_MS", 200)?.max(10),
             ),
-        })
+        };
+        // The development key signs citizens' tokens too, certificate-level ones included: with
+        // a real identity provider for staff, the deployment is a real one and needs its key.
+        if config.staff_identity.is_some() && config.signing_key_source != "EXPEDIENTES_SIGNING_KEY"
+        {
+            return Err("with the council's identity provider configured, set EXPEDIENTES_SIGNING_KEY: the development key is for local use only".into());
+        }
+        Ok(config)
     }
 }
 
@@ -427,10 +438,11 @@ mod tests {
             .parse::<TrustedProxy>()
             .unwrap()
             .contains(ip("11.0.0.1")));
-        assert!("0.0.0.0/0"
-            .parse::<TrustedProxy>()
-            .unwrap()
-            .contains(ip("8.8.8.8")));
+        assert!(
+            "0.0.0.0/0".parse::<TrustedProxy>().is_err(),
+            "not every address"
+        );
+        assert!("::/0".parse::<TrustedProxy>().is_err());
         assert!("192.0.2.1"
             .parse::<TrustedProxy>()
             .unwrap()

@@ -628,3 +628,43 @@ fn token_refuses_to_make_a_key_outside_the_project() {
     );
     let _ = std::fs::remove_dir_all(&elsewhere);
 }
+
+#[test]
+fn the_identity_provider_is_not_accepted_with_the_development_key() {
+    // A JWKS that loads (a test P-256 public key).
+    let jwks = std::env::temp_dir().join(format!("cli-jwks-{}.json", std::process::id()));
+    std::fs::write(
+        &jwks,
+        r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k", "use": "sig", "alg": "ES256",
+        "x": "ImkWY5BENuSWcFoR_MNffd8qOdvpm9eD7I9-Ex1trN8", "y": "3E2ahwYkLeVoUhJKDghqiTf_4ss9XxaGGqpmrtsNI9g"}]}"#,
+    )
+    .unwrap();
+    let run = |signing_key: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_expedientes"));
+        // From the project's folder, where the development key lives.
+        command
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .args(["verify"])
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+            .env("EXPEDIENTES_STAFF_JWKS_FILE", &jwks)
+            .env("EXPEDIENTES_STAFF_ISSUER", "https://idp.example")
+            .env("EXPEDIENTES_STAFF_AUDIENCE", "expedientes")
+            .env_remove("EXPEDIENTES_SIGNING_KEY");
+        if let Some(key) = signing_key {
+            command.env("EXPEDIENTES_SIGNING_KEY", key);
+        }
+        command.output().expect("the binary runs")
+    };
+    let refused = run(None);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("identity provider configured"), "{said}");
+    // With a key of its own, the configuration is accepted (and the command then meets the
+    // unreachable database instead).
+    let configured = run(Some("a-test-signing-key-of-at-least-32-bytes"));
+    assert!(
+        !String::from_utf8_lossy(&configured.stderr).contains("identity provider configured"),
+        "{configured:?}"
+    );
+    std::fs::remove_file(&jwks).ok();
+}
