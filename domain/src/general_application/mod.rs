@@ -362,14 +362,7 @@ impl esrs::Aggregate for GeneralApplication {
                     (_, Decision::Desistimiento) => return Err(Refusal::NoDesistimientoProposed),
                     _ => {}
                 }
-                // Art. 24.3.a: after estimatory silence, only a confirming resolution.
-                if state.silence_reached == Some(SilenceMeaning::Estimatory)
-                    && decision != Decision::Granted
-                {
-                    return Err(Refusal::GrantedBySilence(
-                        state.resolution_due.unwrap_or_default(),
-                    ));
-                }
+                // After estimatory silence the arm above has decided (art. 24.3.a).
                 Ok(vec![Event::Resolved {
                     decision,
                     grounds: reasons.into(),

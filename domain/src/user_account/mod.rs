@@ -48,6 +48,24 @@ use timers::expiry_day;
 #[derive(Debug)]
 pub struct UserAccount;
 
+/// Whether `command`, a registration, supersedes the account's unverified online registration:
+/// made in person (the document checked) or with the holder's own certificate.
+fn supersedes(state: &State, command: &Command) -> bool {
+    let Command::Register {
+        channel,
+        applicant,
+        certificate_subject,
+        ..
+    } = command
+    else {
+        return false;
+    };
+    state.channel == Some(Channel::OnlineWithoutCertificate)
+        && (*channel == Channel::InPerson
+            || (*channel == Channel::OnlineWithCertificate
+                && certificate_subject.as_deref() == Some(applicant.login_number().as_str())))
+}
+
 /// Three wrong passwords in a row, in one login session, lock the account (seed 000).
 pub const MAX_CONSECUTIVE_FAILURES: u8 = 3;
 /// A login session: the attempts from one device while no more than this many minutes pass
@@ -209,42 +227,24 @@ impl esrs::Aggregate for UserAccount {
             // No squatting: an unverified online registration never blocks the holder's
             // registration with their identity proved; it is closed, and the file goes on with
             // the verified one (its number kept).
-            (
-                S::AwaitingVerification,
-                Command::Register {
-                    case_number,
-                    sia_code,
-                    channel,
-                    applicant,
-                    contact,
-                    representative,
-                    known_to_council,
-                    document_checked_by,
-                    certificate_subject,
-                    at,
-                    entry,
-                },
-            ) if state.channel == Some(Channel::OnlineWithoutCertificate)
-                && (channel == Channel::InPerson
-                    || (channel == Channel::OnlineWithCertificate
-                        && certificate_subject.as_deref()
-                            == Some(applicant.login_number().as_str()))) =>
+            (S::AwaitingVerification, mut command @ Command::Register { .. })
+                if supersedes(state, &command) =>
             {
-                let again = Command::Register {
-                    case_number: state.case_number.clone().unwrap_or(case_number),
-                    sia_code,
+                let Command::Register {
+                    case_number,
                     channel,
-                    applicant,
-                    contact,
-                    representative,
-                    known_to_council,
-                    document_checked_by,
-                    certificate_subject,
                     at,
-                    entry,
+                    ..
+                } = &mut command
+                else {
+                    unreachable!("matched above")
                 };
-                let mut events = vec![Event::RegistrationSuperseded { by: channel, at }];
-                events.extend(Self::handle_command(&State::default(), again)?);
+                let (by, at) = (*channel, *at);
+                if let Some(kept) = &state.case_number {
+                    *case_number = kept.clone();
+                }
+                let mut events = vec![Event::RegistrationSuperseded { by, at }];
+                events.extend(Self::handle_command(&State::default(), command)?);
                 Ok(events)
             }
             (_, Command::Register { .. }) => Err(Refusal::AlreadyRegistered),
