@@ -183,7 +183,9 @@ async fn load(
         let on = today
             .checked_sub_days(Days::new(rng.next(730)))
             .unwrap_or(today);
-        let id = crate::routes::padron::inscription_id(tenant, &login);
+        let id = crate::person_ids::inscription_id(state, tenant, &login)
+            .await
+            .map_err(|e| format!("the person stream key: {e:?}"))?;
         let birth = NaiveDate::from_ymd_opt(
             1950 + rng.next(55) as i32,
             1 + rng.next(12) as u32,

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod extract;
 pub mod notices;
 pub mod openapi;
+pub mod person_ids;
 pub mod pipeline;
 pub mod problem;
 pub mod procedures;
@@ -124,5 +125,6 @@ pub fn build_state(pool: PgPool, config: config::Config, clock: Arc<dyn Clock>) 
         metrics: Some(metrics_handle()),
         registry,
         key_locks: Default::default(),
+        person_key: Arc::default(),
     }
 }

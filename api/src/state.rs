@@ -46,6 +46,8 @@ pub struct AppState {
     pub key_locks: KeyLocks,
     /// Where documents' bytes are kept.
     pub documents: Arc<dyn crate::documents::DocumentStore>,
+    /// The key person streams' ids are derived with, read from the database on first use.
+    pub person_key: Arc<tokio::sync::OnceCell<crate::person_ids::PersonKey>>,
 }
 
 impl std::fmt::Debug for AppState {

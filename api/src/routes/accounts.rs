@@ -129,18 +129,6 @@ fn location(account: Uuid) -> String {
     format!("/v1/accounts/{account}")
 }
 
-/// The stream (and account) id of a person's account in a council: one account per document.
-pub fn account_id(tenant: &MunicipalityCode, login_number: &str) -> Uuid {
-    Uuid::new_v5(
-        &Uuid::NAMESPACE_URL,
-        format!(
-            "expedientes:user_account:{tenant}:{}",
-            login_number.trim().to_ascii_uppercase()
-        )
-        .as_bytes(),
-    )
-}
-
 fn council(ine: &str) -> Result<MunicipalityCode, ApiError> {
     ine.parse()
         .map_err(|_| ApiError::NotFound("no such council".into()))
@@ -463,7 +451,7 @@ pub async fn register(
         None => None,
     };
     let login = applicant.login_number();
-    let account = account_id(&tenant, &login);
+    let account = crate::person_ids::account_id(&state, &tenant, &login).await?;
     let on_behalf_of = representative.as_ref().map(|_| login.clone());
     let channel = match input.channel {
         Channel::InPerson => "in_person",
@@ -736,7 +724,7 @@ async fn try_login(state: AppState, ine: String, incoming: Incoming) -> Result<R
             THROTTLE_WINDOW_MINUTES as u64 * 60,
         ));
     }
-    let account = account_id(&tenant, &document);
+    let account = crate::person_ids::account_id(&state, &tenant, &document).await?;
     let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "login").await?;
     ctx.metadata.actor_id = document.clone();
     let stored = {
@@ -867,7 +855,7 @@ pub async fn recover(
     ctx.metadata.actor_id = document.clone();
     ctx.metadata.actor_role = "citizen".into();
     let now = state.clock.now();
-    let account = account_id(&tenant, &document);
+    let account = crate::person_ids::account_id(&state, &tenant, &document).await?;
     let result = account_command(
         &state,
         &ctx,
@@ -1044,7 +1032,9 @@ pub async fn change_contact(
         }
         Role::Citizen => {
             // Only the holder reaches the account; the domain refuses the online change.
-            if account_id(&caller.tenant, &caller.subject) != account {
+            if crate::person_ids::account_id(&state, &caller.tenant, &caller.subject).await?
+                != account
+            {
                 return Err(ApiError::NotFound("no such account".into()));
             }
             let channel = if caller.assurance == Assurance::High {
@@ -1104,7 +1094,9 @@ pub async fn get_account(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let account = resource_id(&id, "account")?;
-    if caller.role == Role::Citizen && account_id(&caller.tenant, &caller.subject) != account {
+    if caller.role == Role::Citizen
+        && crate::person_ids::account_id(&state, &caller.tenant, &caller.subject).await? != account
+    {
         return Err(ApiError::NotFound("no such account".into()));
     }
     let found = account_row(&state, &caller.tenant, account).await?;
@@ -1130,7 +1122,7 @@ pub async fn my_account(
     account_row(
         &state,
         &caller.tenant,
-        account_id(&caller.tenant, &caller.subject),
+        crate::person_ids::account_id(&state, &caller.tenant, &caller.subject).await?,
     )
     .await
     .map(Json)
@@ -1176,7 +1168,7 @@ pub async fn request_pin(
     let result = account_command(
         &state,
         &ctx,
-        account_id(&tenant, &document),
+        crate::person_ids::account_id(&state, &tenant, &document).await?,
         Command::RequestPin { at: now },
     )
     .await;
@@ -1235,7 +1227,7 @@ async fn try_login_with_pin(
             THROTTLE_WINDOW_MINUTES as u64 * 60,
         ));
     }
-    let account = account_id(&tenant, &document);
+    let account = crate::person_ids::account_id(&state, &tenant, &document).await?;
     let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "login_with_pin")
         .await?
         .channel("online_pin");

@@ -2,7 +2,8 @@
 //! non-EU foreigners without permanent residence owe every two years (ENCSARP), and the removal
 //! file for a wrong inscription (baja por inscripción indebida).
 //!
-//! Two aggregates: [`Inscription`] (one per person and council) and [`RemovalFile`]. While a
+//! Three aggregates: [`Inscription`] (one per person and council), [`RemovalFile`], and the
+//! [`RemovalRequest`] a person files, which a caseworker examines before any file opens. While a
 //! removal file is open against a person, their inscription refuses renewals, confirmations,
 //! data changes, new inscriptions at the address and removal requests against others. The file
 //! and the inscription are changed together, in one atomic append of both streams, so a renewal
@@ -23,6 +24,7 @@ use crate::identity::{IdentityDocument, Nationality};
 
 mod inscription;
 mod removal_file;
+mod removal_request;
 
 pub use inscription::{
     renewal_due, renewal_timers, Inscription, InscriptionCommand, InscriptionEvent,
@@ -34,6 +36,10 @@ pub use removal_file::{
     NotificationChannel, NotificationOutcome, RemovalBasis, RemovalFile, ELECTRONIC_REJECTION_DAYS,
     ELECTRONIC_REJECTION_TIMER, FILE_LAPSE_TIMER, HEARING_BUSINESS_DAYS, HEARING_TIMER,
     REPORT_WAIT_MONTHS, REPORT_WAIT_TIMER,
+};
+pub use removal_request::{
+    NamedPerson, RemovalRequest, RequestCommand, RequestEvent, RequestRefusal, RequestStage,
+    RequestState, ANSWER_MONTHS,
 };
 
 /// The residence status that decides whether an inscription must be renewed.

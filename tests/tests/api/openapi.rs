@@ -166,6 +166,12 @@ fn inscription_body(document: &str, dwelling: &str) -> Value {
     })
 }
 
+/// A person's request to remove someone from the dwelling the samples inscribe people at.
+fn removal_request_body() -> Value {
+    json!({"name": "Ana García", "person": {"name": "Bilal Haddad"},
+        "address": "Calle de Toledo 10, 2º B, 28005 Madrid", "whereabouts": "vive en Getafe"})
+}
+
 /// Inscribes a person; returns the inscription's id.
 async fn inscribed(app: &TestApp, document: &str) -> String {
     let reply = post("/v1/padron/inscriptions")
@@ -564,6 +570,37 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 cw(),
                 json!({"corrects_version": 2, "reason": "La defunción era de otra persona"}),
             )
+        }
+        "submit_removal_request" => sample(
+            Method::POST,
+            "/v1/padron/removal-requests",
+            Some(app.citizen(&ana)),
+            removal_request_body(),
+        ),
+        "open_file_from_request" | "decline_removal_request" => {
+            let inscription = inscribed(app, &nie_for(1)).await;
+            let reply = post("/v1/padron/removal-requests")
+                .bearer(&app.citizen(&ana))
+                .json(&removal_request_body())
+                .send(app)
+                .await
+                .expect(StatusCode::CREATED);
+            let request = id_of(&reply.json());
+            if operation == "open_file_from_request" {
+                sample(
+                    Method::POST,
+                    format!("/v1/padron/removal-requests/{request}/file"),
+                    cw(),
+                    json!({"inscription_id": inscription}),
+                )
+            } else {
+                sample(
+                    Method::POST,
+                    format!("/v1/padron/removal-requests/{request}/refusal"),
+                    cw(),
+                    json!({"grounds": "No consta esa persona en el domicilio indicado."}),
+                )
+            }
         }
         "open_file" => {
             let id = inscribed(app, &nie_for(1)).await;

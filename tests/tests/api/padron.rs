@@ -264,6 +264,16 @@ async fn step(app: &TestApp, token: &str, file: &str, step: &str) -> Reply {
         .await
 }
 
+/// A person's request to remove `name` from the dwelling where the tests inscribe people.
+fn removal_request(name: &str, document: Option<&str>, whereabouts: &str) -> Value {
+    json!({
+        "name": "Ana García",
+        "person": {"name": name, "document": document},
+        "address": "Calle de Toledo 10, 2º B, 28005 Madrid",
+        "whereabouts": whereabouts,
+    })
+}
+
 async fn open(app: &TestApp, inscription: &str) -> String {
     open_notified_by(app, inscription, "paper").await
 }
@@ -708,9 +718,9 @@ async fn declaring_that_nobody_else_lives_there_opens_files_for_the_others() {
         (Some("padron_removal_file"), Some("notifying"))
     );
     // The person with an open file cannot ask for the removal of others.
-    let refused = post("/v1/padron/removal-files")
+    let refused = post("/v1/padron/removal-requests")
         .bearer(&app.citizen(BILAL))
-        .json(&json!({"inscription_id": earlier, "whereabouts": "x"}))
+        .json(&removal_request("Nadie", None, "x"))
         .send(&app)
         .await;
     assert_problem(&refused, StatusCode::CONFLICT, "refused");
@@ -880,9 +890,13 @@ async fn a_person_with_an_open_file_cannot_request_the_removal_of_others() {
     .await;
     open(&app, &blocked).await;
     let request = |token: String| {
-        post("/v1/padron/removal-files")
+        post("/v1/padron/removal-requests")
             .bearer(&token)
-            .json(&json!({"inscription_id": other, "whereabouts": "vive en Getafe desde 2025"}))
+            .json(&removal_request(
+                "Carmen Ruiz",
+                Some("Y1234567X"),
+                "vive en Getafe desde 2025",
+            ))
     };
     let refused = request(app.citizen(BILAL)).send(&app).await;
     assert!(
@@ -891,33 +905,32 @@ async fn a_person_with_an_open_file_cannot_request_the_removal_of_others() {
             .unwrap()
             .contains("removal file")
     );
-    // Nothing was opened against the other person.
-    let carmen = get(format!("/v1/padron/inscriptions/{other}"))
-        .bearer(&app.caseworker())
-        .send(&app)
-        .await
-        .ok_json();
-    assert_eq!(carmen["open_removal_file"], Value::Null);
-    // Someone not blocked may request it; the request is recorded on their own inscription too.
+    // Someone not blocked may request it; the request is recorded on their own inscription when
+    // a caseworker opens the file.
     let ana = inscribed(
         &app,
         json!({"kind": "residence_card", "number": "Z1234567R"}),
         "Diego Sanz",
     )
     .await;
-    let opened = request(app.citizen("Z1234567R"))
+    let submitted = request(app.citizen("Z1234567R"))
         .send(&app)
         .await
         .expect(StatusCode::CREATED);
+    let asked = id_of(&submitted.json());
+    // Nothing was opened against the other person yet.
+    let carmen = get(format!("/v1/padron/inscriptions/{other}"))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(carmen["open_removal_file"], Value::Null);
     // The request is an application entered in the registry (art. 16).
-    let receipts = get(format!(
-        "{}/registry-entries",
-        case_uri(&id_of(&opened.json()))
-    ))
-    .bearer(&app.caseworker())
-    .send(&app)
-    .await
-    .ok_json();
+    let receipts = get(format!("{}/registry-entries", case_uri(&asked)))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
     assert!(
         receipts
             .as_array()
@@ -926,6 +939,12 @@ async fn a_person_with_an_open_file_cannot_request_the_removal_of_others() {
             .any(|r| r["kind"] == "application" && r["direction"] == "in"),
         "{receipts}"
     );
+    post(format!("/v1/padron/removal-requests/{asked}/file"))
+        .bearer(&app.caseworker())
+        .json(&json!({"inscription_id": other}))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
     // The log shows it once the cluster-wide watermark passes it (other tests' transactions may
     // hold it back a moment).
     let mut recorded = false;
@@ -1197,4 +1216,203 @@ async fn allegations_recorded_on_the_wrong_file_are_corrected_and_the_hearing_st
         .send(&app)
         .await;
     assert_problem(&reply, StatusCode::CONFLICT, "refused");
+}
+
+/// Issue 10: a person's request is registered and examined; nothing is blocked until a caseworker
+/// opens the file; the answer is the same whether the person named is on the padrón or not; and
+/// an inscription's id cannot be worked out from the document number.
+#[tokio::test]
+async fn a_persons_removal_request_is_examined_before_any_file_opens_and_tells_nothing() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    const ANA: &str = "12345678Z";
+    let bilal = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    // The id is keyed: not the UUIDv5 of the document it used to be, and found by document.
+    assert_ne!(
+        bilal,
+        uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("expedientes:padron:28079:{BILAL}").as_bytes()
+        )
+        .to_string()
+    );
+    let found = get(format!("/v1/padron/inscriptions?document={BILAL}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(found[0]["inscription_id"], bilal.as_str(), "{found}");
+    let nobody = get("/v1/padron/inscriptions").bearer(&cw).send(&app).await;
+    assert_problem(&nobody, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    // A citizen cannot open a file directly.
+    let direct = post("/v1/padron/removal-files")
+        .bearer(&app.citizen(ANA))
+        .json(&json!({"inscription_id": bilal, "reason": "no vive allí"}))
+        .send(&app)
+        .await;
+    assert_eq!(direct.status, StatusCode::FORBIDDEN);
+
+    // Without whereabouts: 422 whoever is named, before anything else.
+    for document in [Some(BILAL), Some("Y7654321G"), None] {
+        let reply = post("/v1/padron/removal-requests")
+            .bearer(&app.citizen(ANA))
+            .json(&removal_request("Bilal Haddad", document, " "))
+            .send(&app)
+            .await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        assert_eq!(problem["errors"][0]["field"], "whereabouts", "{problem}");
+    }
+    // The same answer for a person inscribed and for one who is not.
+    let submit = |name: &str, document: &str| {
+        post("/v1/padron/removal-requests")
+            .bearer(&app.citizen(ANA))
+            .json(&removal_request(
+                name,
+                Some(document),
+                "vive en Getafe desde 2025",
+            ))
+    };
+    let about_bilal = submit("Bilal Haddad", BILAL).send(&app).await;
+    let about_nobody = submit("Nadie Inventado", "Y7654321G").send(&app).await;
+    assert_eq!(about_bilal.status, StatusCode::CREATED);
+    assert_eq!(about_nobody.status, StatusCode::CREATED);
+    let keys = |reply: &Reply| {
+        let mut keys: Vec<String> = reply.json().as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&about_bilal), keys(&about_nobody));
+    let (asked, declined) = (id_of(&about_bilal.json()), id_of(&about_nobody.json()));
+    // Nothing is blocked: the person's inscription has no file, and his procedures go on.
+    let row = get(format!("/v1/padron/inscriptions/{bilal}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(row["open_removal_file"], Value::Null);
+    post(format!("/v1/padron/inscriptions/{bilal}/personal-data"))
+        .bearer(&cw)
+        .json(&json!({"name": "Bilal Haddad", "document": {"kind": "residence_card", "number": BILAL}, "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    // Ana sees her request being examined, with the three months to answer (art. 21.3.b).
+    let mine = get(case_uri(&asked))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(mine["state"], "examining", "{mine}");
+    assert_eq!(mine["resolution_due"], "2026-06-02");
+    assert_eq!(mine["procedure"], "padron_removal_request");
+
+    // The caseworker reads it with the inscriptions that match, and opens the file.
+    let examined = get(format!("/v1/padron/removal-requests/{asked}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(examined["stage"], "examining");
+    assert_eq!(examined["whereabouts"], "vive en Getafe desde 2025");
+    assert_eq!(examined["candidates"][0]["inscription_id"], bilal.as_str());
+    let citizen_reads = get(format!("/v1/padron/removal-requests/{asked}"))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await;
+    assert_eq!(citizen_reads.status, StatusCode::FORBIDDEN);
+    let opened = post(format!("/v1/padron/removal-requests/{asked}/file"))
+        .bearer(&cw)
+        .json(&json!({"inscription_id": bilal}))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    let file = id_of(&opened.json());
+    let row = get(format!("/v1/padron/inscriptions/{bilal}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(row["open_removal_file"], file.as_str());
+    let request_case = get(case_uri(&asked)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(request_case["state"], "file_opened");
+    // Only once.
+    let again = post(format!("/v1/padron/removal-requests/{asked}/file"))
+        .bearer(&cw)
+        .json(&json!({"inscription_id": bilal}))
+        .send(&app)
+        .await;
+    assert_problem(&again, StatusCode::CONFLICT, "refused");
+    // The file's opening names the request it came from.
+    let opening: Value =
+        sqlx::query_scalar("SELECT payload FROM events WHERE stream_id = $1::uuid AND version = 1")
+            .bind(&file)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(opening["basis"]["request"], asked.as_str(), "{opening}");
+    assert_eq!(opening["basis"]["requester"], ANA);
+
+    // The other request: nobody matches; the caseworker declines it with reasons, notified.
+    let examined = get(format!("/v1/padron/removal-requests/{declined}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(examined["candidates"], json!([]));
+    let decline = || {
+        post(format!("/v1/padron/removal-requests/{declined}/refusal"))
+            .bearer(&cw)
+            .header("idempotency-key", "rechazo-1")
+            .json(&json!({"grounds": "No consta inscrita ninguna persona con esos datos en el domicilio indicado."}))
+    };
+    decline().send(&app).await.expect(StatusCode::OK);
+    let replay = decline().send(&app).await.expect(StatusCode::OK);
+    assert_eq!(replay.json()["replayed"], true);
+    let staff_view = get(case_uri(&declined))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(staff_view["state"], "declined");
+    // Ana sees the outcome once she opens the notification.
+    drive(&app).await;
+    let before = get(case_uri(&declined))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(before["state"], "examining", "{before}");
+    assert_eq!(before["notification_pending"], true);
+    let letter = open_notification(&app, &declined, "resolution", ANA).await;
+    assert_eq!(letter["outcome"], "accessed", "{letter}");
+    let after = get(case_uri(&declined))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(after["state"], "declined", "{after}");
+    let events = get(format!("{}/events", case_uri(&declined)))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event_type"] == "decline_notified"),
+        "{events}"
+    );
+    // Bilal's own view knows nothing of the requests.
+    let his = get(case_uri(&asked))
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await;
+    assert_eq!(his.status, StatusCode::NOT_FOUND);
 }

@@ -130,7 +130,7 @@ pub async fn inscribe(
         _ => Some(document.login_number()),
     };
     let tenant = caller.tenant.clone();
-    let id = inscription_id(&tenant, &document.login_number());
+    let id = inscription_id(&state, &tenant, &document.login_number()).await?;
     let now = state.clock.now();
     let on = crate::deadlines::local_date(&state, now);
     // The hoja padronal presented is an application: entered in the registry (art. 16).
@@ -749,7 +749,7 @@ pub async fn my_inscription(
     let found = row(
         &state,
         &caller.tenant,
-        inscription_id(&caller.tenant, &caller.subject),
+        inscription_id(&state, &caller.tenant, &caller.subject).await?,
     )
     .await?;
     let (next_step, due) = if found.removed_on.is_some() {
@@ -774,4 +774,70 @@ pub async fn my_inscription(
         next_step,
         due,
     }))
+}
+
+/// What to look inscriptions up by (one at least).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindQuery {
+    /// The person's document number.
+    #[param(max_length = 20)]
+    pub document: Option<String>,
+    /// The dwelling (cadastral reference or the council's key).
+    #[param(max_length = 64)]
+    pub dwelling_key: Option<String>,
+}
+
+/// Caseworkers find inscriptions by the person's document number or by dwelling (an
+/// inscription's id cannot be worked out from the document: it is keyed, see
+/// `api/src/person_ids.rs`). Removed ones are included, most recent first.
+#[utoipa::path(get, path = "/v1/padron/inscriptions", params(FindQuery),
+    responses((status = 200, description = "The matching inscriptions (at most 200)", body = [RegisterRow]),
+              (status = 422, description = "No filter, or a malformed one", body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn find_inscriptions(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    ApiQuery(query): ApiQuery<FindQuery>,
+) -> Result<Json<Vec<RegisterRow>>, ApiError> {
+    caller.require(&[Role::Caseworker, Role::Auditor])?;
+    let document = match query.document.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            raw.parse::<expedientes_domain::DocumentNumber>()
+                .map_err(|e| ApiError::invalid_field("document", e.to_string()))?
+                .to_string(),
+        ),
+    };
+    let dwelling = match query.dwelling_key.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(key)
+            if key.chars().count() > DWELLING_KEY_MAX || key.chars().any(char::is_control) =>
+        {
+            return Err(ApiError::invalid_field(
+                "dwelling_key",
+                format!("at most {DWELLING_KEY_MAX} characters, without control characters"),
+            ))
+        }
+        Some(key) => Some(key.to_owned()),
+    };
+    if document.is_none() && dwelling.is_none() {
+        return Err(ApiError::invalid_field(
+            "document",
+            "give a document number or a dwelling_key",
+        ));
+    }
+    let rows: Vec<RegisterRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM padron_register
+         WHERE tenant = $1 AND ($2::text IS NULL OR document = $2)
+           AND ($3::text IS NULL OR dwelling_key = $3)
+         ORDER BY removed_on IS NOT NULL, inscribed_on DESC, inscription_id LIMIT 200",
+        super::REGISTER_COLUMNS
+    ))
+    .bind(caller.tenant.as_str())
+    .bind(document)
+    .bind(dwelling)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(rows))
 }

@@ -4,9 +4,10 @@
 
 pub mod inscriptions;
 pub mod removal_files;
+pub mod removal_requests;
 
 use chrono::NaiveDate;
-use expedientes_domain::padron::{Actor, Inscription, RemovalFile};
+use expedientes_domain::padron::{Actor, Inscription, RemovalFile, RemovalRequest};
 use expedientes_domain::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,13 +25,19 @@ use crate::state::AppState;
 /// The padrón's registration: inscriptions, removal files, and the register read model.
 pub const PLUGIN: Plugin = Plugin {
     name: "padrón",
-    register: |registry| registry.register::<Inscription>().register::<RemovalFile>(),
+    register: |registry| {
+        registry
+            .register::<Inscription>()
+            .register::<RemovalFile>()
+            .register::<RemovalRequest>()
+    },
     read_models: || vec![std::sync::Arc::new(expedientes_projections::PadronRegister)],
     routes: || {
         use inscriptions::*;
         use removal_files::*;
+        use removal_requests::*;
         OpenApiRouter::new()
-            .routes(routes!(inscribe))
+            .routes(routes!(inscribe, find_inscriptions))
             .routes(routes!(get_inscription))
             .routes(routes!(renew))
             .routes(routes!(change_address))
@@ -43,6 +50,10 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(my_inscription))
             .routes(routes!(open_file))
             .routes(routes!(file_step))
+            .routes(routes!(submit_removal_request))
+            .routes(routes!(get_removal_request))
+            .routes(routes!(open_file_from_request))
+            .routes(routes!(decline_removal_request))
     },
     notice: |stream_type, kind| match (stream_type, kind) {
         (INSCRIPTION, "renewal_warning") => Some(NoticeText {
@@ -74,6 +85,9 @@ pub enum PadronRefusal {
     /// An inscription refused.
     #[error(transparent)]
     Inscription(#[from] expedientes_domain::padron::InscriptionRefusal),
+    /// The removal request refused.
+    #[error(transparent)]
+    Request(#[from] expedientes_domain::padron::RequestRefusal),
     /// The notification issued with the act refused.
     #[error(transparent)]
     Notification(#[from] expedientes_domain::lpac::notification::Refusal),
@@ -81,17 +95,7 @@ pub enum PadronRefusal {
 
 impl RefusalProblem for PadronRefusal {}
 
-/// The inscription (stream) id of a person in a council: one per document number.
-pub fn inscription_id(tenant: &MunicipalityCode, document: &str) -> Uuid {
-    Uuid::new_v5(
-        &Uuid::NAMESPACE_URL,
-        format!(
-            "expedientes:padron:{tenant}:{}",
-            document.trim().to_ascii_uppercase()
-        )
-        .as_bytes(),
-    )
-}
+pub use crate::person_ids::inscription_id;
 
 /// Where an inscription is read.
 pub fn inscription_location(id: Uuid) -> String {
@@ -182,7 +186,7 @@ pub struct RegisterRow {
     pub version: i32,
 }
 
-const REGISTER_COLUMNS: &str = "inscription_id, name, document, residence, dwelling_key, address, inscribed_on, \
+pub(super) const REGISTER_COLUMNS: &str = "inscription_id, name, document, residence, dwelling_key, address, inscribed_on, \
     last_change_on, renewal_due, lapse_proposed, open_removal_file, removed_on, removal_cause, version";
 
 /// An inscription's register row in the caller's council, or 404.

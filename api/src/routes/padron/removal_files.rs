@@ -13,7 +13,7 @@ use expedientes_domain::lpac::notification::{
 use expedientes_domain::lpac::{Appeal, SubmissionKind};
 use expedientes_domain::padron::{
     FileCommand, FileDecision, FileStage, Inscription, InscriptionCommand, RemovalBasis,
-    RemovalCause, RemovalFile, REPORT_WAIT_MONTHS,
+    RemovalCause, RemovalFile, RemovalRequest, RequestCommand, REPORT_WAIT_MONTHS,
 };
 use expedientes_domain::{CaseNumber, CaseParty, DeadlineRule, MunicipalityCode, PartyRole};
 use expedientes_eventlog::Streams;
@@ -33,20 +33,19 @@ fn location(file: Uuid) -> String {
     format!("/v1/cases/{file}")
 }
 
-/// Opening a removal file.
+/// Opening a removal file ex officio.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"inscription_id": "6f1c2a4e-35b4-5d7e-9a43-0c1b2d3e4f50", "reason": "the police report that nobody lives there", "notify_by": "paper"}))]
 pub struct OpenFileInput {
     /// The inscription concerned.
     pub inscription_id: Uuid,
-    /// Ex officio (caseworker): why.
-    pub reason: Option<String>,
-    /// At request (citizen): what is known of the person's whereabouts.
-    pub whereabouts: Option<String>,
-    /// Caseworker: how the opening is notified to the person (a letter by default).
+    /// Why the file is opened.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
+    /// How the opening is notified to the person (a letter by default).
     pub notify_by: Option<NotifyBy>,
-    /// Caseworker, for a letter: the address, when it is not the inscribed dwelling's.
+    /// For a letter: the address, when it is not the inscribed dwelling's.
     #[schema(max_length = 300)]
     pub address: Option<String>,
 }
@@ -73,9 +72,9 @@ pub(super) struct NotifyChoice {
     pub address: Option<String>,
 }
 
-/// Opens a removal file for wrong inscription: ex officio (caseworker, with a reason) or at the
-/// request of a person (citizen, with what they know of the person's whereabouts). The file and the
-/// person's inscription change together.
+/// A caseworker opens a removal file for wrong inscription ex officio, with the reason. (A
+/// person's request is submitted to `/v1/padron/removal-requests` and examined first.) The file
+/// and the person's inscription change together.
 #[utoipa::path(post, path = "/v1/padron/removal-files", request_body = OpenFileInput,
     responses((status = 201, description = "Opened: the new file", body = CommandResponse)),
     security(("bearer" = [])), tag = "padron")]
@@ -83,21 +82,19 @@ pub async fn open_file(
     State(state): State<AppState>,
     incoming: Incoming,
 ) -> Result<Response, ApiError> {
-    let caller = incoming.caller_in(&[Role::Caseworker, Role::Citizen])?;
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
     let input: OpenFileInput = incoming.json()?;
-    row(&state, &caller.tenant, input.inscription_id).await?;
-    let basis = match caller.role {
-        Role::Caseworker => RemovalBasis::ExOfficio {
-            reason: input
-                .reason
-                .filter(|r| !r.trim().is_empty())
-                .ok_or_else(|| ApiError::invalid_field("reason", "say why the file is opened"))?,
-        },
-        _ => RemovalBasis::Request {
-            requester: caller.subject.clone(),
-            whereabouts: input.whereabouts.unwrap_or_default(),
-        },
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "say why the file is opened, in 1 to 2000 characters",
+        ));
+    }
+    let basis = RemovalBasis::ExOfficio {
+        reason: reason.to_owned(),
     };
+    row(&state, &caller.tenant, input.inscription_id).await?;
     if let Some(address) = &input.address {
         if address.trim().is_empty() || address.chars().count() > 300 {
             return Err(ApiError::invalid_field("address", "1 to 300 characters"));
@@ -149,17 +146,21 @@ pub(super) async fn open_removal_file(
     };
     let sia_code = state.config.sia_code(REMOVAL_FILE);
     // At a person's request, the requester's own inscription (if they are inscribed here) records
-    // the request in the same append: it refuses while a file is open against them.
-    let requester = match &basis {
-        RemovalBasis::Request { requester, .. } => {
-            let own = inscription_id(&tenant, requester);
-            row(state, &tenant, own)
+    // the request in the same append: it refuses while a file is open against them. The request
+    // itself records the file.
+    let (requester, request) = match &basis {
+        RemovalBasis::Request {
+            requester, request, ..
+        } => {
+            let own = inscription_id(state, &tenant, requester).await?;
+            let own = row(state, &tenant, own)
                 .await
                 .ok()
                 .map(|_| own)
-                .filter(|own| *own != target)
+                .filter(|own| *own != target);
+            (own, *request)
         }
-        RemovalBasis::ExOfficio { .. } => None,
+        RemovalBasis::ExOfficio { .. } => (None, None),
     };
     // The opening is notified to the person with the hearing it gives (art. 82 LPAC), in the
     // same append.
@@ -198,19 +199,14 @@ pub(super) async fn open_removal_file(
         act,
     )
     .await?;
-    // A person's request is an application: entered in the registry (art. 16).
-    let entry = match &basis {
-        RemovalBasis::Request { .. } => Some(
-            crate::registry_entries::submission_now(state, &tenant, SubmissionKind::Application)
-                .await?,
-        ),
-        RemovalBasis::ExOfficio { .. } => None,
-    };
     let mut streams = Streams::of::<RemovalFile>(file)
         .and::<Inscription>(target)
         .and::<Notification>(notification);
     if let Some(own) = requester {
         streams = streams.and::<Inscription>(own);
+    }
+    if let Some(request) = request {
+        streams = streams.and::<RemovalRequest>(request);
     }
     ctx.run(
         state,
@@ -221,7 +217,8 @@ pub(super) async fn open_removal_file(
             decision.handle::<RemovalFile>(
                 file,
                 FileCommand::Open {
-                    entry: entry.clone(),
+                    // The request, if any, holds the registry entry.
+                    entry: None,
                     case_number: case_number.clone(),
                     sia_code: sia_code.clone(),
                     person: person.clone(),
@@ -245,6 +242,12 @@ pub(super) async fn open_removal_file(
                 decision.handle::<Inscription>(
                     own,
                     InscriptionCommand::RequestRemovalOf { file, target, on },
+                )?;
+            }
+            if let Some(request) = request {
+                decision.handle::<RemovalRequest>(
+                    request,
+                    RequestCommand::RecordFileOpened { file, on },
                 )?;
             }
             Ok(())

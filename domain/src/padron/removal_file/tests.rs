@@ -66,6 +66,7 @@ fn a_request_must_say_where_the_person_is() {
             basis: RemovalBasis::Request {
                 requester: "12345678Z".into(),
                 whereabouts: " ".into(),
+                request: None,
             },
             on: d(3, 2),
             max_time_due: d(6, 2),

@@ -18,6 +18,10 @@ pub enum RemovalBasis {
         requester: String,
         /// What they know of where the person lives now.
         whereabouts: String,
+        /// The removal request it was opened from (absent in files opened at a person's request
+        /// before requests were examined first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<uuid::Uuid>,
     },
 }
 

@@ -1,0 +1,21 @@
+//! Why a removal-request command is refused.
+
+/// Why a removal-request command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestRefusal {
+    /// Submitted twice.
+    #[error("the request is already submitted")]
+    AlreadySubmitted,
+    /// Anything on a request never submitted.
+    #[error("there is no such removal request")]
+    NotSubmitted,
+    /// Decided already.
+    #[error("the request was already examined ({0})")]
+    Examined(&'static str),
+    /// Nothing said of the whereabouts.
+    #[error("a request for removal must say what is known of the person's whereabouts")]
+    WhereaboutsMissing,
+    /// A notification that is not the refusal's.
+    #[error("that notification is not this request's")]
+    OtherNotification,
+}
