@@ -470,11 +470,12 @@ pub async fn register(
     let now = state.clock.now();
     if incoming.caller.is_none() {
         // Anonymous registrations are counted per client address, refused beyond the limit.
-        let keys = [format!("register:{tenant}:{}", incoming.client)];
-        if throttled(&state, &keys, now).await? {
-            return Err(ApiError::TooManyAttempts(
-                THROTTLE_WINDOW_MINUTES as u64 * 60,
-            ));
+        let keys = [format!(
+            "register:{tenant}:{}",
+            client_block(&incoming.client)
+        )];
+        if let Some(retry_after) = throttled(&state, &keys, now).await? {
+            return Err(ApiError::TooManyAttempts(retry_after));
         }
         record_failure(&state, &keys, now).await?;
     }
@@ -599,6 +600,10 @@ pub struct SessionDto {
 
 /// Failed logins allowed per document number in a window.
 pub const MAX_FAILURES_PER_DOCUMENT: i32 = 10;
+/// Failed logins allowed per document number in a day: someone who spreads guesses over many
+/// short windows is still stopped (240 guesses a day otherwise), while the holder, who gets in with
+/// the PIN or in person, is never locked out for good by it.
+pub const MAX_FAILURES_PER_DOCUMENT_PER_DAY: i32 = 50;
 /// Failed logins allowed per client address in a window.
 pub const MAX_FAILURES_PER_ADDRESS: i32 = 30;
 /// Anonymous registrations (online without a certificate) allowed per client address in a window:
@@ -606,31 +611,65 @@ pub const MAX_FAILURES_PER_ADDRESS: i32 = 30;
 pub const MAX_REGISTRATIONS_PER_ADDRESS: i32 = 10;
 /// The throttling window.
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+const DAY_MINUTES: i64 = 24 * 60;
 const SESSION_SECONDS: u64 = 3600;
 
+/// The limit and window (minutes) of a throttle key, by its kind.
+fn limit_of(key: &str) -> (i32, i64) {
+    if key.starts_with("doc:") {
+        (MAX_FAILURES_PER_DOCUMENT, THROTTLE_WINDOW_MINUTES)
+    } else if key.starts_with("docday:") {
+        (MAX_FAILURES_PER_DOCUMENT_PER_DAY, DAY_MINUTES)
+    } else if key.starts_with("register:") {
+        (MAX_REGISTRATIONS_PER_ADDRESS, THROTTLE_WINDOW_MINUTES)
+    } else {
+        (MAX_FAILURES_PER_ADDRESS, THROTTLE_WINDOW_MINUTES)
+    }
+}
+
+/// The client as counted: an IPv4 address, or an IPv6 address's /64 (a host chooses the rest
+/// freely, so counting whole addresses would let one machine take a new one per attempt).
+fn client_block(client: &str) -> String {
+    match client.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => client.to_owned(),
+    }
+}
+
+/// What a login attempt is counted against: the document (in the window and in the day) and the
+/// client's address.
+fn login_keys(tenant: &MunicipalityCode, document: &str, client: &str) -> [String; 3] {
+    [
+        format!("doc:{tenant}:{document}"),
+        format!("docday:{tenant}:{document}"),
+        format!("ip:{}", client_block(client)),
+    ]
+}
+
+/// Whether any of `keys` reached its limit in its window; if so, the seconds until the last of
+/// those windows ends (the `Retry-After`).
 async fn throttled(
     state: &AppState,
     keys: &[String],
     now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    let window = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
-    let rows: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT key, failures FROM login_throttle WHERE key = ANY($1) AND window_start > $2",
+) -> Result<Option<u64>, ApiError> {
+    let rows: Vec<(String, i32, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT key, failures, window_start FROM login_throttle WHERE key = ANY($1)",
     )
     .bind(keys)
-    .bind(window)
     .fetch_all(&state.pool)
     .await?;
-    Ok(rows.iter().any(|(key, failures)| {
-        let limit = if key.starts_with("doc:") {
-            MAX_FAILURES_PER_DOCUMENT
-        } else if key.starts_with("register:") {
-            MAX_REGISTRATIONS_PER_ADDRESS
-        } else {
-            MAX_FAILURES_PER_ADDRESS
-        };
-        *failures >= limit
-    }))
+    Ok(rows
+        .iter()
+        .filter_map(|(key, failures, window_start)| {
+            let (limit, minutes) = limit_of(key);
+            let ends = *window_start + Duration::minutes(minutes);
+            (ends > now && *failures >= limit).then(|| (ends - now).num_seconds().max(1) as u64)
+        })
+        .max())
 }
 
 async fn record_failure(
@@ -638,8 +677,8 @@ async fn record_failure(
     keys: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let window = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
     for key in keys {
+        let window = now - Duration::minutes(limit_of(key).1);
         sqlx::query(
             "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1)
              ON CONFLICT (key) DO UPDATE SET
@@ -662,13 +701,7 @@ async fn record_failure(
 fn login_session(state: &AppState, client: &str) -> String {
     use sha2::Digest;
     // An IPv6 device is its /64 (a host chooses the rest freely).
-    let device = match client.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        _ => client.to_owned(),
-    };
+    let device = client_block(client);
     let mut digest = sha2::Sha256::new();
     digest.update(&state.config.signing_key);
     digest.update(b"\0login-session\0");
@@ -714,15 +747,10 @@ async fn try_login(state: AppState, ine: String, incoming: Incoming) -> Result<R
     let tenant = council(&ine)?;
     let input: LoginInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
-    let keys = [
-        format!("doc:{tenant}:{document}"),
-        format!("ip:{}", incoming.client),
-    ];
+    let keys = login_keys(&tenant, &document, &incoming.client);
     let now = state.clock.now();
-    if throttled(&state, &keys, now).await? {
-        return Err(ApiError::TooManyAttempts(
-            THROTTLE_WINDOW_MINUTES as u64 * 60,
-        ));
+    if let Some(retry_after) = throttled(&state, &keys, now).await? {
+        return Err(ApiError::TooManyAttempts(retry_after));
     }
     let account = crate::person_ids::account_id(&state, &tenant, &document).await?;
     let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "login").await?;
@@ -1217,15 +1245,10 @@ async fn try_login_with_pin(
     let tenant = council(&ine)?;
     let input: PinLoginInput = incoming.json()?;
     let document = input.document.trim().to_ascii_uppercase();
-    let keys = [
-        format!("doc:{tenant}:{document}"),
-        format!("ip:{}", incoming.client),
-    ];
+    let keys = login_keys(&tenant, &document, &incoming.client);
     let now = state.clock.now();
-    if throttled(&state, &keys, now).await? {
-        return Err(ApiError::TooManyAttempts(
-            THROTTLE_WINDOW_MINUTES as u64 * 60,
-        ));
+    if let Some(retry_after) = throttled(&state, &keys, now).await? {
+        return Err(ApiError::TooManyAttempts(retry_after));
     }
     let account = crate::person_ids::account_id(&state, &tenant, &document).await?;
     let mut ctx = CommandContext::open(&state, &incoming, &tenant, NAME, "login_with_pin")
@@ -1307,4 +1330,28 @@ async fn try_login_with_pin(
     let executed =
         account_command(&state, &ctx, account, Command::LoginWithPin { at: now }).await?;
     Ok(executed.mark(session()))
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_block_and_an_ipv4_one_whole() {
+        assert_eq!(
+            client_block("2001:db8:1:2:aaaa::1"),
+            client_block("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_ne!(
+            client_block("2001:db8:1:2::1"),
+            client_block("2001:db8:1:3::1")
+        );
+        assert_eq!(client_block("192.0.2.7"), "192.0.2.7");
+        let keys = login_keys(&"28079".parse().unwrap(), "12345678Z", "2001:db8:1:2::9");
+        assert_eq!(keys[2], "ip:2001:db8:1:2::/64");
+        assert_eq!(
+            limit_of(&keys[1]),
+            (MAX_FAILURES_PER_DOCUMENT_PER_DAY, 24 * 60)
+        );
+    }
 }

@@ -898,3 +898,26 @@ async fn an_unverified_online_registration_never_blocks_the_holders_registration
         .await;
     assert_problem(&again, StatusCode::CONFLICT, "refused");
 }
+
+#[tokio::test]
+async fn guesses_spread_over_many_windows_are_capped_per_day() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    // Ten a window (the window's limit) for five windows: fifty in eighty minutes.
+    for _ in 0..5 {
+        for _ in 0..10 {
+            assert_unauthenticated(&login(&app, DIEGO, "guess").await);
+        }
+        app.clock.advance(Duration::minutes(16));
+    }
+    // A fresh window, but the day's fifty are spent: refused until the day is over.
+    let throttled = login(&app, DIEGO, "guess").await;
+    assert_problem(
+        &throttled,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-attempts",
+    );
+    let retry: i64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 22 * 3600, "retry after the day: {retry}");
+    app.clock.advance(Duration::hours(23));
+    assert_unauthenticated(&login(&app, DIEGO, "guess").await);
+}
