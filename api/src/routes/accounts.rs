@@ -480,16 +480,20 @@ pub async fn register(
         record_failure(&state, &keys, now).await?;
     }
     let today = crate::deadlines::local_date(&state, now);
-    let case_number = crate::case_numbers::next(&state, &tenant, today).await?;
-    // The registration is an application: entered in the registry (art. 16).
-    let entry = crate::registry_entries::submission_now(
-        &state,
-        &tenant,
-        expedientes_domain::lpac::SubmissionKind::Application,
-    )
-    .await?;
-    let command = Command::Register {
-        entry: Some(entry),
+    // A registration that supersedes an unverified one keeps that file's number (the domain
+    // keeps it): no new number is spent for it. Any other registration of an existing account is
+    // refused by the domain, so nothing is spent for it either.
+    let existing = state
+        .log
+        .load_aggregate::<UserAccount>(tenant.as_str(), account, expedientes_eventlog::Until::End)
+        .await
+        .map_err(|e| ApiError::Internal(format!("account {account}: {e}")))?;
+    let case_number = match existing.state.case_number.clone() {
+        Some(kept) => kept,
+        None => crate::case_numbers::next(&state, &tenant, today).await?,
+    };
+    let mut command = Command::Register {
+        entry: None,
         case_number,
         sia_code: state.config.sia_code(NAME),
         channel: input.channel,
@@ -505,6 +509,21 @@ pub async fn register(
         certificate_subject,
         at: now,
     };
+    // Refused on the account as it stands (already registered, say): refused before a registry
+    // number is spent for it; decided again in the append.
+    <UserAccount as esrs::Aggregate>::handle_command(&existing.state, command.clone())
+        .map_err(RefusalProblem::into_problem)?;
+    // The registration is an application: entered in the registry (art. 16).
+    if let Command::Register { entry, .. } = &mut command {
+        *entry = Some(
+            crate::registry_entries::submission_now(
+                &state,
+                &tenant,
+                expedientes_domain::lpac::SubmissionKind::Application,
+            )
+            .await?,
+        );
+    }
     Ok(account_command(&state, &ctx, account, command)
         .await?
         .reply(location(account)))

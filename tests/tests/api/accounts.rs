@@ -890,13 +890,51 @@ async fn an_unverified_online_registration_never_blocks_the_holders_registration
             "registered"
         ]
     );
-    // Another unverified registration of her DNI now is refused.
+    // Another unverified registration of her DNI now is refused, and spends no registry number
+    // (the sequences' last numbers stay where they were).
+    let entries = |app: &TestApp| {
+        let pool = app.state.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT coalesce(sum(last), 0)::bigint FROM registry_sequences",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let before = entries(&app).await;
     let again = post(ACCOUNTS)
         .from("203.0.113.66")
         .json(&squat)
         .send(&app)
         .await;
     assert_problem(&again, StatusCode::CONFLICT, "refused");
+    drive(&app).await;
+    assert_eq!(entries(&app).await, before);
+    // The superseding registration kept the file's number and spent none: the next file takes
+    // the number after it.
+    let next = post(ACCOUNTS)
+        .bearer(&app.caseworker())
+        .json(&natural("in_person", dni(DIEGO), "spanish"))
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED)
+        .follow(&app)
+        .await;
+    let number = |view: &Value| view["case_number"].as_str().unwrap().to_owned();
+    let file = get(case_uri(squatted["id"].as_str().unwrap()))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(number(&file), "28079/2026/000001", "{file}");
+    let diegos = get(case_uri(next["account_id"].as_str().unwrap()))
+        .bearer(&app.caseworker())
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(number(&diegos), "28079/2026/000002", "{diegos}");
 }
 
 #[tokio::test]
