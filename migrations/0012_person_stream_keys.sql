@@ -8,7 +8,9 @@ CREATE TABLE person_stream_keys (
     purpose      text PRIMARY KEY CHECK (purpose = 'person_streams'),
     key          bytea NOT NULL CHECK (octet_length(key) = 32),
     -- Whether the log already held person streams under the earlier ids (a UUIDv5 of the
-    -- document): those keep their ids, found by the fallback in `api/src/person_ids.rs`.
+    -- document), for the record: those keep their ids, and `api/src/person_ids.rs` always looks
+    -- for a stream under the earlier id first. Back the key up with the log: without it no keyed
+    -- stream can be found again.
     legacy_ids   boolean NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );

@@ -3,8 +3,8 @@
 //! (`person_stream_keys`, migration 0012): one stream per person, as the log's unique stream id
 //! guarantees, yet nobody without the key can compute a person's id from their DNI (and so act on,
 //! or ask about, someone else's inscription by guessing it). Streams written before the key existed
-//! keep their earlier ids (a UUIDv5 of the document); they are looked up first when the database
-//! says there are any.
+//! keep their earlier ids (a UUIDv5 of the document): a stream under the earlier id, when there
+//! is one, is the person's (one indexed lookup).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,14 +19,11 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct PersonKey {
     key: [u8; 32],
-    legacy_ids: bool,
 }
 
 impl std::fmt::Debug for PersonKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PersonKey")
-            .field("legacy_ids", &self.legacy_ids)
-            .finish_non_exhaustive()
+        f.debug_struct("PersonKey").finish_non_exhaustive()
     }
 }
 
@@ -94,15 +91,15 @@ async fn key(state: &AppState) -> Result<&PersonKey, ApiError> {
     state
         .person_key
         .get_or_try_init(|| async {
-            let (key, legacy_ids): (Vec<u8>, bool) = sqlx::query_as(
-                "SELECT key, legacy_ids FROM person_stream_keys WHERE purpose = 'person_streams'",
+            let key: Vec<u8> = sqlx::query_scalar(
+                "SELECT key FROM person_stream_keys WHERE purpose = 'person_streams'",
             )
             .fetch_one(&state.pool)
             .await?;
             let key: [u8; 32] = key
                 .try_into()
                 .map_err(|_| ApiError::Internal("the person stream key is not 32 bytes".into()))?;
-            Ok::<_, ApiError>(PersonKey { key, legacy_ids })
+            Ok::<_, ApiError>(PersonKey { key })
         })
         .await
 }
@@ -117,7 +114,9 @@ pub async fn person_stream_id(
 ) -> Result<Uuid, ApiError> {
     let key = key(state).await?;
     let id = key.derive(kind, tenant, document);
-    if key.legacy_ids {
+    // Always looked up, not only when the migration found old streams: an instance still running
+    // the earlier code during a rolling deployment may write one after it.
+    {
         let old = legacy(kind, tenant, document);
         let written: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT FROM events WHERE stream_id = $1 AND tenant = $2 AND stream_type = $3)",
@@ -157,10 +156,7 @@ mod tests {
     use super::*;
 
     fn key(byte: u8) -> PersonKey {
-        PersonKey {
-            key: [byte; 32],
-            legacy_ids: false,
-        }
+        PersonKey { key: [byte; 32] }
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub async fn carpeta(
     let mut seen = Vec::with_capacity(rows.len());
     for row in rows {
         let pending = withheld.get(&row.case_id);
-        let notification_pending = pending.is_some();
+        let notification_pending = pending.is_some_and(|w| w.notification);
         let row = crate::routes::cases::as_seen_by(&state, &caller, row, pending).await?;
         seen.push((row, notification_pending));
     }

@@ -170,8 +170,9 @@ impl CaseDto {
 }
 
 /// The events of a file that record an act whose notification has not yet taken effect (the
-/// act's events are appended with the notification's issue, in one transaction), by file: their
-/// positions, and whether the file's opening is one of them. Read from the log itself, so no
+/// act's events are appended with the notification's issue, in one transaction), and those a
+/// procedure keeps for the council, by file: their positions, and whether the file's opening is
+/// one of them. Read from the log itself, so no
 /// read model's lag can show an act early.
 #[derive(Debug, Clone, Default)]
 pub struct Withheld {
@@ -179,6 +180,9 @@ pub struct Withheld {
     pub positions: Vec<i64>,
     /// Whether the file's first event (its opening) is one of them.
     pub opening: bool,
+    /// Whether any is an act being notified (the file shows `notification_pending`); the others
+    /// are only the council's.
+    pub notification: bool,
 }
 
 /// [`Withheld`] for each of `cases` that has any.
@@ -204,11 +208,34 @@ pub async fn withheld_from(
     .bind(cases)
     .fetch_all(&state.pool)
     .await?;
+    // And the events a procedure keeps for the council (what was decided on a person's removal
+    // request, which would tell the requester about someone else's inscription).
+    let (types, events): (Vec<&str>, Vec<&str>) =
+        crate::routes::padron::removal_requests::STAFF_ONLY_EVENTS
+            .iter()
+            .copied()
+            .unzip();
+    let staff_only: Vec<(Uuid, i64, i32)> = sqlx::query_as(
+        "SELECT e.stream_id, e.position, e.version FROM events e
+          WHERE e.tenant = $1 AND e.stream_id = ANY($2)
+            AND (e.stream_type, e.event_type) IN (SELECT * FROM unnest($3::text[], $4::text[]))",
+    )
+    .bind(tenant)
+    .bind(cases)
+    .bind(&types)
+    .bind(&events)
+    .fetch_all(&state.pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| (row, true))
+        .chain(staff_only.into_iter().map(|row| (row, false)));
     let mut withheld: HashMap<Uuid, Withheld> = HashMap::new();
-    for (case, position, version) in rows {
+    for ((case, position, version), notified) in rows {
         let entry = withheld.entry(case).or_default();
         entry.positions.push(position);
         entry.opening |= version == 1;
+        entry.notification |= notified;
     }
     Ok(withheld)
 }
@@ -366,7 +393,7 @@ pub async fn get_case(
         Json(
             CaseDto::from_row(row, today)
                 .mark_provisional(&calendar, today)
-                .pending(withheld.is_some()),
+                .pending(withheld.as_ref().is_some_and(|w| w.notification)),
         ),
     )
         .into_response())
@@ -545,7 +572,7 @@ pub async fn list_cases(
         items: rows
             .into_iter()
             .map(|r| {
-                let waiting = pending.contains_key(&r.case_id);
+                let waiting = pending.get(&r.case_id).is_some_and(|w| w.notification);
                 CaseDto::from_row(r, today)
                     .mark_provisional(&calendar, today)
                     .pending(waiting)

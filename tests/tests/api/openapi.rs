@@ -598,7 +598,7 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                     Method::POST,
                     format!("/v1/padron/removal-requests/{request}/refusal"),
                     cw(),
-                    json!({"grounds": "No consta esa persona en el domicilio indicado."}),
+                    json!({"grounds": "Tras las comprobaciones oportunas, no procede iniciar el expediente."}),
                 )
             }
         }

@@ -1325,12 +1325,30 @@ async fn a_persons_removal_request_is_examined_before_any_file_opens_and_tells_n
         .send(&app)
         .await;
     assert_eq!(citizen_reads.status, StatusCode::FORBIDDEN);
-    let opened = post(format!("/v1/padron/removal-requests/{asked}/file"))
+    // If-Match names the request's version as read.
+    let stale = post(format!("/v1/padron/removal-requests/{asked}/file"))
         .bearer(&cw)
+        .header("if-match", "\"7\"")
         .json(&json!({"inscription_id": bilal}))
         .send(&app)
-        .await
-        .expect(StatusCode::CREATED);
+        .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.text()
+    );
+    let open_it = || {
+        post(format!("/v1/padron/removal-requests/{asked}/file"))
+            .bearer(&cw)
+            .header("if-match", "\"1\"")
+            .header("idempotency-key", "abrir-1")
+            .json(&json!({"inscription_id": bilal}))
+    };
+    let opened = open_it().send(&app).await.expect(StatusCode::CREATED);
+    let replayed = open_it().send(&app).await.expect(StatusCode::CREATED);
+    assert_eq!(replayed.json()["replayed"], true);
+    assert_eq!(replayed.json()["id"], opened.json()["id"]);
     let file = id_of(&opened.json());
     let row = get(format!("/v1/padron/inscriptions/{bilal}"))
         .bearer(&cw)
@@ -1357,62 +1375,86 @@ async fn a_persons_removal_request_is_examined_before_any_file_opens_and_tells_n
     assert_eq!(opening["basis"]["request"], asked.as_str(), "{opening}");
     assert_eq!(opening["basis"]["requester"], ANA);
 
-    // The other request: nobody matches; the caseworker declines it with reasons, notified.
+    // The other request: nobody matches; the caseworker declines it, with reasons.
     let examined = get(format!("/v1/padron/removal-requests/{declined}"))
         .bearer(&cw)
         .send(&app)
         .await
         .ok_json();
     assert_eq!(examined["candidates"], json!([]));
-    let decline = || {
-        post(format!("/v1/padron/removal-requests/{declined}/refusal"))
-            .bearer(&cw)
-            .header("idempotency-key", "rechazo-1")
-            .json(&json!({"grounds": "No consta inscrita ninguna persona con esos datos en el domicilio indicado."}))
-    };
-    decline().send(&app).await.expect(StatusCode::OK);
-    let replay = decline().send(&app).await.expect(StatusCode::OK);
-    assert_eq!(replay.json()["replayed"], true);
+    post(format!("/v1/padron/removal-requests/{declined}/refusal"))
+        .bearer(&cw)
+        .json(&json!({"grounds": "Tras las comprobaciones oportunas, no procede iniciar el expediente."}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
     let staff_view = get(case_uri(&declined))
         .bearer(&cw)
         .send(&app)
         .await
         .ok_json();
     assert_eq!(staff_view["state"], "declined");
-    // Ana sees the outcome once she opens the notification.
+    // Ana is shown both the same way: examined, closed, nothing waiting, nothing of the outcome
+    // in their histories, and no notification about either.
     drive(&app).await;
-    let before = get(case_uri(&declined))
-        .bearer(&app.citizen(ANA))
-        .send(&app)
-        .await
-        .ok_json();
-    assert_eq!(before["state"], "examining", "{before}");
-    assert_eq!(before["notification_pending"], true);
-    let letter = open_notification(&app, &declined, "resolution", ANA).await;
-    assert_eq!(letter["outcome"], "accessed", "{letter}");
-    let after = get(case_uri(&declined))
-        .bearer(&app.citizen(ANA))
-        .send(&app)
-        .await
-        .ok_json();
-    assert_eq!(after["state"], "declined", "{after}");
-    let events = get(format!("{}/events", case_uri(&declined)))
-        .bearer(&cw)
-        .send(&app)
-        .await
-        .ok_json();
-    assert!(
-        events
+    let mut seen = Vec::new();
+    for request in [&asked, &declined] {
+        let view = get(case_uri(request))
+            .bearer(&app.citizen(ANA))
+            .send(&app)
+            .await
+            .ok_json();
+        assert_eq!(view["state"], "examined", "{view}");
+        assert_eq!(view["notification_pending"], false, "{view}");
+        assert!(view["closed_at"].is_string(), "{view}");
+        let history = get(format!("{}/events", case_uri(request)))
+            .bearer(&app.citizen(ANA))
+            .send(&app)
+            .await
+            .ok_json();
+        let types: Vec<String> = history
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["event_type"] == "decline_notified"),
-        "{events}"
-    );
+            .map(|e| e["event_type"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(types, ["submitted", "examined"], "{history}");
+        seen.push((view["state"].clone(), view["state_description"].clone()));
+    }
+    assert_eq!(seen[0], seen[1]);
+    let folder = get("/v1/carpeta")
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    let phases: Vec<&str> = folder["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["phase_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["examined", "examined"], "{folder}");
+    let letters = get("/v1/notifications")
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(letters, json!([]), "{letters}");
     // Bilal's own view knows nothing of the requests.
     let his = get(case_uri(&asked))
         .bearer(&app.citizen(BILAL))
         .send(&app)
         .await;
     assert_eq!(his.status, StatusCode::NOT_FOUND);
+    // A retried submission answers its first outcome.
+    let submit_once = || {
+        post("/v1/padron/removal-requests")
+            .bearer(&app.citizen(ANA))
+            .header("idempotency-key", "solicitud-1")
+            .json(&removal_request("Carmen Ruiz", None, "vive en Toledo"))
+    };
+    let first = submit_once().send(&app).await.expect(StatusCode::CREATED);
+    let retry = submit_once().send(&app).await.expect(StatusCode::CREATED);
+    assert_eq!(retry.json()["id"], first.json()["id"]);
+    assert_eq!(retry.json()["replayed"], true);
 }

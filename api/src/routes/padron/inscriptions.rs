@@ -803,11 +803,19 @@ pub async fn find_inscriptions(
     caller.require(&[Role::Caseworker, Role::Auditor])?;
     let document = match query.document.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) => Some(
-            raw.parse::<expedientes_domain::DocumentNumber>()
-                .map_err(|e| ApiError::invalid_field("document", e.to_string()))?
+        // A DNI, NIE or NIF as the register keeps it; else a passport or EU identity card's.
+        Some(raw) => Some(match raw.parse::<expedientes_domain::DocumentNumber>() {
+            Ok(number) => number.to_string(),
+            Err(_) => raw
+                .parse::<expedientes_domain::identity::PassportNumber>()
+                .map_err(|_| {
+                    ApiError::invalid_field(
+                        "document",
+                        "a DNI, NIE or NIF, or a passport or identity card number",
+                    )
+                })?
                 .to_string(),
-        ),
+        }),
     };
     let dwelling = match query.dwelling_key.as_deref().map(str::trim) {
         None | Some("") => None,

@@ -152,10 +152,14 @@ pub(super) async fn open_removal_file(
         RemovalBasis::Request {
             requester, request, ..
         } => {
+            // Checked when the request was submitted (seed 004); a file opened against the
+            // requester since does not stop the one they asked for: the request is then not
+            // recorded on their inscription, which refuses it while that file is open.
             let own = inscription_id(state, &tenant, requester).await?;
             let own = row(state, &tenant, own)
                 .await
                 .ok()
+                .filter(|r| r.open_removal_file.is_none())
                 .map(|_| own)
                 .filter(|own| *own != target);
             (own, *request)

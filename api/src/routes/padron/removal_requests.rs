@@ -1,27 +1,27 @@
 //! A person's request to remove someone wrongly inscribed, over HTTP (seed 004, "a instancia de
 //! parte"): the person submits it (entered in the registry, always the same answer, whoever is or
 //! is not on the padrón); a caseworker examines it — reads it with the inscriptions that match
-//! the person named — and opens the removal file against the inscription found, or resolves not
-//! to open one (notified to the requester). Nothing is blocked until a caseworker opens the file.
+//! the person named — and opens the removal file against the inscription found, or decides not to
+//! open one. Nothing is blocked until a caseworker opens the file, and the requester is shown only
+//! that it was examined (see `domain::padron::removal_request` for why).
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
-use expedientes_domain::lpac::notification::{Addressee, CaseRef, Delivery, Notification};
 use expedientes_domain::lpac::SubmissionKind;
 use expedientes_domain::padron::{
     NamedPerson, RemovalBasis, RemovalRequest, RequestCommand, RequestStage, ANSWER_MONTHS,
 };
 use expedientes_domain::{CaseParty, DocumentNumber, PartyRole};
-use expedientes_eventlog::{Streams, Until};
+use expedientes_eventlog::{LoadError, Until};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::removal_files::{open_removal_file, NotifyBy, NotifyChoice};
-use super::{inscription_id, row, PadronRefusal, RegisterRow, REGISTER_COLUMNS};
+use super::{inscription_id, row, RegisterRow, REGISTER_COLUMNS};
 use crate::auth::Role;
 use crate::extract::resource_id;
 use crate::pipeline::{CommandContext, CommandResponse, Incoming};
@@ -119,6 +119,11 @@ pub async fn submit_removal_request(
         role: PartyRole::Interested,
     };
     let tenant = caller.tenant.clone();
+    let ctx = CommandContext::open(&state, &incoming, &tenant, REMOVAL_REQUEST, "submit").await?;
+    let id = ctx.new_stream_id();
+    if let Some(earlier) = ctx.earlier(&state, id).await? {
+        return Ok(earlier.reply(location(id)));
+    }
     // The requester's own inscription, if any: with a removal file open they may not ask for the
     // removal of others (their own file, so the answer tells them nothing new).
     let own = inscription_id(&state, &tenant, &caller.subject).await?;
@@ -132,20 +137,17 @@ pub async fn submit_removal_request(
             });
         }
     }
-    let ctx = CommandContext::open(&state, &incoming, &tenant, REMOVAL_REQUEST, "submit").await?;
-    let id = ctx.new_stream_id();
-    if let Some(earlier) = ctx.earlier(&state, id).await? {
-        return Ok(earlier.reply(location(id)));
-    }
     let now = state.clock.now();
     let on = crate::deadlines::local_date(&state, now);
     let calendar = crate::deadlines::calendar_for(&state, &tenant).await?;
-    // Art. 21.3.b: three months from its entry in the registry.
-    let answer_due = crate::deadlines::months_after(&calendar, &tenant, on, ANSWER_MONTHS)?;
     let case_number = crate::case_numbers::next(&state, &tenant, on).await?;
     let entry =
         crate::registry_entries::submission_now(&state, &tenant, SubmissionKind::Application)
             .await?;
+    // Three months from its entry in the registry, which on a non-business day counts from the
+    // next business day (arts. 21.3.b and 31.2.b).
+    let filed_on = crate::deadlines::local_date(&state, entry.counts_from);
+    let answer_due = crate::deadlines::months_after(&calendar, &tenant, filed_on, ANSWER_MONTHS)?;
     let sia_code = state.config.sia_code(super::REMOVAL_FILE);
     let executed = ctx
         .execute::<RemovalRequest>(&state, id, |_, _| RequestCommand::Submit {
@@ -200,7 +202,10 @@ async fn load_request(
         .log
         .load_aggregate::<RemovalRequest>(tenant, id, Until::End)
         .await
-        .map_err(|e| ApiError::Internal(format!("removal request {id}: {e}")))?;
+        .map_err(|e| match e {
+            LoadError::WrongStream => ApiError::NotFound("no such removal request".into()),
+            other => ApiError::Internal(format!("removal request {id}: {other}")),
+        })?;
     if loaded.state.stage == RequestStage::NotSubmitted {
         return Err(ApiError::NotFound("no such removal request".into()));
     }
@@ -286,14 +291,14 @@ pub async fn open_file_from_request(
     let request = resource_id(&id, "request")?;
     let input: OpenFromRequestInput = incoming.json()?;
     let tenant = caller.tenant.clone();
-    let (found, _) = load_request(&state, tenant.as_str(), request).await?;
+    let (found, version) = load_request(&state, tenant.as_str(), request).await?;
     row(&state, &tenant, input.inscription_id).await?;
     if let Some(address) = &input.address {
         if address.trim().is_empty() || address.chars().count() > ADDRESS_MAX {
             return Err(ApiError::invalid_field("address", "1 to 300 characters"));
         }
     }
-    let ctx = CommandContext::open(
+    let mut ctx = CommandContext::open(
         &state,
         &incoming,
         &tenant,
@@ -301,6 +306,29 @@ pub async fn open_file_from_request(
         "open_from_request",
     )
     .await?;
+    // A retry answers its first outcome, whatever the request is now.
+    if let Some(earlier) = ctx.earlier(&state, ctx.new_stream_id()).await? {
+        let file = earlier.id();
+        return Ok(earlier.reply(location(file)));
+    }
+    // `If-Match` names the request's version (its ETag as read); the new file has none. The
+    // request is appended with the file, so one changed meanwhile is refused by its stage.
+    if let Some(expected) = ctx.take_if_match() {
+        if expected != version {
+            return Err(ApiError::PreconditionFailed {
+                expected,
+                actual: version,
+            });
+        }
+    }
+    // Refused before a number is spent for it.
+    if found.stage != RequestStage::Examining {
+        let stage: &'static str = found.stage.into();
+        return Err(ApiError::Refused {
+            detail: format!("the request was already examined ({stage})"),
+            current_version: Some(version),
+        });
+    }
     let basis = RemovalBasis::Request {
         requester: found.requester.clone().unwrap_or_default(),
         whereabouts: found.whereabouts.clone(),
@@ -318,21 +346,18 @@ pub async fn open_file_from_request(
 /// Not opening the file a request asks for.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"grounds": "La persona indicada no figura inscrita en ese domicilio."}))]
+#[schema(example = json!({"grounds": "Tras las comprobaciones oportunas, no procede iniciar el expediente."}))]
 pub struct DeclineRequestInput {
-    /// The reasons (art. 35 LPAC).
+    /// The reasons.
     #[schema(min_length = 1, max_length = 10000)]
     pub grounds: String,
-    /// The body that resolves ("the same body that resolved" by default).
-    #[schema(max_length = 200)]
-    pub body: Option<String>,
 }
 
-/// A caseworker resolves not to open the file a request asks for, with reasons and appeals; the
-/// resolution is notified to the requester in the electronic office (art. 40.1 LPAC).
+/// A caseworker decides not to open the file a request asks for, with the reasons (recorded for
+/// the council and its auditors; the requester is shown only that the request was examined).
 #[utoipa::path(post, path = "/v1/padron/removal-requests/{id}/refusal", params(("id" = Uuid, Path, description = "The request")),
     request_body = DeclineRequestInput,
-    responses((status = 200, description = "Resolved and being notified", body = CommandResponse)),
+    responses((status = 200, description = "Recorded", body = CommandResponse)),
     security(("bearer" = [])), tag = "padron")]
 pub async fn decline_removal_request(
     State(state): State<AppState>,
@@ -342,82 +367,24 @@ pub async fn decline_removal_request(
     let caller = incoming.caller_in(&[Role::Caseworker])?;
     let request = resource_id(&id, "request")?;
     let input: DeclineRequestInput = incoming.json()?;
-    let (grounds, appeals) =
-        crate::routes::notifications::resolution_parts(input.grounds, input.body.as_deref())?;
+    let grounds = expedientes_domain::lpac::Reasons::try_from(input.grounds)
+        .map_err(|e| ApiError::invalid_field("grounds", e))?;
     let tenant = caller.tenant.clone();
-    let case = crate::routes::cases::visible_case(&state, caller, request).await?;
-    if case.procedure != REMOVAL_REQUEST {
-        return Err(ApiError::NotFound("no such removal request".into()));
-    }
-    let (found, _) = load_request(&state, tenant.as_str(), request).await?;
+    load_request(&state, tenant.as_str(), request).await?;
     let ctx = CommandContext::open(&state, &incoming, &tenant, REMOVAL_REQUEST, "decline").await?;
-    if let Some(earlier) = ctx.earlier(&state, request).await? {
-        return Ok(earlier.reply(location(request)));
-    }
-    if found.stage != RequestStage::Examining {
-        let stage: &'static str = found.stage.into();
-        return Err(ApiError::Refused {
-            detail: format!("the request was already examined ({stage})"),
-            current_version: None,
-        });
-    }
     let today = crate::deadlines::local_date(&state, state.clock.now());
-    let requester = found.requester.clone().unwrap_or_default();
-    let requester_name = case
-        .parties
-        .iter()
-        .find(|p| p.document.as_str() == requester)
-        .map(|p| p.name.clone())
-        .unwrap_or_default();
-    let act = crate::routes::notifications::resolution_act(
-        &case.case_number,
-        "no procede iniciar el expediente de baja por inscripción indebida solicitado",
-        grounds.as_str(),
-        &appeals,
-        today,
-    );
-    let (notification, issue) = crate::routes::notifications::prepare(
-        &state,
-        &ctx,
-        CaseRef {
-            stream_type: REMOVAL_REQUEST.to_owned(),
-            stream_id: request,
-            case_number: case.case_number.parse().map_err(|_| {
-                ApiError::Internal("a removal request with a malformed number".into())
-            })?,
-        },
-        crate::routes::notifications::ToNotify {
-            act,
-            addressee: Some(Addressee {
-                document: requester
-                    .parse()
-                    .map_err(|_| ApiError::Internal("a requester without a document".into()))?,
-                name: requester_name,
-            }),
-            delivery: Delivery::Electronic,
-        },
-    )
-    .await?;
-    let streams = Streams::of::<RemovalRequest>(request).and::<Notification>(notification);
     let executed = ctx
-        .run(
-            &state,
-            request,
-            streams,
-            |decision| -> Result<(), PadronRefusal> {
-                decision.handle::<Notification>(notification, issue.clone())?;
-                decision.handle::<RemovalRequest>(
-                    request,
-                    RequestCommand::Decline {
-                        grounds: grounds.clone(),
-                        appeals: appeals.clone(),
-                        notification,
-                        on: today,
-                    },
-                )?;
-                Ok(())
-            },
-        )
+        .execute::<RemovalRequest>(&state, request, |_, _| RequestCommand::Decline {
+            grounds: grounds.clone(),
+            on: today,
+        })
         .await?;
     Ok(executed.reply(location(request)))
 }
+
+/// The events of a request that record what was decided: the council's record, withheld from
+/// citizens (who see the `examined` recorded with them), by [`crate::routes::cases::withheld_from`].
+pub const STAFF_ONLY_EVENTS: &[(&str, &str)] = &[
+    (REMOVAL_REQUEST, "file_opened"),
+    (REMOVAL_REQUEST, "declined"),
+];

@@ -4,8 +4,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::NamedPerson;
-use crate::lpac::notification::Outcome;
-use crate::lpac::{Appeal, Reasons, RegistryEntry};
+use crate::lpac::{Reasons, RegistryEntry};
 use crate::procedure::CaseParty;
 use crate::values::{CaseNumber, SiaCode};
 
@@ -40,25 +39,12 @@ pub enum RequestCommand {
         /// The local date.
         on: NaiveDate,
     },
-    /// A caseworker resolves not to open a file, with reasons (arts. 35.1 and 88 LPAC); the
-    /// resolution is notified to the requester (art. 40.1) by `notification`.
+    /// A caseworker decides not to open a file, with the reasons (kept for the council and its
+    /// auditors; art. 62.3 LPAC).
     Decline {
         /// Why.
         grounds: Reasons,
-        /// The appeals against it.
-        appeals: Vec<Appeal>,
-        /// Its notification.
-        notification: Uuid,
         /// The local date.
-        on: NaiveDate,
-    },
-    /// The notification of the refusal took effect (reported by its follow-up).
-    RecordNotificationEffect {
-        /// The notification.
-        notification: Uuid,
-        /// How it took effect.
-        outcome: Outcome,
-        /// The day.
         on: NaiveDate,
     },
 }

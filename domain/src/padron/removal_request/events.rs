@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::NamedPerson;
-use crate::lpac::notification::Outcome;
-use crate::lpac::{Appeal, Reasons, RegistryEntry};
+use crate::lpac::{Reasons, RegistryEntry};
 use crate::procedure::{CaseParty, DomainEvent};
 use crate::values::{CaseNumber, SiaCode};
 
@@ -38,6 +37,12 @@ pub enum RequestEvent {
         /// The last day to answer it.
         answer_due: NaiveDate,
     },
+    /// It was examined (recorded with either outcome, before it): all the requester is shown of
+    /// the outcome, which would otherwise tell them whether the person is on the padrón.
+    Examined {
+        /// The local date.
+        on: NaiveDate,
+    },
     /// A removal file was opened from it.
     FileOpened {
         /// The file.
@@ -45,24 +50,11 @@ pub enum RequestEvent {
         /// The local date.
         on: NaiveDate,
     },
-    /// The council resolved not to open a file.
+    /// The council decided not to open a file.
     Declined {
         /// Why.
         grounds: Reasons,
-        /// The appeals.
-        appeals: Vec<Appeal>,
-        /// Its notification.
-        notification: Uuid,
         /// The local date.
-        on: NaiveDate,
-    },
-    /// The refusal's notification took effect.
-    DeclineNotified {
-        /// The notification.
-        notification: Uuid,
-        /// How.
-        outcome: Outcome,
-        /// The day.
         on: NaiveDate,
     },
 }

@@ -4,14 +4,18 @@
 //! finds) or resolves not to open one. The request names a person and an address as the requester
 //! knows them; it is not linked to any inscription and blocks nothing, so submitting one neither
 //! tells the requester whether that person is on the padrón nor lets anyone stop another person's
-//! procedures (issue 10). The requester is told the outcome: the file was opened, or the refusal
-//! with its reasons, notified (arts. 40 and 88 LPAC).
+//! procedures (issue 10). The requester need show no link to the address, so the outcome is not
+//! theirs to learn (it would tell them whether that person is inscribed there, padrón data that
+//! art. 16.3 LBRL keeps from third parties): as with a denuncia (art. 62 LPAC, the person who
+//! reports is not thereby an interested party, art. 62.5), they are given the registry receipt and
+//! told when it has been examined (`Examined`, recorded with either outcome); what was decided
+//! (`FileOpened`, `Declined` with its reasons) is the council's record, withheld from citizens.
+//! The person concerned learns of a file by its notification.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::lpac::notification::{ActKind, Effect};
-use crate::procedure::{CaseEffect, Procedure, TimerContext};
+use crate::procedure::{CaseEffect, Procedure};
 use crate::values::DocumentNumber;
 
 mod commands;
@@ -26,8 +30,10 @@ pub use events::RequestEvent;
 pub use refusals::RequestRefusal;
 pub use state::{RequestStage, RequestState};
 
-/// Months the council has to answer the request (art. 21.3.b LPAC: three months from its entry
-/// in the registry, no other time being set).
+/// Months within which the council examines the request, counted from its entry in the registry
+/// (the general three months of art. 21.3.b LPAC, as the council's own target: shown to the
+/// requester and in the caseworkers' queue; no silence follows from it, the request not being an
+/// application whose grant the requester could obtain).
 pub const ANSWER_MONTHS: u32 = 3;
 
 /// The person a request says does not live at the address, as the requester names them.
@@ -91,38 +97,10 @@ impl esrs::Aggregate for RemovalRequest {
             (S::NotSubmitted, _) => Err(RequestRefusal::NotSubmitted),
             (_, C::Submit { .. }) => Err(RequestRefusal::AlreadySubmitted),
             (S::Examining, C::RecordFileOpened { file, on }) => {
-                Ok(vec![E::FileOpened { file, on }])
+                Ok(vec![E::Examined { on }, E::FileOpened { file, on }])
             }
-            (
-                S::Examining,
-                C::Decline {
-                    grounds,
-                    appeals,
-                    notification,
-                    on,
-                },
-            ) => Ok(vec![E::Declined {
-                grounds,
-                appeals,
-                notification,
-                on,
-            }]),
-            (
-                S::Declined,
-                C::RecordNotificationEffect {
-                    notification,
-                    outcome,
-                    on,
-                },
-            ) => {
-                if state.refusal_notification != Some(notification) || state.refusal_notified {
-                    return Err(RequestRefusal::OtherNotification);
-                }
-                Ok(vec![E::DeclineNotified {
-                    notification,
-                    outcome,
-                    on,
-                }])
+            (S::Examining, C::Decline { grounds, on }) => {
+                Ok(vec![E::Examined { on }, E::Declined { grounds, on }])
             }
             (stage, _) => Err(RequestRefusal::Examined(stage.into())),
         }
@@ -150,11 +128,8 @@ impl esrs::Aggregate for RemovalRequest {
                 state.stage = RequestStage::FileOpened;
                 state.file = Some(file);
             }
-            E::Declined { notification, .. } => {
-                state.stage = RequestStage::Declined;
-                state.refusal_notification = Some(notification);
-            }
-            E::DeclineNotified { .. } => state.refusal_notified = true,
+            E::Examined { .. } => {}
+            E::Declined { .. } => state.stage = RequestStage::Declined,
         }
         state
     }
@@ -209,31 +184,21 @@ impl Procedure for RemovalRequest {
                 },
                 CaseEffect::ResolutionDue(Some(*answer_due)),
             ],
+            RequestEvent::Examined { on } => closed(
+                "examined",
+                "Examined by the council, which acts ex officio where the law provides; the persons concerned are told by their own notifications",
+                on,
+            ),
             RequestEvent::FileOpened { on, .. } => closed(
                 "file_opened",
-                "The council opened a removal file for wrong inscription from this request",
+                "A removal file for wrong inscription was opened from this request",
                 on,
             ),
             RequestEvent::Declined { on, .. } => closed(
                 "declined",
-                "The council resolved not to open a removal file: see the resolution's reasons",
+                "The council decided not to open a removal file (its reasons are on the request)",
                 on,
             ),
-            RequestEvent::DeclineNotified { .. } => Vec::new(),
         }
-    }
-
-    fn timer_command(
-        kind: &str,
-        data: &serde_json::Value,
-        _state: &RequestState,
-        _context: &TimerContext<'_>,
-    ) -> Option<RequestCommand> {
-        let effect = Effect::from_follow_up(kind, data)?;
-        (effect.act == ActKind::Resolution).then_some(RequestCommand::RecordNotificationEffect {
-            notification: effect.notification,
-            outcome: effect.outcome,
-            on: effect.on,
-        })
     }
 }

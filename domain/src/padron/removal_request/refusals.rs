@@ -15,7 +15,4 @@ pub enum RequestRefusal {
     /// Nothing said of the whereabouts.
     #[error("a request for removal must say what is known of the person's whereabouts")]
     WhereaboutsMissing,
-    /// A notification that is not the refusal's.
-    #[error("that notification is not this request's")]
-    OtherNotification,
 }

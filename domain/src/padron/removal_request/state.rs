@@ -41,8 +41,4 @@ pub struct RequestState {
     pub submitted_on: Option<NaiveDate>,
     /// The file opened from it.
     pub file: Option<Uuid>,
-    /// The refusal's notification.
-    pub refusal_notification: Option<Uuid>,
-    /// Whether the refusal's notification took effect.
-    pub refusal_notified: bool,
 }

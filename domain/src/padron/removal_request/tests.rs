@@ -4,8 +4,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::{NamedPerson, RemovalRequest, RequestCommand, RequestEvent, RequestRefusal};
-use crate::lpac::notification::{ActKind, Outcome, TOOK_EFFECT};
-use crate::lpac::{Appeal, Reasons, RegistryEntry, SubmissionKind};
+use crate::lpac::{Reasons, RegistryEntry, SubmissionKind};
 use crate::procedure::{CaseEffect, CaseParty, PartyRole, Procedure};
 use crate::testing::given;
 
@@ -70,11 +69,9 @@ fn submitted() -> RequestEvent {
 fn grounds() -> Reasons {
     Reasons::try_from("La persona figura inscrita en otro domicilio".to_owned()).unwrap()
 }
-fn declined(notification: Uuid) -> RequestEvent {
+fn declined() -> RequestEvent {
     RequestEvent::Declined {
         grounds: grounds(),
-        appeals: Appeal::ending_administrative_route("la Alcaldía"),
-        notification,
         on: d(3, 10),
     }
 }
@@ -94,18 +91,24 @@ fn a_caseworker_opens_a_file_from_it_or_declines_it_once() {
     let file = Uuid::from_u128(5);
     let state = given::<RemovalRequest>([submitted()])
         .when(RequestCommand::RecordFileOpened { file, on: d(3, 4) })
-        .then([RequestEvent::FileOpened { file, on: d(3, 4) }]);
+        .then([
+            RequestEvent::Examined { on: d(3, 4) },
+            RequestEvent::FileOpened { file, on: d(3, 4) },
+        ]);
     assert_eq!(state.file, Some(file));
-    let notification = Uuid::from_u128(9);
+    given::<RemovalRequest>([submitted()])
+        .when(RequestCommand::Decline {
+            grounds: grounds(),
+            on: d(3, 10),
+        })
+        .then([RequestEvent::Examined { on: d(3, 10) }, declined()]);
     given::<RemovalRequest>([submitted(), RequestEvent::FileOpened { file, on: d(3, 4) }])
         .when(RequestCommand::Decline {
             grounds: grounds(),
-            appeals: Vec::new(),
-            notification,
             on: d(3, 5),
         })
         .then_refused(|r| *r == RequestRefusal::Examined("file_opened"));
-    given::<RemovalRequest>([submitted(), declined(notification)])
+    given::<RemovalRequest>([submitted(), declined()])
         .when(RequestCommand::RecordFileOpened { file, on: d(3, 11) })
         .then_refused(|r| *r == RequestRefusal::Examined("declined"));
     given::<RemovalRequest>([])
@@ -117,93 +120,28 @@ fn a_caseworker_opens_a_file_from_it_or_declines_it_once() {
 }
 
 #[test]
-fn the_refusal_is_notified_to_the_requester_once() {
-    let notification = Uuid::from_u128(9);
-    let took_effect = RequestCommand::RecordNotificationEffect {
-        notification,
-        outcome: Outcome::Accessed,
-        on: d(3, 12),
-    };
-    given::<RemovalRequest>([submitted()])
-        .when(RequestCommand::Decline {
-            grounds: grounds(),
-            appeals: Appeal::ending_administrative_route("la Alcaldía"),
-            notification,
-            on: d(3, 10),
-        })
-        .then([declined(notification)]);
-    given::<RemovalRequest>([submitted(), declined(notification)])
-        .when(took_effect.clone())
-        .then([RequestEvent::DeclineNotified {
-            notification,
-            outcome: Outcome::Accessed,
-            on: d(3, 12),
-        }]);
-    given::<RemovalRequest>([
-        submitted(),
-        declined(notification),
-        RequestEvent::DeclineNotified {
-            notification,
-            outcome: Outcome::Accessed,
-            on: d(3, 12),
-        },
-    ])
-    .when(took_effect)
-    .then_refused(|r| *r == RequestRefusal::OtherNotification);
-    given::<RemovalRequest>([submitted(), declined(notification)])
-        .when(RequestCommand::RecordNotificationEffect {
-            notification: Uuid::from_u128(10),
-            outcome: Outcome::Accessed,
-            on: d(3, 12),
-        })
-        .then_refused(|r| *r == RequestRefusal::OtherNotification);
-}
-
-#[test]
-fn the_requester_sees_it_examined_with_the_three_months_to_answer_and_then_its_outcome() {
+fn the_requester_sees_it_examined_the_same_way_whatever_was_decided() {
     let effects = RemovalRequest::case_effects(&submitted());
     assert!(
         matches!(&effects[0], CaseEffect::Opened { parties, .. } if parties == &vec![requester()])
     );
     assert!(effects.contains(&CaseEffect::ResolutionDue(Some(d(6, 2)))));
-    let closed = RemovalRequest::case_effects(&declined(Uuid::nil()));
-    assert!(closed
-        .iter()
-        .any(|e| matches!(e, CaseEffect::Closed { state, .. } if state == "declined")));
+    let closed_as = |event: &RequestEvent| {
+        RemovalRequest::case_effects(event)
+            .into_iter()
+            .find_map(|e| match e {
+                CaseEffect::Closed { state, .. } => Some(state),
+                _ => None,
+            })
+    };
+    // What a citizen's view is rebuilt from (the outcome's own event is withheld from them).
+    assert_eq!(
+        closed_as(&RequestEvent::Examined { on: d(3, 4) }).as_deref(),
+        Some("examined")
+    );
+    assert_eq!(closed_as(&declined()).as_deref(), Some("declined"));
     assert_eq!(
         RemovalRequest::registry_entries(&submitted()),
         vec![entry()]
-    );
-}
-
-#[test]
-fn the_refusals_notification_reaches_the_request_by_its_follow_up() {
-    let notification = Uuid::from_u128(9);
-    let calendar = crate::calendar::HolidayCalendar::bundled();
-    let context = crate::procedure::TimerContext {
-        now: d(3, 12).and_hms_opt(9, 0, 0).unwrap().and_utc(),
-        today: d(3, 12),
-        calendar: &calendar,
-        seat: "28079",
-    };
-    let data = serde_json::to_value(crate::lpac::notification::Effect {
-        notification,
-        act: ActKind::Resolution,
-        outcome: Outcome::Rejected,
-        on: d(3, 20),
-    })
-    .unwrap();
-    assert_eq!(
-        RemovalRequest::timer_command(
-            &format!("{TOOK_EFFECT}/{notification}"),
-            &data,
-            &Default::default(),
-            &context
-        ),
-        Some(RequestCommand::RecordNotificationEffect {
-            notification,
-            outcome: Outcome::Rejected,
-            on: d(3, 20),
-        })
     );
 }
