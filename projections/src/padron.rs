@@ -76,6 +76,32 @@ impl ReadModel for PadronRegister {
                 .bind(stored.version)
                 .execute(&mut *conn)
                 .await?,
+                // A new period: the row shows it (the stream keeps the earlier ones).
+                InscriptionEvent::Reinscribed {
+                    renewal_due,
+                    person,
+                    residence,
+                    dwelling,
+                    on,
+                    ..
+                } => sqlx::query(&format!(
+                    "UPDATE {table} SET name = $2, document = $3, residence = $4, dwelling_key = $5,
+                            address = $6, inscribed_on = $7, last_change_on = $7, renewal_due = $8,
+                            lapse_proposed = false, open_removal_file = NULL, removed_on = NULL,
+                            removal_cause = NULL, version = $9
+                     WHERE inscription_id = $1"
+                ))
+                .bind(id)
+                .bind(&person.name)
+                .bind(person.document.login_number())
+                .bind(residence_code(*residence))
+                .bind(&dwelling.key)
+                .bind(&dwelling.address)
+                .bind(on)
+                .bind(renewal_due)
+                .bind(stored.version)
+                .execute(&mut *conn)
+                .await?,
                 InscriptionEvent::AddressChanged {
                     renewal_due,
                     dwelling,
@@ -108,6 +134,22 @@ impl ReadModel for PadronRegister {
                 .bind(document.login_number())
                 .bind(on)
                 .bind(renewal_due)
+                .bind(stored.version)
+                .execute(&mut *conn)
+                .await?,
+                InscriptionEvent::ResidenceStatusChanged {
+                    residence,
+                    renewal_due,
+                    on,
+                    ..
+                } => sqlx::query(&format!(
+                    "UPDATE {table} SET residence = $2, renewal_due = $3, last_change_on = $4,
+                            lapse_proposed = false, version = $5 WHERE inscription_id = $1"
+                ))
+                .bind(id)
+                .bind(residence_code(*residence))
+                .bind(renewal_due)
+                .bind(on)
                 .bind(stored.version)
                 .execute(&mut *conn)
                 .await?,

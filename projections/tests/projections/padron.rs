@@ -77,6 +77,7 @@ async fn the_register_follows_inscriptions_and_their_renewal_due_dates() {
         dwelling: dwelling("B"),
         actor: Actor::Themselves,
         on: d(2026, 1, 15),
+        regularises: None,
     })
     .await
     .unwrap();

@@ -169,7 +169,8 @@ fn inscription_body(document: &str, dwelling: &str) -> Value {
 /// A person's request to remove someone from the dwelling the samples inscribe people at.
 fn removal_request_body() -> Value {
     json!({"name": "Ana García", "person": {"name": "Bilal Haddad"},
-        "address": "Calle de Toledo 10, 2º B, 28005 Madrid", "whereabouts": "vive en Getafe"})
+        "address": "Calle de Toledo 10, 2º B, 28005 Madrid", "whereabouts": "vive en Getafe",
+        "declares_true": true})
 }
 
 /// Inscribes a person; returns the inscription's id.
@@ -601,6 +602,15 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                     json!({"grounds": "Tras las comprobaciones oportunas, no procede iniciar el expediente."}),
                 )
             }
+        }
+        "change_residence_status" => {
+            let id = inscribed(app, &nie_for(1)).await;
+            sample(
+                Method::POST,
+                format!("/v1/padron/inscriptions/{id}/residence-status"),
+                cw(),
+                json!({"residence": "non_eu_permanent", "evidence": "Tarjeta de larga duración"}),
+            )
         }
         "open_file" => {
             let id = inscribed(app, &nie_for(1)).await;

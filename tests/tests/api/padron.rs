@@ -271,6 +271,7 @@ fn removal_request(name: &str, document: Option<&str>, whereabouts: &str) -> Val
         "person": {"name": name, "document": document},
         "address": "Calle de Toledo 10, 2º B, 28005 Madrid",
         "whereabouts": whereabouts,
+        "declares_true": true,
     })
 }
 
@@ -1267,6 +1268,16 @@ async fn a_persons_removal_request_is_examined_before_any_file_opens_and_tells_n
         let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
         assert_eq!(problem["errors"][0]["field"], "whereabouts", "{problem}");
     }
+    // Without declaring the data true, warned that false data may be an offence (seed 004): 422.
+    let mut undeclared = removal_request("Bilal Haddad", Some(BILAL), "vive en Getafe");
+    undeclared["declares_true"] = json!(false);
+    let reply = post("/v1/padron/removal-requests")
+        .bearer(&app.citizen(ANA))
+        .json(&undeclared)
+        .send(&app)
+        .await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(problem["errors"][0]["field"], "declares_true", "{problem}");
     // The same answer for a person inscribed and for one who is not.
     let submit = |name: &str, document: &str| {
         post("/v1/padron/removal-requests")
@@ -1457,4 +1468,183 @@ async fn a_persons_removal_request_is_examined_before_any_file_opens_and_tells_n
     let retry = submit_once().send(&app).await.expect(StatusCode::CREATED);
     assert_eq!(retry.json()["id"], first.json()["id"]);
     assert_eq!(retry.json()["replayed"], true);
+}
+
+/// Issue 14: regularisation is a padrón act the council records — a change of address while the
+/// file is open, which archives it (notified) — and the person concerned may allege or agree but
+/// never archive the file themselves.
+#[tokio::test]
+async fn a_removal_file_is_regularised_by_a_change_of_address_and_never_archived_by_the_person() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let id = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let file = open(&app, &id).await;
+    deliver_on_paper(&app, &file, "opening").await;
+    drive(&app).await;
+    let hearing = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(hearing["state"], "hearing", "{hearing}");
+    // The person cannot archive it.
+    let own = post(format!("/v1/padron/removal-files/{file}/steps"))
+        .bearer(&app.citizen(BILAL))
+        .json(&json!({"step": "regularised"}))
+        .send(&app)
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.text());
+    // A move within the same dwelling changes nothing of the file.
+    post(format!("/v1/padron/inscriptions/{id}/address-changes"))
+        .bearer(&cw)
+        .json(&json!({"dwelling_key": "9872023VK4797S0001WX", "address": "Calle de Toledo 10, 2º B, 28005 Madrid", "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let still = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(still["state"], "hearing");
+    // He registers where he lives now: the file is archived in the same append, and notified.
+    let moved = post(format!("/v1/padron/inscriptions/{id}/address-changes"))
+        .bearer(&cw)
+        .header("idempotency-key", "mudanza-1")
+        .json(&json!({"dwelling_key": "1111111VK4797S0001AB", "address": "Calle de Alcalá 200, 3º A, 28028 Madrid", "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let streams: Vec<String> = moved.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["stream_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(streams.contains(&file), "{}", moved.text());
+    let replay = post(format!("/v1/padron/inscriptions/{id}/address-changes"))
+        .bearer(&cw)
+        .header("idempotency-key", "mudanza-1")
+        .json(&json!({"dwelling_key": "1111111VK4797S0001AB", "address": "Calle de Alcalá 200, 3º A, 28028 Madrid", "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(replay.json()["replayed"], true);
+    let archived = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(archived["state"], "archived", "{archived}");
+    let row = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(row["open_removal_file"], Value::Null);
+    assert_eq!(row["removed_on"], Value::Null);
+    assert_eq!(row["dwelling_key"], "1111111VK4797S0001AB");
+    // The archive is notified by the file's channel: a letter, to where he lives now.
+    drive(&app).await;
+    let letter = notification_of(&app, &file, "resolution").await;
+    assert_eq!(letter["channel"], "paper", "{letter}");
+    assert_eq!(
+        letter["address"], "Calle de Alcalá 200, 3º A, 28028 Madrid",
+        "{letter}"
+    );
+}
+
+/// Issue 14: a person removed (here, having moved away) is inscribed again in the same council
+/// with the same document — a new period of the same inscription, the earlier one kept in its
+/// history — and a person whose document changed keeps their inscription and Mi Carpeta.
+#[tokio::test]
+async fn a_person_removed_is_inscribed_again_and_a_new_document_keeps_the_inscription() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let id = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    post(format!("/v1/padron/inscriptions/{id}/removals"))
+        .bearer(&cw)
+        .json(&json!({"cause": "change_of_residence", "effective_on": "2026-03-02"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    app.clock.advance(Duration::days(30));
+    let mut again = inscription("non_eu_temporary");
+    again["dwelling_key"] = json!("1111111VK4797S0001AB");
+    again["address"] = json!("Calle de Alcalá 200, 3º A, 28028 Madrid");
+    let back = post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&again)
+        .send(&app)
+        .await;
+    assert!(back.status.is_success(), "{}", back.text());
+    assert_eq!(id_of(&back.json()), id, "the same person's inscription");
+    let row = get(format!("/v1/padron/inscriptions/{id}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(row["removed_on"], Value::Null, "{row}");
+    assert_eq!(row["removal_cause"], Value::Null);
+    assert_eq!(row["inscribed_on"], "2026-04-01");
+    assert_eq!(row["dwelling_key"], "1111111VK4797S0001AB");
+    // Two years from the new inscription, with its timers.
+    assert_eq!(row["renewal_due"], "2028-04-01");
+    // While inscribed, a second inscription is still refused.
+    let twice = post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&again)
+        .send(&app)
+        .await;
+    assert_problem(&twice, StatusCode::CONFLICT, "refused");
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT event_type FROM events WHERE stream_id = $1::uuid ORDER BY version",
+    )
+    .bind(&id)
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(history, ["inscribed", "removed", "reinscribed"]);
+    let mine = get("/v1/carpeta/padron")
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(mine["inscription"]["inscription_id"], id.as_str());
+
+    // Carmen, inscribed with her passport, gets a foreigner card: the same inscription, found by
+    // the new number (Mi Carpeta, a new inscription attempt).
+    let mut carmen = inscription("non_eu_temporary");
+    carmen["name"] = json!("Carmen Ruiz");
+    carmen["document"] = json!({"kind": "passport", "number": "PA1234567"});
+    let carmen_id = id_of(
+        &post("/v1/padron/inscriptions")
+            .bearer(&cw)
+            .json(&carmen)
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    post(format!("/v1/padron/inscriptions/{carmen_id}/personal-data"))
+        .bearer(&cw)
+        .json(&json!({"name": "Carmen Ruiz", "document": {"kind": "residence_card", "number": "Y1234567X"}, "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let hers = get("/v1/carpeta/padron")
+        .bearer(&app.citizen("Y1234567X"))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(
+        hers["inscription"]["inscription_id"],
+        carmen_id.as_str(),
+        "{hers}"
+    );
+    carmen["document"] = json!({"kind": "residence_card", "number": "Y1234567X"});
+    let duplicate = post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&carmen)
+        .send(&app)
+        .await;
+    assert_problem(&duplicate, StatusCode::CONFLICT, "refused");
 }

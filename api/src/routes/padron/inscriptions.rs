@@ -325,7 +325,12 @@ pub struct AddressInput {
     pub actor: ActorInput,
 }
 
-/// Changes the address (counts as renewal).
+fn caller_tenant(incoming: &Incoming) -> Result<&str, ApiError> {
+    Ok(incoming.caller()?.tenant.as_str())
+}
+
+/// Changes the address (counts as renewal). While a removal file is open on the inscription, a
+/// move to another dwelling regularises it: the file is archived and that is notified.
 #[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/address-changes", params(("id" = Uuid, Path, description = "The inscription")),
     request_body = AddressInput,
     responses((status = 200, description = "Changed", body = CommandResponse)),
@@ -336,23 +341,79 @@ pub async fn change_address(
     incoming: Incoming,
 ) -> Result<Response, ApiError> {
     let id = resource_id(&id, "inscription")?;
-    own_or_caseworker(&state, incoming.caller()?, id).await?;
+    let found = own_or_caseworker(&state, incoming.caller()?, id).await?;
     let input: AddressInput = incoming.json()?;
     let dwelling = dwelling(&input.dwelling_key, &input.address)?;
     let actor = input.actor.parse()?;
     let on = crate::deadlines::local_date(&state, state.clock.now());
-    inscription_command(
+    let change = |regularises| InscriptionCommand::ChangeAddress {
+        dwelling: dwelling.clone(),
+        actor: actor.clone(),
+        on,
+        regularises,
+    };
+    // A move to another dwelling while a removal file is open regularises it (seed 004): the
+    // file is archived, and that notified, in the same append.
+    // (A file whose maximum time passed only lapses: the move is recorded, the file stays.)
+    let mut file = found
+        .open_removal_file
+        .filter(|_| dwelling.key != found.dwelling_key);
+    if let Some(open) = file {
+        let loaded = state
+            .log
+            .load_aggregate::<expedientes_domain::padron::RemovalFile>(
+                caller_tenant(&incoming)?,
+                open,
+                expedientes_eventlog::Until::End,
+            )
+            .await
+            .map_err(|e| ApiError::Internal(format!("removal file {open}: {e}")))?;
+        use expedientes_domain::padron::FileStage as S;
+        if !matches!(
+            loaded.state.stage,
+            S::Notifying | S::Hearing | S::AwaitingReport | S::ToResolve
+        ) {
+            file = None;
+        }
+    }
+    let Some(file) = file else {
+        return inscription_command(&state, &incoming, id, "change_address", change(None)).await;
+    };
+    let caller = incoming.caller()?;
+    let ctx = CommandContext::open(
         &state,
         &incoming,
-        id,
+        &caller.tenant,
+        INSCRIPTION,
         "change_address",
-        InscriptionCommand::ChangeAddress {
-            dwelling,
-            actor,
-            on,
-        },
     )
-    .await
+    .await?;
+    if let Some(earlier) = ctx.earlier(&state, id).await? {
+        return Ok(earlier.reply(inscription_location(id)));
+    }
+    let regularised =
+        super::removal_files::regularisation(&state, &ctx, file, &dwelling.address).await?;
+    let streams = Streams::of::<Inscription>(id)
+        .and::<expedientes_domain::padron::RemovalFile>(file)
+        .and::<Notification>(regularised.notification);
+    let executed = ctx
+        .run(
+            &state,
+            id,
+            streams,
+            |decision| -> Result<(), PadronRefusal> {
+                decision.handle::<Inscription>(id, change(Some(file)))?;
+                decision.handle::<expedientes_domain::padron::RemovalFile>(
+                    file,
+                    expedientes_domain::padron::FileCommand::RecordRegularised { on },
+                )?;
+                decision
+                    .handle::<Notification>(regularised.notification, regularised.issue.clone())?;
+                Ok(())
+            },
+        )
+        .await?;
+    Ok(executed.reply(inscription_location(id)))
 }
 
 /// The resolution declaring the lapse of a non-renewed inscription.
@@ -493,6 +554,57 @@ pub async fn modify_personal_data(
             name: input.name.trim().to_owned(),
             document,
             actor,
+            on,
+        },
+    )
+    .await
+}
+
+/// A change of residence status.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"residence": "non_eu_permanent", "evidence": "Tarjeta de residencia de larga duración Y1234567X, expedida el 2 de marzo de 2026"}))]
+pub struct ResidenceStatusInput {
+    /// The new status.
+    pub residence: ResidenceStatus,
+    /// What proves it: the resolution or card seen, its date and issuer.
+    #[schema(min_length = 1, max_length = 300)]
+    pub evidence: String,
+}
+
+/// A caseworker records a change of residence status with its evidence (permanent residence
+/// granted, nationality obtained…): a non-EU resident without permanent residence renews every two
+/// years from it (ENCSARP, art. 16.1 LBRL); any other status ends that duty, its warning and its
+/// lapse. Refused while a removal file is open, like any change of personal data.
+#[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/residence-status", params(("id" = Uuid, Path, description = "The inscription")),
+    request_body = ResidenceStatusInput,
+    responses((status = 200, description = "Recorded", body = CommandResponse)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn change_residence_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    incoming: Incoming,
+) -> Result<Response, ApiError> {
+    let caller = incoming.caller_in(&[Role::Caseworker])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let input: ResidenceStatusInput = incoming.json()?;
+    let evidence = input.evidence.trim();
+    if evidence.is_empty() || evidence.chars().count() > 300 {
+        return Err(ApiError::invalid_field(
+            "evidence",
+            "say what proves it, in 1 to 300 characters",
+        ));
+    }
+    let on = crate::deadlines::local_date(&state, state.clock.now());
+    inscription_command(
+        &state,
+        &incoming,
+        id,
+        "change_residence_status",
+        InscriptionCommand::ChangeResidenceStatus {
+            residence: input.residence,
+            evidence: evidence.to_owned(),
             on,
         },
     )

@@ -44,6 +44,7 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(resolve_lapse))
             .routes(routes!(renewals))
             .routes(routes!(modify_personal_data))
+            .routes(routes!(change_residence_status))
             .routes(routes!(confirm_residence))
             .routes(routes!(remove))
             .routes(routes!(correct_inscription))
@@ -95,7 +96,29 @@ pub enum PadronRefusal {
 
 impl RefusalProblem for PadronRefusal {}
 
-pub use crate::person_ids::inscription_id;
+/// The stream of a person's padrón inscription in a council, by document: the register's, when
+/// it holds the person under this document (so a person whose document changed — a passport
+/// replaced by a NIE — keeps their inscription), else the one derived from it (a person new to
+/// the council).
+pub async fn inscription_id(
+    state: &AppState,
+    tenant: &MunicipalityCode,
+    document: &str,
+) -> Result<Uuid, ApiError> {
+    let normalised = document.trim().to_ascii_uppercase();
+    let held: Option<Uuid> = sqlx::query_scalar(
+        "SELECT inscription_id FROM padron_register WHERE tenant = $1 AND document = $2
+         ORDER BY removed_on IS NOT NULL, inscribed_on DESC LIMIT 1",
+    )
+    .bind(tenant.as_str())
+    .bind(&normalised)
+    .fetch_optional(&state.pool)
+    .await?;
+    match held {
+        Some(id) => Ok(id),
+        None => crate::person_ids::inscription_id(state, tenant, &normalised).await,
+    }
+}
 
 /// Where an inscription is read.
 pub fn inscription_location(id: Uuid) -> String {

@@ -350,7 +350,8 @@ pub enum FileStep {
     Allegations,
     /// The person agreed to the removal (the person or a caseworker).
     Agreement,
-    /// The person regularised their situation (the person or a caseworker).
+    /// The person regularised their situation (a caseworker, having recorded the padrón act that
+    /// does it; a change of address of the inscription records it by itself).
     Regularised,
     /// The Consejo de Empadronamiento's report is requested (suspends the maximum time).
     RequestReport,
@@ -373,10 +374,7 @@ pub enum FileStep {
 impl FileStep {
     /// The steps the person concerned may record themselves.
     fn is_the_persons(self) -> bool {
-        matches!(
-            self,
-            FileStep::Allegations | FileStep::Agreement | FileStep::Regularised
-        )
+        matches!(self, FileStep::Allegations | FileStep::Agreement)
     }
 }
 
@@ -668,6 +666,76 @@ pub async fn file_step(
         })
         .await?;
     Ok(executed.reply(location(file)))
+}
+
+/// What a change of address appends to the removal file open on the inscription it moves: the
+/// person registered where they live, which regularises the file (seed 004): archived, and that
+/// resolution notified as the file's others are.
+pub(super) struct Regularisation {
+    /// The archive's notification.
+    pub notification: Uuid,
+    /// Its issue.
+    pub issue: NotificationCommand,
+}
+
+/// The [`Regularisation`] of `file`, for a change of address to `new_address` carried out by
+/// `ctx`.
+pub(super) async fn regularisation(
+    state: &AppState,
+    ctx: &CommandContext,
+    file: Uuid,
+    new_address: &str,
+) -> Result<Regularisation, ApiError> {
+    let tenant = ctx.tenant.clone();
+    let case: Option<expedientes_projections::CaseRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM case_view WHERE case_id = $1 AND tenant = $2",
+        crate::routes::cases::CASE_COLUMNS
+    ))
+    .bind(file)
+    .bind(tenant.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    let case = case.ok_or_else(|| ApiError::Internal("an open removal file not in view".into()))?;
+    let today = crate::deadlines::local_date(state, state.clock.now());
+    let act = resolution_act(
+        &case,
+        FileDecision::Archive,
+        "La persona interesada ha regularizado su inscripción padronal: consta inscrita en su \
+         domicilio actual.",
+        &[],
+        today,
+    );
+    let person = case
+        .parties
+        .0
+        .iter()
+        .find(|p| p.role == PartyRole::Interested)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("a removal file without its person".into()))?;
+    // A letter goes to where the person now lives.
+    let choice = NotifyChoice {
+        address: None,
+        ..opening_choice(state, &tenant, file).await?
+    };
+    let number: CaseNumber = case
+        .case_number
+        .parse()
+        .map_err(|_| ApiError::Internal("a file number that does not parse".into()))?;
+    let (notification, issue) = notify_person(
+        state,
+        ctx,
+        file,
+        &number,
+        &person,
+        &choice,
+        new_address,
+        act,
+    )
+    .await?;
+    Ok(Regularisation {
+        notification,
+        issue,
+    })
 }
 
 /// The act of a removal file's resolution as it is notified (art. 40.2).

@@ -57,7 +57,7 @@ pub struct NamedPersonInput {
 /// A request to remove someone who does not live at an address.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Ana García", "person": {"name": "Bilal Haddad"}, "address": "Calle de Toledo 10, 2º B", "whereabouts": "vive en Getafe desde 2025"}))]
+#[schema(example = json!({"name": "Ana García", "person": {"name": "Bilal Haddad"}, "address": "Calle de Toledo 10, 2º B", "whereabouts": "vive en Getafe desde 2025", "declares_true": true}))]
 pub struct SubmitRequestInput {
     /// Your name.
     #[schema(min_length = 1, max_length = 200)]
@@ -67,9 +67,12 @@ pub struct SubmitRequestInput {
     /// The address where they are inscribed without living there.
     #[schema(min_length = 1, max_length = 300)]
     pub address: String,
-    /// What you know of where they live now (required; declaring false data may be an offence).
+    /// What you know of where they live now (required).
     #[schema(min_length = 1, max_length = 2000)]
     pub whereabouts: String,
+    /// `true`: you declare these data true, warned that declaring false data may be an offence
+    /// (seed 004). Required.
+    pub declares_true: bool,
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
@@ -110,6 +113,12 @@ pub async fn submit_removal_request(
     };
     let address = text("address", &input.address, ADDRESS_MAX)?;
     let whereabouts = text("whereabouts", &input.whereabouts, WHEREABOUTS_MAX)?;
+    if !input.declares_true {
+        return Err(ApiError::invalid_field(
+            "declares_true",
+            "declare the data true: declaring false data may be an offence",
+        ));
+    }
     let requester = CaseParty {
         document: caller
             .subject
@@ -158,6 +167,7 @@ pub async fn submit_removal_request(
             person: person.clone(),
             address: address.clone(),
             whereabouts: whereabouts.clone(),
+            declared_true: input.declares_true,
             on,
             answer_due,
         })

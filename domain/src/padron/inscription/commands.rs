@@ -38,6 +38,9 @@ pub enum InscriptionCommand {
         actor: Actor,
         /// The local date.
         on: NaiveDate,
+        /// The removal file open on the inscription that this move regularises (archived in the
+        /// same append): the inscription records the file closed too.
+        regularises: Option<Uuid>,
     },
     /// Modifies personal data (counts as renewal).
     ModifyPersonalData {
@@ -47,6 +50,17 @@ pub enum InscriptionCommand {
         document: IdentityDocument,
         /// Who acted.
         actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Records a change of residence status with its evidence (permanent residence granted,
+    /// Spanish or EU nationality obtained, or the other way): it decides the duty to renew
+    /// (ENCSARP, only for non-EU residents without permanent residence) and counts as a change.
+    ChangeResidenceStatus {
+        /// The new status.
+        residence: ResidenceStatus,
+        /// What proves it (the resolution or card seen, its date and issuer).
+        evidence: String,
         /// The local date.
         on: NaiveDate,
     },

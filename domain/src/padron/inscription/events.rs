@@ -35,6 +35,28 @@ pub enum InscriptionEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         entry: Option<crate::lpac::RegistryEntry>,
     },
+    /// Inscribed again, after a removal (a new period of the person's inscription in the council:
+    /// after a lapse, a removal for wrong inscription or a move away; issue 14). The earlier
+    /// periods stay in the stream's history.
+    Reinscribed {
+        /// The renewal due date it sets (only for those who must renew).
+        renewal_due: Option<NaiveDate>,
+        /// Who.
+        person: Person,
+        /// Residence status.
+        residence: ResidenceStatus,
+        /// Where.
+        dwelling: Dwelling,
+        /// The declaration that nobody else lives there.
+        declares_nobody_else: bool,
+        /// Who acted.
+        actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+        /// Its registry entry (art. 16): the hoja padronal it records.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<crate::lpac::RegistryEntry>,
+    },
     /// Moved.
     AddressChanged {
         /// The renewal due date this change sets (only for those who must renew).
@@ -56,6 +78,17 @@ pub enum InscriptionEvent {
         document: IdentityDocument,
         /// Who acted.
         actor: Actor,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The residence status changed, with its evidence: the duty to renew follows it.
+    ResidenceStatusChanged {
+        /// The new status.
+        residence: ResidenceStatus,
+        /// What proves it.
+        evidence: String,
+        /// The renewal due date it sets (only for those who must renew; `None` ends the duty).
+        renewal_due: Option<NaiveDate>,
         /// The local date.
         on: NaiveDate,
     },

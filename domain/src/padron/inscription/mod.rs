@@ -100,7 +100,33 @@ impl esrs::Aggregate for Inscription {
                 }])
             }
             (S::NotInscribed, _) => Err(InscriptionRefusal::NotInscribed),
-            // A removed person is inscribed again as a new inscription (a new stream).
+            // A removed person is inscribed again: a new period of the same inscription.
+            (
+                S::Removed,
+                C::Inscribe {
+                    person,
+                    residence,
+                    dwelling,
+                    declares_nobody_else,
+                    actor,
+                    on,
+                    entry,
+                    ..
+                },
+            ) => {
+                check_actor(&actor, person.birth_date, on)?;
+                Ok(vec![E::Reinscribed {
+                    renewal_due: (residence == ResidenceStatus::NonEuTemporary)
+                        .then(|| renewal_due(on)),
+                    person,
+                    residence,
+                    dwelling,
+                    declares_nobody_else,
+                    actor,
+                    on,
+                    entry,
+                }])
+            }
             (_, C::Inscribe { .. }) => Err(InscriptionRefusal::AlreadyInscribed),
             (S::Removed, C::CorrectRemoval { correction, on }) => match state.removal {
                 // A removal that a resolution decided is reviewed by appeal or ex officio
@@ -169,11 +195,13 @@ impl esrs::Aggregate for Inscription {
                     effective_on,
                 }]),
             },
-            // Everything below is blocked while a removal file is open.
+            // Everything below but a change of address (the way to regularise, seed 004) is
+            // blocked while a removal file is open (a change of residence status is a change of
+            // the personal data).
             (
                 _,
-                C::ChangeAddress { .. }
-                | C::ModifyPersonalData { .. }
+                C::ModifyPersonalData { .. }
+                | C::ChangeResidenceStatus { .. }
                 | C::Renew { .. }
                 | C::ConfirmResidence { .. }
                 | C::AuthoriseNewInscription { .. }
@@ -185,13 +213,23 @@ impl esrs::Aggregate for Inscription {
                     dwelling,
                     actor,
                     on,
+                    regularises,
                 },
-            ) => Ok(vec![E::AddressChanged {
-                renewal_due: due_after(state, on),
-                dwelling,
-                actor,
-                on,
-            }]),
+            ) => {
+                let mut events = vec![E::AddressChanged {
+                    renewal_due: due_after(state, on),
+                    dwelling,
+                    actor,
+                    on,
+                }];
+                if let Some(file) = regularises {
+                    if state.open_removal_file != Some(file) {
+                        return Err(InscriptionRefusal::NoRemovalFile);
+                    }
+                    events.push(E::RemovalFileClosed { file, on });
+                }
+                Ok(events)
+            }
             (
                 _,
                 C::ModifyPersonalData {
@@ -207,6 +245,30 @@ impl esrs::Aggregate for Inscription {
                 actor,
                 on,
             }]),
+            (
+                _,
+                C::ChangeResidenceStatus {
+                    residence,
+                    evidence,
+                    on,
+                },
+            ) => {
+                if state.residence == Some(residence) {
+                    return Err(InscriptionRefusal::SameResidenceStatus);
+                }
+                if evidence.trim().is_empty() {
+                    return Err(InscriptionRefusal::EvidenceMissing);
+                }
+                // Only a non-EU resident without permanent residence renews (art. 16.1 LBRL):
+                // two years from this change; any other status ends the duty.
+                Ok(vec![E::ResidenceStatusChanged {
+                    renewal_due: (residence == ResidenceStatus::NonEuTemporary)
+                        .then(|| renewal_due(on)),
+                    residence,
+                    evidence,
+                    on,
+                }])
+            }
             (
                 _,
                 C::Renew {
@@ -277,6 +339,23 @@ impl esrs::Aggregate for Inscription {
                 state.dwelling = Some(dwelling);
                 state.renewal_basis = Some(on);
             }
+            E::Reinscribed {
+                person,
+                residence,
+                dwelling,
+                on,
+                ..
+            } => {
+                // A new period: nothing of the last one's removal or lapse carries over.
+                state = InscriptionState {
+                    stage: InscriptionStage::Inscribed,
+                    residence: Some(residence),
+                    document: Some(person.document),
+                    dwelling: Some(dwelling),
+                    renewal_basis: Some(on),
+                    ..InscriptionState::default()
+                };
+            }
             E::AddressChanged { dwelling, on, .. } => {
                 state.dwelling = Some(dwelling);
                 state.renewal_basis = Some(on);
@@ -284,6 +363,11 @@ impl esrs::Aggregate for Inscription {
             }
             E::PersonalDataModified { document, on, .. } => {
                 state.document = Some(document);
+                state.renewal_basis = Some(on);
+                state.lapse_proposed = false;
+            }
+            E::ResidenceStatusChanged { residence, on, .. } => {
+                state.residence = Some(residence);
                 state.renewal_basis = Some(on);
                 state.lapse_proposed = false;
             }
@@ -321,6 +405,9 @@ impl Procedure for Inscription {
     fn registry_entries(event: &InscriptionEvent) -> Vec<crate::lpac::RegistryEntry> {
         match event {
             InscriptionEvent::Inscribed {
+                entry: Some(entry), ..
+            }
+            | InscriptionEvent::Reinscribed {
                 entry: Some(entry), ..
             }
             | InscriptionEvent::Renewed {

@@ -3,6 +3,12 @@
 /// Why an inscription command is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InscriptionRefusal {
+    /// A change of residence status to the one recorded.
+    #[error("that residence status is already the one recorded")]
+    SameResidenceStatus,
+    /// A change of residence status without what proves it.
+    #[error("say what proves the new residence status (the resolution or card seen)")]
+    EvidenceMissing,
     /// Inscribe twice.
     #[error("the person is already inscribed")]
     AlreadyInscribed,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::identity::{IdentityDocument, Nationality};
 use crate::padron::{
     renewal_due, renewal_timers, Actor, Dwelling, Inscription, InscriptionCommand,
-    InscriptionEvent, InscriptionRefusal, Person, RemovalCause, ResidenceStatus,
+    InscriptionEvent, InscriptionRefusal, InscriptionStage, Person, RemovalCause, ResidenceStatus,
     RENEWAL_EXPIRY_TIMER, RENEWAL_WARNING_TIMER,
 };
 use crate::procedure::{DomainEvent, TimerEffect};
@@ -115,7 +115,7 @@ fn the_foreigner_card_takes_precedence_over_the_passport() {
 }
 
 #[test]
-fn an_open_removal_file_blocks_renewal_and_changes() {
+fn an_open_removal_file_blocks_renewal_and_changes_but_not_a_move() {
     let file = Uuid::new_v4();
     let history = [
         inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1)),
@@ -126,11 +126,6 @@ fn an_open_removal_file_blocks_renewal_and_changes() {
     ];
     for command in [
         renew_with(card(), d(2026, 1, 6)),
-        InscriptionCommand::ChangeAddress {
-            dwelling: home(),
-            actor: Actor::Themselves,
-            on: d(2026, 1, 6),
-        },
         InscriptionCommand::ModifyPersonalData {
             name: "B. Haddad".into(),
             document: card(),
@@ -151,6 +146,45 @@ fn an_open_removal_file_blocks_renewal_and_changes() {
             .when(command)
             .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
     }
+    // A change of address is how the person regularises (seed 004): not blocked.
+    assert!(given::<Inscription>(history.clone())
+        .when(InscriptionCommand::ChangeAddress {
+            dwelling: home(),
+            actor: Actor::Themselves,
+            on: d(2026, 1, 6),
+            regularises: None,
+        })
+        .outcome()
+        .is_ok());
+    // Regularising the file closes it on the inscription in the same command.
+    let state = given::<Inscription>(history.clone())
+        .when(InscriptionCommand::ChangeAddress {
+            dwelling: home(),
+            actor: Actor::Themselves,
+            on: d(2026, 1, 6),
+            regularises: Some(file),
+        })
+        .then([
+            InscriptionEvent::AddressChanged {
+                renewal_due: Some(renewal_due(d(2026, 1, 6))),
+                dwelling: home(),
+                actor: Actor::Themselves,
+                on: d(2026, 1, 6),
+            },
+            InscriptionEvent::RemovalFileClosed {
+                file,
+                on: d(2026, 1, 6),
+            },
+        ]);
+    assert_eq!(state.open_removal_file, None);
+    given::<Inscription>(history.clone())
+        .when(InscriptionCommand::ChangeAddress {
+            dwelling: home(),
+            actor: Actor::Themselves,
+            on: d(2026, 1, 6),
+            regularises: Some(Uuid::new_v4()),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::NoRemovalFile);
     given::<Inscription>(history.clone())
         .when(InscriptionCommand::RecordRemovalFileOpened {
             file: Uuid::new_v4(),
@@ -509,4 +543,124 @@ fn the_lapse_is_declared_by_resolution_and_the_removal_follows_its_notification(
             effective_on: d(2028, 1, 14),
         })
     );
+}
+
+#[test]
+fn a_removed_person_is_inscribed_again_as_a_new_period_and_not_twice() {
+    let removed = [
+        inscribed(ResidenceStatus::NonEuTemporary, d(2024, 1, 10)),
+        InscriptionEvent::LapseProposed {
+            due: d(2026, 1, 10),
+            on: d(2026, 1, 11),
+        },
+        InscriptionEvent::Removed {
+            cause: RemovalCause::Lapse,
+            effective_on: d(2026, 2, 1),
+        },
+    ];
+    let again = InscriptionCommand::Inscribe {
+        entry: None,
+        person: person(d(1990, 1, 1)),
+        residence: ResidenceStatus::NonEuTemporary,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor: Actor::Themselves,
+        on: d(2026, 3, 2),
+        at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    };
+    let state = given::<Inscription>(removed.clone())
+        .when(again.clone())
+        .then([InscriptionEvent::Reinscribed {
+            entry: None,
+            renewal_due: Some(d(2028, 3, 2)),
+            person: person(d(1990, 1, 1)),
+            residence: ResidenceStatus::NonEuTemporary,
+            dwelling: home(),
+            declares_nobody_else: false,
+            actor: Actor::Themselves,
+            on: d(2026, 3, 2),
+        }]);
+    // Nothing of the earlier period's lapse or removal remains.
+    assert_eq!(state.stage, InscriptionStage::Inscribed);
+    assert!(!state.lapse_proposed && state.removal.is_none());
+    assert_eq!(state.renewal_due(), Some(d(2028, 3, 2)));
+    // Its timers are set again.
+    let reinscribed = InscriptionEvent::Reinscribed {
+        entry: None,
+        renewal_due: Some(d(2028, 3, 2)),
+        person: person(d(1990, 1, 1)),
+        residence: ResidenceStatus::NonEuTemporary,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor: Actor::Themselves,
+        on: d(2026, 3, 2),
+    };
+    assert!(renewal_timers(&reinscribed)
+        .iter()
+        .any(|t| matches!(t, TimerEffect::Set { fires_on, .. } if *fires_on == d(2028, 3, 3))));
+    assert_eq!(reinscribed.event_type(), "reinscribed");
+    // While inscribed, not again.
+    let mut history = removed.to_vec();
+    history.push(reinscribed);
+    given::<Inscription>(history)
+        .when(again)
+        .then_refused(|e| *e == InscriptionRefusal::AlreadyInscribed);
+}
+
+#[test]
+fn a_change_of_residence_status_decides_the_duty_to_renew() {
+    let temporary = [inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 10))];
+    let change = |residence, evidence: &str| InscriptionCommand::ChangeResidenceStatus {
+        residence,
+        evidence: evidence.into(),
+        on: d(2026, 3, 2),
+    };
+    // Permanent residence ends the duty: no renewal due, the timers cancelled.
+    let state = given::<Inscription>(temporary.clone())
+        .when(change(
+            ResidenceStatus::NonEuPermanent,
+            "tarjeta de larga duración",
+        ))
+        .then([InscriptionEvent::ResidenceStatusChanged {
+            residence: ResidenceStatus::NonEuPermanent,
+            evidence: "tarjeta de larga duración".into(),
+            renewal_due: None,
+            on: d(2026, 3, 2),
+        }]);
+    assert_eq!(state.renewal_due(), None);
+    let ended = InscriptionEvent::ResidenceStatusChanged {
+        residence: ResidenceStatus::Spanish,
+        evidence: "nacionalidad".into(),
+        renewal_due: None,
+        on: d(2026, 3, 2),
+    };
+    assert!(renewal_timers(&ended)
+        .iter()
+        .all(|t| matches!(t, TimerEffect::Cancel { .. })));
+    // Losing permanent residence starts it: two years from the change.
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuPermanent, d(2025, 1, 10))])
+        .when(change(
+            ResidenceStatus::NonEuTemporary,
+            "resolución de extinción",
+        ))
+        .then([InscriptionEvent::ResidenceStatusChanged {
+            residence: ResidenceStatus::NonEuTemporary,
+            evidence: "resolución de extinción".into(),
+            renewal_due: Some(d(2028, 3, 2)),
+            on: d(2026, 3, 2),
+        }]);
+    given::<Inscription>(temporary.clone())
+        .when(change(ResidenceStatus::NonEuTemporary, "la misma"))
+        .then_refused(|e| *e == InscriptionRefusal::SameResidenceStatus);
+    given::<Inscription>(temporary.clone())
+        .when(change(ResidenceStatus::Spanish, "  "))
+        .then_refused(|e| *e == InscriptionRefusal::EvidenceMissing);
+    let mut blocked = temporary.to_vec();
+    blocked.push(InscriptionEvent::RemovalFileOpened {
+        file: Uuid::nil(),
+        on: d(2026, 2, 1),
+    });
+    given::<Inscription>(blocked)
+        .when(change(ResidenceStatus::Spanish, "nacionalidad"))
+        .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
 }

@@ -42,6 +42,8 @@ pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
     };
     match event {
         E::Inscribed { renewal_due, .. }
+        | E::Reinscribed { renewal_due, .. }
+        | E::ResidenceStatusChanged { renewal_due, .. }
         | E::AddressChanged { renewal_due, .. }
         | E::PersonalDataModified { renewal_due, .. }
         | E::Renewed { renewal_due, .. }

@@ -192,7 +192,12 @@ impl esrs::Aggregate for RemovalFile {
                 on,
                 hearing_due,
             }]),
-            (S::Hearing | S::ToResolve, C::RecordRegularised { on }) => Ok(vec![
+            // The person registered where they live (a change of address the council recorded),
+            // at any point before the resolution.
+            (
+                S::Notifying | S::Hearing | S::AwaitingReport | S::ToResolve,
+                C::RecordRegularised { on },
+            ) => Ok(vec![
                 E::Regularised { on },
                 E::Resolved {
                     decision: FileDecision::Archive,

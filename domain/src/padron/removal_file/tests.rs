@@ -458,6 +458,33 @@ fn timers_send_the_commands_the_deadlines_imply() {
 }
 
 #[test]
+fn a_move_recorded_before_the_opening_was_notified_also_regularises_but_not_after_the_resolution() {
+    given::<RemovalFile>([opened()])
+        .when(FileCommand::RecordRegularised { on: d(3, 3) })
+        .then([
+            FileEvent::Regularised { on: d(3, 3) },
+            FileEvent::Resolved {
+                decision: FileDecision::Archive,
+                grounds: Some(Reasons::try_from(super::REGULARISED_GROUNDS.to_owned()).unwrap()),
+                appeals: Vec::new(),
+                on: d(3, 3),
+            },
+        ]);
+    given::<RemovalFile>([
+        opened(),
+        FileEvent::Regularised { on: d(3, 3) },
+        FileEvent::Resolved {
+            decision: FileDecision::Archive,
+            grounds: None,
+            appeals: Vec::new(),
+            on: d(3, 3),
+        },
+    ])
+    .when(FileCommand::RecordRegularised { on: d(3, 4) })
+    .then_refused(|e| matches!(e, FileRefusal::Closed(_)));
+}
+
+#[test]
 fn regularising_archives_the_file() {
     let base = [
         opened(),

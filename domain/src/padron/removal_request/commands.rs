@@ -27,6 +27,9 @@ pub enum RequestCommand {
         address: String,
         /// What they know of where the person lives now (seed 004).
         whereabouts: String,
+        /// The requester declared the data true, warned that declaring false data may be an
+        /// offence (seed 004).
+        declared_true: bool,
         /// The local date.
         on: NaiveDate,
         /// The last day to answer it: three months from its entry (art. 21.3.b LPAC).

@@ -32,6 +32,9 @@ pub enum RequestEvent {
         address: String,
         /// What they know of the person's whereabouts.
         whereabouts: String,
+        /// The requester declared the data true, warned that declaring false data may be an
+        /// offence (seed 004).
+        declared_true: bool,
         /// The local date.
         on: NaiveDate,
         /// The last day to answer it.

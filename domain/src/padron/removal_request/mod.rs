@@ -75,12 +75,16 @@ impl esrs::Aggregate for RemovalRequest {
                     person,
                     address,
                     whereabouts,
+                    declared_true,
                     on,
                     answer_due,
                 },
             ) => {
                 if whereabouts.trim().is_empty() {
                     return Err(RequestRefusal::WhereaboutsMissing);
+                }
+                if !declared_true {
+                    return Err(RequestRefusal::NotDeclaredTrue);
                 }
                 Ok(vec![E::Submitted {
                     entry,
@@ -90,6 +94,7 @@ impl esrs::Aggregate for RemovalRequest {
                     person,
                     address,
                     whereabouts,
+                    declared_true,
                     on,
                     answer_due,
                 }])

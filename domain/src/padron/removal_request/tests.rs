@@ -46,6 +46,7 @@ fn submit(whereabouts: &str) -> RequestCommand {
         },
         address: "Calle Mayor 1, 2º".into(),
         whereabouts: whereabouts.into(),
+        declared_true: true,
         on: d(3, 2),
         answer_due: d(6, 2),
     }
@@ -62,6 +63,7 @@ fn submitted() -> RequestEvent {
         },
         address: "Calle Mayor 1, 2º".into(),
         whereabouts: "vive en Getafe desde 2025".into(),
+        declared_true: true,
         on: d(3, 2),
         answer_due: d(6, 2),
     }
@@ -84,6 +86,13 @@ fn a_request_is_submitted_with_what_is_known_of_the_whereabouts() {
     given::<RemovalRequest>([])
         .when(submit("  "))
         .then_refused(|r| *r == RequestRefusal::WhereaboutsMissing);
+    let mut undeclared = submit("vive en Getafe desde 2025");
+    if let RequestCommand::Submit { declared_true, .. } = &mut undeclared {
+        *declared_true = false;
+    }
+    given::<RemovalRequest>([])
+        .when(undeclared)
+        .then_refused(|r| *r == RequestRefusal::NotDeclaredTrue);
 }
 
 #[test]
