@@ -1648,3 +1648,43 @@ async fn a_person_removed_is_inscribed_again_and_a_new_document_keeps_the_inscri
         .await;
     assert_problem(&duplicate, StatusCode::CONFLICT, "refused");
 }
+
+/// Issue 14: a minor's padrón procedures are a parent's (or legal representative's), not only
+/// the inscription: a renewal by the child alone is refused, by a parent accepted.
+#[tokio::test]
+async fn a_minors_renewal_is_made_by_a_parent() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let mut child = inscription("non_eu_temporary");
+    child["name"] = json!("Amira Haddad");
+    child["birth_date"] = json!("2015-06-01");
+    child["document"] = json!({"kind": "residence_card", "number": "Y1234567X"});
+    child["actor"] = json!({"kind": "parent", "document": BILAL});
+    let id = id_of(
+        &post("/v1/padron/inscriptions")
+            .bearer(&cw)
+            .json(&child)
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    let renew = |actor: Value| {
+        post(format!("/v1/padron/inscriptions/{id}/renewals"))
+            .bearer(&cw)
+            .json(&json!({"document": {"kind": "residence_card", "number": "Y1234567X"}, "actor": actor}))
+    };
+    let alone = renew(json!({"kind": "themselves"})).send(&app).await;
+    assert!(
+        assert_problem(&alone, StatusCode::CONFLICT, "refused")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("minors act through the parents"),
+        "{}",
+        alone.text()
+    );
+    renew(json!({"kind": "parent", "document": BILAL}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+}

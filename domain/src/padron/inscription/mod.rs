@@ -36,6 +36,19 @@ fn due_after(state: &InscriptionState, on: NaiveDate) -> Option<NaiveDate> {
     (state.residence == Some(ResidenceStatus::NonEuTemporary)).then(|| renewal_due(on))
 }
 
+/// The actor rules on a procedure of an inscription already recorded (every padrón procedure, not
+/// only the inscription): checked against the person's age on the day.
+fn check_actor_on(
+    state: &InscriptionState,
+    actor: &Actor,
+    on: NaiveDate,
+) -> Result<(), InscriptionRefusal> {
+    match state.birth_date {
+        Some(birth) => check_actor(actor, birth, on),
+        None => Ok(()),
+    }
+}
+
 fn check_actor(
     actor: &Actor,
     person_birth: NaiveDate,
@@ -216,6 +229,7 @@ impl esrs::Aggregate for Inscription {
                     regularises,
                 },
             ) => {
+                check_actor_on(state, &actor, on)?;
                 let mut events = vec![E::AddressChanged {
                     renewal_due: due_after(state, on),
                     dwelling,
@@ -238,13 +252,23 @@ impl esrs::Aggregate for Inscription {
                     actor,
                     on,
                 },
-            ) => Ok(vec![E::PersonalDataModified {
-                renewal_due: due_after(state, on),
-                name,
-                document,
-                actor,
-                on,
-            }]),
+            ) => {
+                check_actor_on(state, &actor, on)?;
+                // The foreigner card takes precedence over the passport in every padrón
+                // procedure (seed 004): a card on record is not replaced by a passport.
+                let card_on_record =
+                    matches!(state.document, Some(IdentityDocument::ResidenceCard { .. }));
+                if card_on_record && matches!(document, IdentityDocument::Passport { .. }) {
+                    return Err(InscriptionRefusal::CardTakesPrecedence);
+                }
+                Ok(vec![E::PersonalDataModified {
+                    renewal_due: due_after(state, on),
+                    name,
+                    document,
+                    actor,
+                    on,
+                }])
+            }
             (
                 _,
                 C::ChangeResidenceStatus {
@@ -278,6 +302,7 @@ impl esrs::Aggregate for Inscription {
                     entry,
                 },
             ) => {
+                check_actor_on(state, &actor, on)?;
                 if state.residence != Some(ResidenceStatus::NonEuTemporary) {
                     return Err(InscriptionRefusal::RenewalNotRequired);
                 }
@@ -294,6 +319,7 @@ impl esrs::Aggregate for Inscription {
                 }])
             }
             (_, C::ConfirmResidence { actor, on }) => {
+                check_actor_on(state, &actor, on)?;
                 if !matches!(
                     state.residence,
                     Some(ResidenceStatus::EuCitizen | ResidenceStatus::NonEuPermanent)
@@ -335,6 +361,7 @@ impl esrs::Aggregate for Inscription {
             } => {
                 state.stage = InscriptionStage::Inscribed;
                 state.residence = Some(residence);
+                state.birth_date = Some(person.birth_date);
                 state.document = Some(person.document);
                 state.dwelling = Some(dwelling);
                 state.renewal_basis = Some(on);
@@ -350,6 +377,7 @@ impl esrs::Aggregate for Inscription {
                 state = InscriptionState {
                     stage: InscriptionStage::Inscribed,
                     residence: Some(residence),
+                    birth_date: Some(person.birth_date),
                     document: Some(person.document),
                     dwelling: Some(dwelling),
                     renewal_basis: Some(on),

@@ -45,6 +45,8 @@ pub struct InscriptionState {
     pub removal: Option<crate::padron::RemovalCause>,
     /// The removal file that was open when it was removed (restored if the removal is corrected).
     pub file_when_removed: Option<Uuid>,
+    /// The person's date of birth: who may act for them depends on their age on the day.
+    pub birth_date: Option<NaiveDate>,
 }
 
 impl InscriptionState {

@@ -664,3 +664,75 @@ fn a_change_of_residence_status_decides_the_duty_to_renew() {
         .when(change(ResidenceStatus::Spanish, "nacionalidad"))
         .then_refused(|e| *e == InscriptionRefusal::BlockedByRemovalFile);
 }
+
+#[test]
+fn the_actor_rules_hold_in_every_padron_procedure_not_only_the_inscription() {
+    // A child inscribed by a parent: later procedures are a parent's too.
+    let child = InscriptionEvent::Inscribed {
+        entry: None,
+        renewal_due: Some(renewal_due(d(2025, 1, 10))),
+        person: person(d(2015, 6, 1)),
+        residence: ResidenceStatus::NonEuTemporary,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor: Actor::Parent {
+            document: "12345678Z".into(),
+        },
+        on: d(2025, 1, 10),
+    };
+    let alone = [
+        renew_with(card(), d(2026, 6, 1)),
+        InscriptionCommand::ChangeAddress {
+            dwelling: home(),
+            actor: Actor::Themselves,
+            on: d(2026, 6, 1),
+            regularises: None,
+        },
+        InscriptionCommand::ModifyPersonalData {
+            name: "B. Haddad".into(),
+            document: card(),
+            actor: Actor::Themselves,
+            on: d(2026, 6, 1),
+        },
+    ];
+    for command in alone {
+        given::<Inscription>([child.clone()])
+            .when(command)
+            .then_refused(|e| matches!(e, InscriptionRefusal::ActorNotEntitled(_)));
+    }
+    let mut by_parent = renew_with(card(), d(2026, 6, 1));
+    if let InscriptionCommand::Renew { actor, .. } = &mut by_parent {
+        *actor = Actor::Parent {
+            document: "12345678Z".into(),
+        };
+    }
+    assert!(given::<Inscription>([child])
+        .when(by_parent)
+        .outcome()
+        .is_ok());
+    // An adult's representative needs the written authorisation, in a renewal too.
+    let mut represented = renew_with(card(), d(2026, 6, 1));
+    if let InscriptionCommand::Renew { actor, .. } = &mut represented {
+        *actor = Actor::Representative {
+            document: "12345678Z".into(),
+            authorisation: " ".into(),
+        };
+    }
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 10))])
+        .when(represented)
+        .then_refused(|e| matches!(e, InscriptionRefusal::ActorNotEntitled(_)));
+}
+
+#[test]
+fn a_card_on_record_is_not_replaced_by_a_passport_through_a_change_of_data() {
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 10))])
+        .when(InscriptionCommand::ModifyPersonalData {
+            name: "Bilal Haddad".into(),
+            document: IdentityDocument::Passport {
+                number: "PA1234567".parse().unwrap(),
+            },
+            actor: Actor::Themselves,
+            on: d(2026, 6, 1),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::CardTakesPrecedence);
+}
