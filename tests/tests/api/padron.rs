@@ -1247,7 +1247,45 @@ async fn a_persons_removal_request_is_examined_before_any_file_opens_and_tells_n
         .send(&app)
         .await
         .ok_json();
-    assert_eq!(found[0]["inscription_id"], bilal.as_str(), "{found}");
+    assert_eq!(
+        found["items"][0]["inscription_id"],
+        bilal.as_str(),
+        "{found}"
+    );
+    assert_eq!(found["total"], 1);
+    // By part of the name or the address, a page at a time; wildcards are taken as written.
+    for query in [
+        "name=haddad",
+        "address=toledo%2010",
+        "name=Bil&per_page=1&page=1",
+    ] {
+        let page = get(format!("/v1/padron/inscriptions?{query}"))
+            .bearer(&cw)
+            .send(&app)
+            .await
+            .ok_json();
+        assert_eq!(
+            page["items"][0]["inscription_id"],
+            bilal.as_str(),
+            "{query}: {page}"
+        );
+    }
+    let wildcard = get("/v1/padron/inscriptions?name=%25%25%25")
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(wildcard["total"], 0, "{wildcard}");
+    let short = get("/v1/padron/inscriptions?name=ab")
+        .bearer(&cw)
+        .send(&app)
+        .await;
+    assert_problem(&short, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    let citizen_search = get(format!("/v1/padron/inscriptions?document={BILAL}"))
+        .bearer(&app.citizen(ANA))
+        .send(&app)
+        .await;
+    assert_eq!(citizen_search.status, StatusCode::FORBIDDEN);
     let nobody = get("/v1/padron/inscriptions").bearer(&cw).send(&app).await;
     assert_problem(&nobody, StatusCode::UNPROCESSABLE_ENTITY, "validation");
     // A citizen cannot open a file directly.
@@ -1603,6 +1641,24 @@ async fn a_person_removed_is_inscribed_again_and_a_new_document_keeps_the_inscri
     .await
     .unwrap();
     assert_eq!(history, ["inscribed", "removed", "reinscribed"]);
+    // Staff read it through the API.
+    let read = get(format!("/v1/padron/inscriptions/{id}/history"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    let types: Vec<&str> = read
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["inscribed", "removed", "reinscribed"]);
+    let theirs = get(format!("/v1/padron/inscriptions/{id}/history"))
+        .bearer(&app.citizen(BILAL))
+        .send(&app)
+        .await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN);
     let mine = get("/v1/carpeta/padron")
         .bearer(&app.citizen(BILAL))
         .send(&app)

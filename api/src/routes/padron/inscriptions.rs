@@ -888,7 +888,7 @@ pub async fn my_inscription(
     }))
 }
 
-/// What to look inscriptions up by (one at least).
+/// What to look inscriptions up by (one at least), and the page.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FindQuery {
@@ -898,20 +898,65 @@ pub struct FindQuery {
     /// The dwelling (cadastral reference or the council's key).
     #[param(max_length = 64)]
     pub dwelling_key: Option<String>,
+    /// Part of the person's name (at least 3 characters; case and accents as written).
+    #[param(max_length = 200)]
+    pub name: Option<String>,
+    /// Part of the address (at least 3 characters).
+    #[param(max_length = 300)]
+    pub address: Option<String>,
+    /// Include removed inscriptions (default true).
+    pub include_removed: Option<bool>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Page size, 1 to 200 (default 50).
+    pub per_page: Option<u32>,
 }
 
-/// Caseworkers find inscriptions by the person's document number or by dwelling (an
+/// A page of the register.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterPage {
+    /// The inscriptions: in force first, then by most recent inscription.
+    pub items: Vec<RegisterRow>,
+    /// This page.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+    /// Inscriptions matching in all.
+    pub total: i64,
+}
+
+/// A search term for a text column: trimmed, 3 to `max` characters, no control characters, its
+/// LIKE wildcards escaped.
+fn like_term(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let length = value.chars().count();
+    if length < 3 || length > max || value.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("3 to {max} characters, without control characters"),
+        ));
+    }
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Ok(Some(format!("%{escaped}%")))
+}
+
+/// Caseworkers search the register by the person's document, name, address or dwelling (an
 /// inscription's id cannot be worked out from the document: it is keyed, see
-/// `api/src/person_ids.rs`). Removed ones are included, most recent first.
+/// `api/src/person_ids.rs`), a page at a time.
 #[utoipa::path(get, path = "/v1/padron/inscriptions", params(FindQuery),
-    responses((status = 200, description = "The matching inscriptions (at most 200)", body = [RegisterRow]),
+    responses((status = 200, description = "The matching inscriptions", body = RegisterPage),
               (status = 422, description = "No filter, or a malformed one", body = crate::problem::Problem)),
     security(("bearer" = [])), tag = "padron")]
 pub async fn find_inscriptions(
     State(state): State<AppState>,
     caller: crate::auth::Caller,
     ApiQuery(query): ApiQuery<FindQuery>,
-) -> Result<Json<Vec<RegisterRow>>, ApiError> {
+) -> Result<Json<RegisterPage>, ApiError> {
     caller.require(&[Role::Caseworker, Role::Auditor])?;
     let document = match query.document.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -941,23 +986,84 @@ pub async fn find_inscriptions(
         }
         Some(key) => Some(key.to_owned()),
     };
-    if document.is_none() && dwelling.is_none() {
+    let name = like_term("name", query.name.as_deref(), 200)?;
+    let address = like_term("address", query.address.as_deref(), ADDRESS_MAX)?;
+    if document.is_none() && dwelling.is_none() && name.is_none() && address.is_none() {
         return Err(ApiError::invalid_field(
             "document",
-            "give a document number or a dwelling_key",
+            "give a document number, a name, an address or a dwelling_key",
         ));
     }
-    let rows: Vec<RegisterRow> = sqlx::query_as(&format!(
-        "SELECT {} FROM padron_register
-         WHERE tenant = $1 AND ($2::text IS NULL OR document = $2)
+    let per_page = query.per_page.unwrap_or(50);
+    if !(1..=200).contains(&per_page) {
+        return Err(ApiError::invalid_field("per_page", "must be from 1 to 200"));
+    }
+    let page = query.page.unwrap_or(1);
+    if page == 0 || page > 10_000 {
+        return Err(ApiError::invalid_field("page", "pages run from 1 to 10000"));
+    }
+    let filter = "tenant = $1 AND ($2::text IS NULL OR document = $2)
            AND ($3::text IS NULL OR dwelling_key = $3)
-         ORDER BY removed_on IS NOT NULL, inscribed_on DESC, inscription_id LIMIT 200",
+           AND ($4::text IS NULL OR name ILIKE $4)
+           AND ($5::text IS NULL OR address ILIKE $5)
+           AND ($6 OR removed_on IS NULL)";
+    let include_removed = query.include_removed.unwrap_or(true);
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM padron_register WHERE {filter}"
+    ))
+    .bind(caller.tenant.as_str())
+    .bind(&document)
+    .bind(&dwelling)
+    .bind(&name)
+    .bind(&address)
+    .bind(include_removed)
+    .fetch_one(&state.pool)
+    .await?;
+    let items: Vec<RegisterRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM padron_register WHERE {filter}
+         ORDER BY removed_on IS NOT NULL, inscribed_on DESC, inscription_id LIMIT $7 OFFSET $8",
         super::REGISTER_COLUMNS
     ))
     .bind(caller.tenant.as_str())
-    .bind(document)
-    .bind(dwelling)
+    .bind(&document)
+    .bind(&dwelling)
+    .bind(&name)
+    .bind(&address)
+    .bind(include_removed)
+    .bind(i64::from(per_page))
+    .bind(i64::from(page - 1) * i64::from(per_page))
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(rows))
+    Ok(Json(RegisterPage {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// Staff read an inscription's whole history (every period, every change), in order; citizens
+/// read their own through Mi Carpeta.
+#[utoipa::path(get, path = "/v1/padron/inscriptions/{id}/history", params(("id" = Uuid, Path, description = "The inscription")),
+    responses((status = 200, description = "Its events, in order", body = [crate::routes::cases::EventDto]),
+              (status = 404, description = "No such inscription in your council", body = crate::problem::Problem)),
+    security(("bearer" = [])), tag = "padron")]
+pub async fn inscription_history(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<crate::routes::cases::EventDto>>, ApiError> {
+    caller.require(&[Role::Caseworker, Role::Auditor])?;
+    let id = resource_id(&id, "inscription")?;
+    row(&state, &caller.tenant, id).await?;
+    let events = state
+        .log
+        .load_stream(caller.tenant.as_str(), id, expedientes_eventlog::Until::End)
+        .await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| crate::routes::cases::EventDto::from_stored(e, true))
+            .collect(),
+    ))
 }

@@ -39,6 +39,7 @@ pub const PLUGIN: Plugin = Plugin {
         OpenApiRouter::new()
             .routes(routes!(inscribe, find_inscriptions))
             .routes(routes!(get_inscription))
+            .routes(routes!(inscription_history))
             .routes(routes!(renew))
             .routes(routes!(change_address))
             .routes(routes!(resolve_lapse))
