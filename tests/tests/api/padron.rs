@@ -1542,6 +1542,23 @@ async fn a_removal_file_is_regularised_by_a_change_of_address_and_never_archived
         .expect(StatusCode::OK);
     let still = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
     assert_eq!(still["state"], "hearing");
+    // A move he records online himself (with his certificate) is recorded, but the file stays
+    // for the caseworker: the person concerned never closes it.
+    let certified = app.state.keys.mint(
+        Role::Citizen,
+        &MADRID.parse().unwrap(),
+        BILAL,
+        Assurance::High,
+        600,
+    );
+    post(format!("/v1/padron/inscriptions/{id}/address-changes"))
+        .bearer(&certified)
+        .json(&json!({"dwelling_key": "2222222VK4797S0001CD", "address": "Calle de Atocha 5, 28012 Madrid", "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let still = get(case_uri(&file)).bearer(&cw).send(&app).await.ok_json();
+    assert_eq!(still["state"], "hearing", "{still}");
     // He registers where he lives now: the file is archived in the same append, and notified.
     let moved = post(format!("/v1/padron/inscriptions/{id}/address-changes"))
         .bearer(&cw)
@@ -1696,6 +1713,19 @@ async fn a_person_removed_is_inscribed_again_and_a_new_document_keeps_the_inscri
         carmen_id.as_str(),
         "{hers}"
     );
+    // One document, one person: a number another inscription holds is refused.
+    let taken = post(format!("/v1/padron/inscriptions/{carmen_id}/personal-data"))
+        .bearer(&cw)
+        .json(&json!({"name": "Carmen Ruiz", "document": {"kind": "residence_card", "number": BILAL}, "actor": {"kind": "themselves"}}))
+        .send(&app)
+        .await;
+    assert_problem(&taken, StatusCode::CONFLICT, "refused");
+    // Whoever holds her first number sees nothing of hers.
+    let old_number = get("/v1/carpeta/padron")
+        .bearer(&app.citizen("PA1234567"))
+        .send(&app)
+        .await;
+    assert_eq!(old_number.status, StatusCode::NOT_FOUND);
     carmen["document"] = json!({"kind": "residence_card", "number": "Y1234567X"});
     let duplicate = post("/v1/padron/inscriptions")
         .bearer(&cw)

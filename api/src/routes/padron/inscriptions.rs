@@ -105,7 +105,8 @@ fn dwelling(key: &str, address: &str) -> Result<Dwelling, ApiError> {
 
 /// A caseworker inscribes a person (at a citizen office, with the documents checked).
 #[utoipa::path(post, path = "/v1/padron/inscriptions", request_body = InscribeInput,
-    responses((status = 201, description = "Inscribed: the new inscription", body = CommandResponse)),
+    responses((status = 201, description = "Inscribed: the new inscription", body = CommandResponse),
+              (status = 200, description = "Inscribed again: a new period of the person's inscription, after a removal", body = CommandResponse)),
     security(("bearer" = [])), tag = "padron")]
 pub async fn inscribe(
     State(state): State<AppState>,
@@ -330,7 +331,8 @@ fn caller_tenant(incoming: &Incoming) -> Result<&str, ApiError> {
 }
 
 /// Changes the address (counts as renewal). While a removal file is open on the inscription, a
-/// move to another dwelling regularises it: the file is archived and that is notified.
+/// move to another dwelling that a caseworker records regularises it once its opening was
+/// notified: the file is archived and that is notified.
 #[utoipa::path(post, path = "/v1/padron/inscriptions/{id}/address-changes", params(("id" = Uuid, Path, description = "The inscription")),
     request_body = AddressInput,
     responses((status = 200, description = "Changed", body = CommandResponse)),
@@ -352,12 +354,16 @@ pub async fn change_address(
         on,
         regularises,
     };
-    // A move to another dwelling while a removal file is open regularises it (seed 004): the
-    // file is archived, and that notified, in the same append.
-    // (A file whose maximum time passed only lapses: the move is recorded, the file stays.)
+    // A move to another dwelling that a caseworker records while a removal file is open
+    // regularises it (seed 004): the file is archived, and that notified, in the same append. A
+    // move the person records online leaves the file to the caseworker (the person concerned
+    // never closes it), as does one recorded before the opening was notified (its notification
+    // still under way) or once the file can only lapse.
+    let moves_away = !dwelling.key.eq_ignore_ascii_case(&found.dwelling_key);
+    let by_caseworker = incoming.caller()?.role == Role::Caseworker;
     let mut file = found
         .open_removal_file
-        .filter(|_| dwelling.key != found.dwelling_key);
+        .filter(|_| moves_away && by_caseworker);
     if let Some(open) = file {
         let loaded = state
             .log
@@ -371,7 +377,7 @@ pub async fn change_address(
         use expedientes_domain::padron::FileStage as S;
         if !matches!(
             loaded.state.stage,
-            S::Notifying | S::Hearing | S::AwaitingReport | S::ToResolve
+            S::Hearing | S::AwaitingReport | S::ToResolve
         ) {
             file = None;
         }
@@ -543,6 +549,22 @@ pub async fn modify_personal_data(
     if input.name.trim().is_empty() {
         return Err(ApiError::invalid_field("name", "required"));
     }
+    // One document, one person: a number another inscription holds is refused.
+    let holder: Option<Uuid> = sqlx::query_scalar(
+        "SELECT inscription_id FROM padron_register
+          WHERE tenant = $1 AND document = $2 AND inscription_id <> $3 LIMIT 1",
+    )
+    .bind(caller.tenant.as_str())
+    .bind(document.login_number())
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    if holder.is_some() {
+        return Err(ApiError::Refused {
+            detail: "another inscription holds that document number".into(),
+            current_version: None,
+        });
+    }
     let actor = input.actor.parse()?;
     let on = crate::deadlines::local_date(&state, state.clock.now());
     inscription_command(
@@ -590,10 +612,13 @@ pub async fn change_residence_status(
     row(&state, &caller.tenant, id).await?;
     let input: ResidenceStatusInput = incoming.json()?;
     let evidence = input.evidence.trim();
-    if evidence.is_empty() || evidence.chars().count() > 300 {
+    if evidence.is_empty()
+        || evidence.chars().count() > 300
+        || evidence.chars().any(char::is_control)
+    {
         return Err(ApiError::invalid_field(
             "evidence",
-            "say what proves it, in 1 to 300 characters",
+            "say what proves it, in 1 to 300 characters, without control characters",
         ));
     }
     let on = crate::deadlines::local_date(&state, state.clock.now());
@@ -864,6 +889,11 @@ pub async fn my_inscription(
         inscription_id(&state, &caller.tenant, &caller.subject).await?,
     )
     .await?;
+    // The inscription is theirs only while it holds their document (a stream found by the
+    // document it started with may hold another one now).
+    if found.document != caller.subject {
+        return Err(ApiError::NotFound("no such inscription".into()));
+    }
     let (next_step, due) = if found.removed_on.is_some() {
         (None, None)
     } else if found.open_removal_file.is_some() {

@@ -107,17 +107,23 @@ pub async fn inscription_id(
     document: &str,
 ) -> Result<Uuid, ApiError> {
     let normalised = document.trim().to_ascii_uppercase();
-    let held: Option<Uuid> = sqlx::query_scalar(
-        "SELECT inscription_id FROM padron_register WHERE tenant = $1 AND document = $2
-         ORDER BY removed_on IS NOT NULL, inscribed_on DESC LIMIT 1",
+    let held: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT inscription_id FROM padron_register WHERE tenant = $1 AND document = $2 LIMIT 2",
     )
     .bind(tenant.as_str())
     .bind(&normalised)
-    .fetch_optional(&state.pool)
+    .fetch_all(&state.pool)
     .await?;
-    match held {
-        Some(id) => Ok(id),
-        None => crate::person_ids::inscription_id(state, tenant, &normalised).await,
+    match held.as_slice() {
+        [id] => Ok(*id),
+        // Never a guess between two people.
+        [_, _, ..] => Err(ApiError::Refused {
+            detail: "two inscriptions hold this document number: a caseworker must check them \
+                     before anything else is done with it"
+                .into(),
+            current_version: None,
+        }),
+        [] => crate::person_ids::inscription_id(state, tenant, &normalised).await,
     }
 }
 

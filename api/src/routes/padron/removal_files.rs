@@ -159,7 +159,7 @@ pub(super) async fn open_removal_file(
             let own = row(state, &tenant, own)
                 .await
                 .ok()
-                .filter(|r| r.open_removal_file.is_none())
+                .filter(|r| r.open_removal_file.is_none() && r.removed_on.is_none())
                 .map(|_| own)
                 .filter(|own| *own != target);
             (own, *request)
@@ -712,10 +712,17 @@ pub(super) async fn regularisation(
         .find(|p| p.role == PartyRole::Interested)
         .cloned()
         .ok_or_else(|| ApiError::Internal("a removal file without its person".into()))?;
-    // A letter goes to where the person now lives.
-    let choice = NotifyChoice {
-        address: None,
-        ..opening_choice(state, &tenant, file).await?
+    // A letter goes to where the person now lives, known now even if the opening had to go by
+    // edict (art. 44 applies only when notification cannot be made).
+    let choice = match opening_choice(state, &tenant, file).await?.by {
+        NotifyBy::Electronic => NotifyChoice {
+            by: NotifyBy::Electronic,
+            address: None,
+        },
+        _ => NotifyChoice {
+            by: NotifyBy::Paper,
+            address: None,
+        },
     };
     let number: CaseNumber = case
         .case_number

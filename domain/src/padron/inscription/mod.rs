@@ -32,6 +32,17 @@ pub use timers::{
 pub struct Inscription;
 
 /// The renewal due date after a change on `on`, for those who must renew.
+/// The dwelling key of the address change among `events`.
+fn events_dwelling_key(events: &[InscriptionEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            InscriptionEvent::AddressChanged { dwelling, .. } => Some(dwelling.key.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 fn due_after(state: &InscriptionState, on: NaiveDate) -> Option<NaiveDate> {
     (state.residence == Some(ResidenceStatus::NonEuTemporary)).then(|| renewal_due(on))
 }
@@ -127,6 +138,11 @@ impl esrs::Aggregate for Inscription {
                     ..
                 },
             ) => {
+                // The stream is this document's person: someone else with the same number (a
+                // passport of another country, a number recorded wrongly) is not merged into it.
+                if state.birth_date.is_some_and(|b| b != person.birth_date) {
+                    return Err(InscriptionRefusal::DocumentOfAnotherPerson);
+                }
                 check_actor(&actor, person.birth_date, on)?;
                 Ok(vec![E::Reinscribed {
                     renewal_due: (residence == ResidenceStatus::NonEuTemporary)
@@ -240,6 +256,13 @@ impl esrs::Aggregate for Inscription {
                     if state.open_removal_file != Some(file) {
                         return Err(InscriptionRefusal::NoRemovalFile);
                     }
+                    let same = state
+                        .dwelling
+                        .as_ref()
+                        .is_some_and(|d| d.key.eq_ignore_ascii_case(&events_dwelling_key(&events)));
+                    if same {
+                        return Err(InscriptionRefusal::SameDwelling);
+                    }
                     events.push(E::RemovalFileClosed { file, on });
                 }
                 Ok(events)
@@ -279,6 +302,11 @@ impl esrs::Aggregate for Inscription {
             ) => {
                 if state.residence == Some(residence) {
                     return Err(InscriptionRefusal::SameResidenceStatus);
+                }
+                // The lapse declared is notified and removes the inscription when it takes
+                // effect: a status recorded meanwhile does not undo it (a new inscription does).
+                if state.lapse_resolution.is_some() {
+                    return Err(InscriptionRefusal::LapseAlreadyResolved);
                 }
                 if evidence.trim().is_empty() {
                     return Err(InscriptionRefusal::EvidenceMissing);
@@ -459,11 +487,15 @@ impl Procedure for Inscription {
     fn timer_command(
         kind: &str,
         data: &serde_json::Value,
-        _state: &InscriptionState,
+        state: &InscriptionState,
         context: &TimerContext<'_>,
     ) -> Option<InscriptionCommand> {
         // The resolution declaring the lapse took effect: the removal, that day.
         if let Some(effect) = crate::lpac::notification::Effect::from_follow_up(kind, data) {
+            // Only the notification of this period's lapse resolution removes it.
+            if state.lapse_resolution != Some(effect.notification) {
+                return None;
+            }
             return Some(InscriptionCommand::Remove {
                 cause: RemovalCause::Lapse,
                 effective_on: effect.on,

@@ -3,6 +3,12 @@
 /// Why an inscription command is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InscriptionRefusal {
+    /// Regularising a removal file by a "move" to the same dwelling.
+    #[error("the new address is the same dwelling: it does not regularise the removal file")]
+    SameDwelling,
+    /// The document on record belongs to someone else.
+    #[error("that document is on record for another person (another date of birth): check it, or record the newcomer's document as it is")]
+    DocumentOfAnotherPerson,
     /// A change of residence status to the one recorded.
     #[error("that residence status is already the one recorded")]
     SameResidenceStatus,

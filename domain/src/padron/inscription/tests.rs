@@ -157,9 +157,13 @@ fn an_open_removal_file_blocks_renewal_and_changes_but_not_a_move() {
         .outcome()
         .is_ok());
     // Regularising the file closes it on the inscription in the same command.
+    let elsewhere = Dwelling {
+        key: "1111111VK4797S0001AB".into(),
+        address: "Calle de Alcalá 200".into(),
+    };
     let state = given::<Inscription>(history.clone())
         .when(InscriptionCommand::ChangeAddress {
-            dwelling: home(),
+            dwelling: elsewhere.clone(),
             actor: Actor::Themselves,
             on: d(2026, 1, 6),
             regularises: Some(file),
@@ -167,7 +171,7 @@ fn an_open_removal_file_blocks_renewal_and_changes_but_not_a_move() {
         .then([
             InscriptionEvent::AddressChanged {
                 renewal_due: Some(renewal_due(d(2026, 1, 6))),
-                dwelling: home(),
+                dwelling: elsewhere.clone(),
                 actor: Actor::Themselves,
                 on: d(2026, 1, 6),
             },
@@ -516,13 +520,15 @@ fn the_lapse_is_declared_by_resolution_and_the_removal_follows_its_notification(
     ])
     .when(resolve.clone())
     .then([resolved.clone()]);
-    given::<Inscription>([
+    let after = given::<Inscription>([
         inscribed(ResidenceStatus::NonEuTemporary, on),
         proposed,
         resolved,
-    ])
-    .when(resolve)
-    .then_refused(|e| *e == InscriptionRefusal::LapseAlreadyResolved);
+    ]);
+    let resolved_state = after.state().clone();
+    after
+        .when(resolve)
+        .then_refused(|e| *e == InscriptionRefusal::LapseAlreadyResolved);
     // Its notification's effect removes the inscription that day.
     let effect = crate::lpac::notification::Effect {
         notification: Uuid::from_u128(5),
@@ -534,7 +540,7 @@ fn the_lapse_is_declared_by_resolution_and_the_removal_follows_its_notification(
         crate::testing::fire::<Inscription>(
             &crate::lpac::notification::follow_up_kind(effect.notification),
             &serde_json::to_value(effect).unwrap(),
-            &super::InscriptionState::default(),
+            &resolved_state,
             Utc::now(),
             d(2028, 1, 14),
         ),
@@ -735,4 +741,105 @@ fn a_card_on_record_is_not_replaced_by_a_passport_through_a_change_of_data() {
             on: d(2026, 6, 1),
         })
         .then_refused(|e| *e == InscriptionRefusal::CardTakesPrecedence);
+}
+
+#[test]
+fn another_person_with_the_same_number_is_not_merged_into_a_removed_inscription() {
+    let removed = [
+        inscribed(ResidenceStatus::NonEuTemporary, d(2024, 1, 10)),
+        InscriptionEvent::Removed {
+            cause: RemovalCause::ChangeOfResidence,
+            effective_on: d(2026, 2, 1),
+        },
+    ];
+    given::<Inscription>(removed)
+        .when(InscriptionCommand::Inscribe {
+            entry: None,
+            person: person(d(1985, 7, 7)),
+            residence: ResidenceStatus::NonEuTemporary,
+            dwelling: home(),
+            declares_nobody_else: false,
+            actor: Actor::Themselves,
+            on: d(2026, 3, 2),
+            at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::DocumentOfAnotherPerson);
+}
+
+#[test]
+fn a_move_to_the_same_dwelling_does_not_regularise_a_file() {
+    let file = Uuid::new_v4();
+    given::<Inscription>([
+        inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1)),
+        InscriptionEvent::RemovalFileOpened {
+            file,
+            on: d(2026, 1, 5),
+        },
+    ])
+    .when(InscriptionCommand::ChangeAddress {
+        dwelling: Dwelling {
+            key: home().key.to_lowercase(),
+            address: "Calle de Toledo 10, 2º B".into(),
+        },
+        actor: Actor::Themselves,
+        on: d(2026, 1, 6),
+        regularises: Some(file),
+    })
+    .then_refused(|e| *e == InscriptionRefusal::SameDwelling);
+}
+
+#[test]
+fn a_lapse_declared_is_not_undone_by_a_status_and_only_its_own_notification_removes() {
+    let notification = Uuid::from_u128(7);
+    let history = [
+        inscribed(ResidenceStatus::NonEuTemporary, d(2024, 1, 10)),
+        InscriptionEvent::LapseProposed {
+            due: d(2026, 1, 10),
+            on: d(2026, 1, 11),
+        },
+        InscriptionEvent::LapseResolved {
+            grounds: crate::lpac::Reasons::try_from("No ha renovado".to_owned()).unwrap(),
+            appeals: Vec::new(),
+            notification,
+            on: d(2026, 1, 20),
+        },
+    ];
+    given::<Inscription>(history.clone())
+        .when(InscriptionCommand::ChangeResidenceStatus {
+            residence: ResidenceStatus::NonEuPermanent,
+            evidence: "tarjeta de larga duración".into(),
+            on: d(2026, 1, 25),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::LapseAlreadyResolved);
+    let state = given::<Inscription>(history).state().clone();
+    let calendar = crate::calendar::HolidayCalendar::bundled();
+    let context = crate::procedure::TimerContext {
+        now: Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).unwrap(),
+        today: d(2026, 2, 1),
+        calendar: &calendar,
+        seat: "28079",
+    };
+    let effect = |id: Uuid| {
+        serde_json::to_value(crate::lpac::notification::Effect {
+            notification: id,
+            act: crate::lpac::notification::ActKind::Resolution,
+            outcome: crate::lpac::notification::Outcome::Delivered,
+            on: d(2026, 2, 1),
+        })
+        .unwrap()
+    };
+    let kind = |id: Uuid| format!("{}/{id}", crate::lpac::notification::TOOK_EFFECT);
+    use crate::procedure::Procedure;
+    assert_eq!(
+        Inscription::timer_command(&kind(notification), &effect(notification), &state, &context),
+        Some(InscriptionCommand::Remove {
+            cause: RemovalCause::Lapse,
+            effective_on: d(2026, 2, 1),
+        })
+    );
+    let other = Uuid::from_u128(8);
+    assert_eq!(
+        Inscription::timer_command(&kind(other), &effect(other), &state, &context),
+        None
+    );
 }

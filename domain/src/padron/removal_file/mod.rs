@@ -193,22 +193,22 @@ impl esrs::Aggregate for RemovalFile {
                 hearing_due,
             }]),
             // The person registered where they live (a change of address the council recorded),
-            // at any point before the resolution.
-            (
-                S::Notifying | S::Hearing | S::AwaitingReport | S::ToResolve,
-                C::RecordRegularised { on },
-            ) => Ok(vec![
-                E::Regularised { on },
-                E::Resolved {
-                    decision: FileDecision::Archive,
-                    grounds: Some(
-                        Reasons::try_from(REGULARISED_GROUNDS.to_owned())
-                            .expect("the fixed grounds are valid reasons"),
-                    ),
-                    appeals: Vec::new(),
-                    on,
-                },
-            ]),
+            // once the opening was notified (before, its notification is still under way) and
+            // before the resolution.
+            (S::Hearing | S::AwaitingReport | S::ToResolve, C::RecordRegularised { on }) => {
+                Ok(vec![
+                    E::Regularised { on },
+                    E::Resolved {
+                        decision: FileDecision::Archive,
+                        grounds: Some(
+                            Reasons::try_from(REGULARISED_GROUNDS.to_owned())
+                                .expect("the fixed grounds are valid reasons"),
+                        ),
+                        appeals: Vec::new(),
+                        on,
+                    },
+                ])
+            }
             (S::ToResolve, C::CorrectHearingFact { correction, on }) => {
                 match (
                     &state.before_hearing_fact,

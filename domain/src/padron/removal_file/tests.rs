@@ -458,29 +458,23 @@ fn timers_send_the_commands_the_deadlines_imply() {
 }
 
 #[test]
-fn a_move_recorded_before_the_opening_was_notified_also_regularises_but_not_after_the_resolution() {
+fn regularising_waits_for_the_openings_notification_and_not_after_the_resolution() {
     given::<RemovalFile>([opened()])
         .when(FileCommand::RecordRegularised { on: d(3, 3) })
-        .then([
-            FileEvent::Regularised { on: d(3, 3) },
-            FileEvent::Resolved {
-                decision: FileDecision::Archive,
-                grounds: Some(Reasons::try_from(super::REGULARISED_GROUNDS.to_owned()).unwrap()),
-                appeals: Vec::new(),
-                on: d(3, 3),
-            },
-        ]);
+        .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
     given::<RemovalFile>([
         opened(),
-        FileEvent::Regularised { on: d(3, 3) },
+        sent(NotificationChannel::Paper),
+        notified(NotificationOutcome::Delivered),
+        FileEvent::Regularised { on: d(3, 10) },
         FileEvent::Resolved {
             decision: FileDecision::Archive,
             grounds: None,
             appeals: Vec::new(),
-            on: d(3, 3),
+            on: d(3, 10),
         },
     ])
-    .when(FileCommand::RecordRegularised { on: d(3, 4) })
+    .when(FileCommand::RecordRegularised { on: d(3, 11) })
     .then_refused(|e| matches!(e, FileRefusal::Closed(_)));
 }
 

@@ -33,7 +33,8 @@ pub enum RequestEvent {
         /// What they know of the person's whereabouts.
         whereabouts: String,
         /// The requester declared the data true, warned that declaring false data may be an
-        /// offence (seed 004).
+        /// offence (seed 004); `false` in requests recorded before it was asked.
+        #[serde(default)]
         declared_true: bool,
         /// The local date.
         on: NaiveDate,
