@@ -88,7 +88,8 @@ impl ReadModel for PadronRegister {
                     "UPDATE {table} SET name = $2, document = $3, residence = $4, dwelling_key = $5,
                             address = $6, inscribed_on = $7, last_change_on = $7, renewal_due = $8,
                             lapse_proposed = false, open_removal_file = NULL, removed_on = NULL,
-                            removal_cause = NULL, version = $9
+                            removal_cause = NULL, confirmation_due = NULL,
+                            confirmation_overdue = false, version = $9
                      WHERE inscription_id = $1"
                 ))
                 .bind(id)
@@ -144,7 +145,8 @@ impl ReadModel for PadronRegister {
                     ..
                 } => sqlx::query(&format!(
                     "UPDATE {table} SET residence = $2, renewal_due = $3, last_change_on = $4,
-                            lapse_proposed = false, version = $5 WHERE inscription_id = $1"
+                            lapse_proposed = false, confirmation_due = NULL,
+                            confirmation_overdue = false, version = $5 WHERE inscription_id = $1"
                 ))
                 .bind(id)
                 .bind(residence_code(*residence))
@@ -210,7 +212,24 @@ impl ReadModel for PadronRegister {
                 .bind(stored.version)
                 .execute(&mut *conn)
                 .await?,
+                InscriptionEvent::ConfirmationDue { due } => sqlx::query(&format!(
+                    "UPDATE {table} SET confirmation_due = $2, confirmation_overdue = false, version = $3
+                     WHERE inscription_id = $1"
+                ))
+                .bind(id)
+                .bind(due)
+                .bind(stored.version)
+                .execute(&mut *conn)
+                .await?,
+                InscriptionEvent::ConfirmationOverdue { .. } => sqlx::query(&format!(
+                    "UPDATE {table} SET confirmation_overdue = true, version = $2 WHERE inscription_id = $1"
+                ))
+                .bind(id)
+                .bind(stored.version)
+                .execute(&mut *conn)
+                .await?,
                 InscriptionEvent::RenewalWarningSent { .. }
+                | InscriptionEvent::ConfirmationWarningSent { .. }
                 | InscriptionEvent::ResidenceConfirmed { .. }
                 | InscriptionEvent::NewInscriptionAuthorised { .. }
                 | InscriptionEvent::RemovalRequested { .. }

@@ -28,8 +28,10 @@ mod removal_request;
 
 pub use inscription::{
     renewal_due, renewal_timers, Inscription, InscriptionCommand, InscriptionEvent,
-    InscriptionRefusal, InscriptionStage, InscriptionState, REMOVAL_FILE_LAPSED,
-    RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS, RENEWAL_WARNING_TIMER, WARNING_MONTHS,
+    InscriptionRefusal, InscriptionStage, InscriptionState, CONFIRMATION_EXPIRY_TIMER,
+    CONFIRMATION_WARNING_TIMER, CONFIRMATION_YEARS_IN_CENTRAL_REGISTER,
+    CONFIRMATION_YEARS_OTHERWISE, REMOVAL_FILE_LAPSED, RENEWAL_EXPIRY_TIMER, RENEWAL_MONTHS,
+    RENEWAL_WARNING_TIMER, WARNING_MONTHS,
 };
 pub use removal_file::{
     file_timers, FileCommand, FileDecision, FileEvent, FileRefusal, FileStage, FileState,

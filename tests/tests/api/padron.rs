@@ -1774,3 +1774,118 @@ async fn a_minors_renewal_is_made_by_a_parent() {
         .await
         .expect(StatusCode::OK);
 }
+
+/// Issue 14: EU citizens and permanent residents confirm their residence periodically (seed 004:
+/// every five years in the Central Register of Foreigners, every two otherwise), warned by letter
+/// three months before; unconfirmed, they are listed for a removal file. And a person who obtains
+/// nationality no longer renews.
+#[tokio::test]
+async fn residence_is_confirmed_periodically_and_nationality_ends_the_duty_to_renew() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let sender = MemorySender::default();
+    let cw = app.caseworker();
+    let mut eu = inscription("eu_citizen");
+    eu["name"] = json!("Marie Dubois");
+    eu["nationality"] = json!("european_union");
+    eu["document"] = json!({"kind": "eu_identity_card", "number": "FR1234567"});
+    let id = id_of(
+        &post("/v1/padron/inscriptions")
+            .bearer(&cw)
+            .json(&eu)
+            .send(&app)
+            .await
+            .expect(StatusCode::CREATED)
+            .json(),
+    );
+    async fn row_of(app: &TestApp, id: &str) -> Value {
+        get(format!("/v1/padron/inscriptions/{id}"))
+            .bearer(&app.caseworker())
+            .send(app)
+            .await
+            .ok_json()
+    }
+
+    assert_eq!(row_of(&app, &id).await["confirmation_due"], "2028-03-02");
+    assert_eq!(row_of(&app, &id).await["renewal_due"], Value::Null);
+    // Three months before: the warning letter.
+    assert_eq!(on_day(&app, day(2027, 12, 1)).await, 0);
+    assert_eq!(on_day(&app, day(2027, 12, 2)).await, 1);
+    process_outbox(&app.state, &sender).await.unwrap();
+    assert!(
+        sender
+            .sent()
+            .iter()
+            .any(|m| m.kind == "confirmation_warning"),
+        "{:?}",
+        sender.sent()
+    );
+    // The day after, unconfirmed: listed for a removal file; Mi Carpeta says so.
+    assert_eq!(on_day(&app, day(2028, 3, 3)).await, 1);
+    assert_eq!(row_of(&app, &id).await["confirmation_overdue"], true);
+    let queue = get("/v1/padron/renewals?which=unconfirmed")
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(queue[0]["inscription_id"], id.as_str(), "{queue}");
+    let mine = get("/v1/carpeta/padron")
+        .bearer(&app.citizen("FR1234567"))
+        .send(&app)
+        .await
+        .ok_json();
+    assert!(
+        mine["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("not confirmed"),
+        "{mine}"
+    );
+    // She confirms at the office: two more years, off the list.
+    post(format!(
+        "/v1/padron/inscriptions/{id}/residence-confirmations"
+    ))
+    .bearer(&cw)
+    .json(&json!({"kind": "themselves"}))
+    .send(&app)
+    .await
+    .expect(StatusCode::OK);
+    let confirmed = row_of(&app, &id).await;
+    assert_eq!(confirmed["confirmation_due"], "2030-03-03", "{confirmed}");
+    assert_eq!(confirmed["confirmation_overdue"], false);
+    let queue = get("/v1/padron/renewals?which=unconfirmed")
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(queue, json!([]));
+
+    // Bilal (ENCSARP) obtains Spanish nationality: no renewal, no letters, no lapse.
+    let bilal = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    post(format!("/v1/padron/inscriptions/{bilal}/residence-status"))
+        .bearer(&cw)
+        .json(&json!({"residence": "spanish", "evidence": "Resolución de concesión de la nacionalidad española de 1 de marzo de 2028"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let his = get(format!("/v1/padron/inscriptions/{bilal}"))
+        .bearer(&cw)
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(his["residence"], "spanish");
+    assert_eq!(his["renewal_due"], Value::Null);
+    assert_eq!(his["confirmation_due"], Value::Null);
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM deadline_timers WHERE case_id = $1::uuid AND state = 'pending'",
+    )
+    .bind(&bilal)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(pending, 0, "no timer runs for him");
+}

@@ -811,6 +811,9 @@ pub enum RenewalQueue {
     Due,
     /// Inscriptions proposed for lapse, awaiting resolution.
     Expired,
+    /// EU citizens and permanent residents whose residence went unconfirmed past its day: for a
+    /// removal file for wrong inscription.
+    Unconfirmed,
 }
 
 /// The renewals queue filter.
@@ -844,6 +847,18 @@ pub async fn renewals(
             ))
             .bind(caller.tenant.as_str())
             .bind(horizon)
+            .fetch_all(&state.pool)
+            .await?
+        }
+        RenewalQueue::Unconfirmed => {
+            sqlx::query_as(&format!(
+                "SELECT {} FROM padron_register
+                 WHERE tenant = $1 AND removed_on IS NULL AND confirmation_overdue
+                   AND open_removal_file IS NULL
+                 ORDER BY confirmation_due, inscription_id LIMIT 1000",
+                super::REGISTER_COLUMNS
+            ))
+            .bind(caller.tenant.as_str())
             .fetch_all(&state.pool)
             .await?
         }
@@ -903,6 +918,16 @@ pub async fn my_inscription(
         )
     } else if found.lapse_proposed {
         (Some("Your inscription expired without renewal and is proposed for lapse: renew it at a citizen office now.".to_owned()), found.renewal_due)
+    } else if found.confirmation_overdue {
+        (Some("Your residence was not confirmed in time: confirm it at a citizen office now, or the council may remove your inscription.".to_owned()), found.confirmation_due)
+    } else if let Some(due) = found.confirmation_due {
+        (
+            Some(
+                "Confirm your residence at a citizen office with your identity document."
+                    .to_owned(),
+            ),
+            Some(due),
+        )
     } else if let Some(due) = found.renewal_due {
         (
             Some("Renew your padrón inscription at a citizen office with your foreigner card (or passport).".to_owned()),

@@ -64,6 +64,13 @@ pub const PLUGIN: Plugin = Plugin {
                    with your foreigner card (or passport).",
             secret: None,
         }),
+        (INSCRIPTION, "confirmation_warning") => Some(NoticeText {
+            subject: "Debe confirmar su residencia en el padrón",
+            body: "Your residence in the padrón must be confirmed within three months: confirm it \
+                   at a citizen office with your identity document. If it is not confirmed, the \
+                   council may open a file to remove your inscription.",
+            secret: None,
+        }),
         _ => None,
     },
 };
@@ -212,12 +219,18 @@ pub struct RegisterRow {
     pub removed_on: Option<NaiveDate>,
     /// Removal cause.
     pub removal_cause: Option<String>,
+    /// The day an EU citizen or permanent resident must confirm their residence by.
+    pub confirmation_due: Option<NaiveDate>,
+    /// The residence went unconfirmed past that day (for a removal file).
+    pub confirmation_overdue: bool,
     /// Version (also the `ETag`).
     pub version: i32,
 }
 
-pub(super) const REGISTER_COLUMNS: &str = "inscription_id, name, document, residence, dwelling_key, address, inscribed_on, \
-    last_change_on, renewal_due, lapse_proposed, open_removal_file, removed_on, removal_cause, version";
+pub(super) const REGISTER_COLUMNS: &str =
+    "inscription_id, name, document, residence, dwelling_key, address, inscribed_on, \
+    last_change_on, renewal_due, lapse_proposed, open_removal_file, removed_on, removal_cause, \
+    confirmation_due, confirmation_overdue, version";
 
 /// An inscription's register row in the caller's council, or 404.
 pub async fn row(

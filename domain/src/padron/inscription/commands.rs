@@ -128,6 +128,22 @@ pub enum InscriptionCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// Timer: the letter three months before the residence must be confirmed (EU citizens and
+    /// permanent residents).
+    SendConfirmationWarning {
+        /// The day it must be confirmed by.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// Timer: the residence was not confirmed in time: the inscription is listed for the council
+    /// to open a removal file for wrong inscription.
+    RecordConfirmationOverdue {
+        /// The day that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// Removes the inscription (lapse by a caseworker's resolution, effective on its notification;
     /// wrong inscription by a removal file's resolution; death; change of residence).
     Remove {

@@ -92,6 +92,26 @@ pub enum InscriptionEvent {
         /// The local date.
         on: NaiveDate,
     },
+    /// The day by which an EU citizen or permanent resident must confirm their residence, set
+    /// by the change just recorded (appended with it).
+    ConfirmationDue {
+        /// That day.
+        due: NaiveDate,
+    },
+    /// The letter warning that the residence must be confirmed was sent.
+    ConfirmationWarningSent {
+        /// The day it must be confirmed by.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
+    /// The residence was not confirmed in time.
+    ConfirmationOverdue {
+        /// The day that passed.
+        due: NaiveDate,
+        /// The local date.
+        on: NaiveDate,
+    },
     /// Renewed expressly.
     Renewed {
         /// The renewal due date this change sets (only for those who must renew).

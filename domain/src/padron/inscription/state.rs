@@ -47,9 +47,33 @@ pub struct InscriptionState {
     pub file_when_removed: Option<Uuid>,
     /// The person's date of birth: who may act for them depends on their age on the day.
     pub birth_date: Option<NaiveDate>,
+    /// Whether the residence went unconfirmed past its day (listed for a removal file).
+    pub confirmation_overdue: bool,
 }
 
 impl InscriptionState {
+    /// The day by which an EU citizen or non-EU permanent resident must confirm their
+    /// residence: five years from the last padrón change for those in the Central Register of
+    /// Foreigners (an EU registration certificate, a foreigner card), two for the others (seed
+    /// 004; `CONFIRMATION_YEARS_*`).
+    pub fn confirmation_due(&self) -> Option<NaiveDate> {
+        if self.stage != InscriptionStage::Inscribed {
+            return None;
+        }
+        let years = match (self.residence?, self.document.as_ref()?) {
+            (ResidenceStatus::EuCitizen, IdentityDocument::EuRegistrationCertificate { .. })
+            | (ResidenceStatus::NonEuPermanent, IdentityDocument::ResidenceCard { .. }) => {
+                super::CONFIRMATION_YEARS_IN_CENTRAL_REGISTER
+            }
+            (ResidenceStatus::EuCitizen | ResidenceStatus::NonEuPermanent, _) => {
+                super::CONFIRMATION_YEARS_OTHERWISE
+            }
+            _ => return None,
+        };
+        self.renewal_basis?
+            .checked_add_months(chrono::Months::new(12 * years))
+    }
+
     /// The renewal due date, for those who must renew.
     pub fn renewal_due(&self) -> Option<NaiveDate> {
         match self.residence {

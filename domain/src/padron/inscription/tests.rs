@@ -7,7 +7,8 @@ use crate::identity::{IdentityDocument, Nationality};
 use crate::padron::{
     renewal_due, renewal_timers, Actor, Dwelling, Inscription, InscriptionCommand,
     InscriptionEvent, InscriptionRefusal, InscriptionStage, Person, RemovalCause, ResidenceStatus,
-    RENEWAL_EXPIRY_TIMER, RENEWAL_WARNING_TIMER,
+    CONFIRMATION_EXPIRY_TIMER, CONFIRMATION_WARNING_TIMER, RENEWAL_EXPIRY_TIMER,
+    RENEWAL_WARNING_TIMER,
 };
 use crate::procedure::{DomainEvent, TimerEffect};
 use crate::testing::given;
@@ -214,10 +215,15 @@ fn eu_citizens_and_permanent_residents_confirm_residence_unless_blocked() {
     };
     given::<Inscription>([inscribed(ResidenceStatus::EuCitizen, d(2025, 1, 1))])
         .when(confirm.clone())
-        .then([InscriptionEvent::ResidenceConfirmed {
-            actor: Actor::Themselves,
-            on: d(2026, 5, 1),
-        }]);
+        .then([
+            InscriptionEvent::ResidenceConfirmed {
+                actor: Actor::Themselves,
+                on: d(2026, 5, 1),
+            },
+            // The next confirmation: two years on (an EU citizen without a registration
+            // certificate is not known to be in the Central Register of Foreigners).
+            InscriptionEvent::ConfirmationDue { due: d(2028, 5, 1) },
+        ]);
     given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
         .when(confirm.clone())
         .then_refused(|e| *e == InscriptionRefusal::ConfirmationNotRequired);
@@ -627,12 +633,16 @@ fn a_change_of_residence_status_decides_the_duty_to_renew() {
             ResidenceStatus::NonEuPermanent,
             "tarjeta de larga duración",
         ))
-        .then([InscriptionEvent::ResidenceStatusChanged {
-            residence: ResidenceStatus::NonEuPermanent,
-            evidence: "tarjeta de larga duración".into(),
-            renewal_due: None,
-            on: d(2026, 3, 2),
-        }]);
+        .then([
+            InscriptionEvent::ResidenceStatusChanged {
+                residence: ResidenceStatus::NonEuPermanent,
+                evidence: "tarjeta de larga duración".into(),
+                renewal_due: None,
+                on: d(2026, 3, 2),
+            },
+            // A permanent resident with a foreigner card confirms every five years instead.
+            InscriptionEvent::ConfirmationDue { due: d(2031, 3, 2) },
+        ]);
     assert_eq!(state.renewal_due(), None);
     let ended = InscriptionEvent::ResidenceStatusChanged {
         residence: ResidenceStatus::Spanish,
@@ -842,4 +852,94 @@ fn a_lapse_declared_is_not_undone_by_a_status_and_only_its_own_notification_remo
         Inscription::timer_command(&kind(other), &effect(other), &state, &context),
         None
     );
+}
+
+#[test]
+fn eu_citizens_and_permanent_residents_confirm_periodically_with_a_warning_and_an_overdue_list() {
+    let eu = |document: IdentityDocument| InscriptionEvent::Inscribed {
+        entry: None,
+        renewal_due: None,
+        person: Person {
+            document,
+            nationality: Nationality::EuropeanUnion,
+            ..person(d(1980, 1, 1))
+        },
+        residence: ResidenceStatus::EuCitizen,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor: Actor::Themselves,
+        on: d(2025, 1, 10),
+    };
+    // In the Central Register of Foreigners (an EU registration certificate): five years.
+    let certificate = IdentityDocument::EuRegistrationCertificate {
+        number: "X1234567L".parse().unwrap(),
+        passport: "PA7654321".parse().unwrap(),
+    };
+    let state = given::<Inscription>([eu(certificate)]).state().clone();
+    assert_eq!(state.confirmation_due(), Some(d(2030, 1, 10)));
+    // Otherwise (a passport): two.
+    let passport = IdentityDocument::Passport {
+        number: "PA1234567".parse().unwrap(),
+    };
+    let history = [
+        eu(passport),
+        InscriptionEvent::ConfirmationDue {
+            due: d(2027, 1, 10),
+        },
+    ];
+    let state = given::<Inscription>(history.clone()).state().clone();
+    assert_eq!(state.confirmation_due(), Some(d(2027, 1, 10)));
+    // Its timers: the warning three months before, the overdue list the day after.
+    let timers = renewal_timers(&InscriptionEvent::ConfirmationDue {
+        due: d(2027, 1, 10),
+    });
+    assert!(timers
+        .iter()
+        .any(|t| matches!(t, TimerEffect::Set { kind, fires_on, .. }
+        if kind == CONFIRMATION_WARNING_TIMER && *fires_on == d(2026, 10, 10))));
+    assert!(timers
+        .iter()
+        .any(|t| matches!(t, TimerEffect::Set { kind, fires_on, .. }
+        if kind == CONFIRMATION_EXPIRY_TIMER && *fires_on == d(2027, 1, 11))));
+    given::<Inscription>(history.clone())
+        .when(InscriptionCommand::SendConfirmationWarning {
+            due: d(2027, 1, 10),
+            on: d(2026, 10, 10),
+        })
+        .then([InscriptionEvent::ConfirmationWarningSent {
+            due: d(2027, 1, 10),
+            on: d(2026, 10, 10),
+        }]);
+    let overdue = given::<Inscription>(history.clone())
+        .when(InscriptionCommand::RecordConfirmationOverdue {
+            due: d(2027, 1, 10),
+            on: d(2027, 1, 11),
+        })
+        .then([InscriptionEvent::ConfirmationOverdue {
+            due: d(2027, 1, 10),
+            on: d(2027, 1, 11),
+        }]);
+    assert!(overdue.confirmation_overdue);
+    // A timer for a day that moved since (she confirmed) does nothing.
+    let mut confirmed = history.to_vec();
+    confirmed.push(InscriptionEvent::ResidenceConfirmed {
+        actor: Actor::Themselves,
+        on: d(2026, 11, 2),
+    });
+    given::<Inscription>(confirmed)
+        .when(InscriptionCommand::RecordConfirmationOverdue {
+            due: d(2027, 1, 10),
+            on: d(2027, 1, 11),
+        })
+        .then_refused(|e| *e == InscriptionRefusal::StaleTimer);
+    // Whoever renews (ENCSARP) has no confirmation.
+    let temporary =
+        given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 10))]);
+    assert_eq!(temporary.state().confirmation_due(), None);
+    assert!(renewal_timers(&InscriptionEvent::Removed {
+        cause: RemovalCause::Death,
+        effective_on: d(2026, 1, 1),
+    })
+    .iter()
+    .any(|t| matches!(t, TimerEffect::Cancel { kind } if kind == CONFIRMATION_EXPIRY_TIMER)));
 }

@@ -15,6 +15,11 @@ pub const RENEWAL_WARNING_TIMER: &str = "renewal_warning";
 /// Timer kinds.
 pub const RENEWAL_EXPIRY_TIMER: &str = "renewal_expiry";
 
+/// Timer kinds of the periodic confirmation of residence (EU citizens, permanent residents).
+pub const CONFIRMATION_WARNING_TIMER: &str = "confirmation_warning";
+/// Timer kinds.
+pub const CONFIRMATION_EXPIRY_TIMER: &str = "confirmation_expiry";
+
 /// The follow-up of a removal file that lapsed by its timer: the person's inscription is
 /// released (the file's lapse changes only the file's stream).
 pub const REMOVAL_FILE_LAPSED: &str = "removal_file_lapsed";
@@ -43,7 +48,6 @@ pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
     match event {
         E::Inscribed { renewal_due, .. }
         | E::Reinscribed { renewal_due, .. }
-        | E::ResidenceStatusChanged { renewal_due, .. }
         | E::AddressChanged { renewal_due, .. }
         | E::PersonalDataModified { renewal_due, .. }
         | E::Renewed { renewal_due, .. }
@@ -68,7 +72,69 @@ pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
             }
             None => cancel(),
         },
-        E::Removed { .. } => cancel(),
+        E::Removed { .. } => {
+            let mut all = cancel();
+            all.extend(cancel_confirmation());
+            all
+        }
+        // The status decides which duty runs: the confirmation's timers are set again by the
+        // `ConfirmationDue` appended with it when the new status confirms.
+        E::ResidenceStatusChanged { renewal_due, .. } => {
+            let mut effects = match renewal_due {
+                Some(due) => renewal_set(*due),
+                None => cancel(),
+            };
+            effects.extend(cancel_confirmation());
+            effects
+        }
+        E::ConfirmationDue { due } => {
+            let warn_on = due
+                .checked_sub_months(Months::new(WARNING_MONTHS))
+                .unwrap_or(*due);
+            let data = serde_json::json!({ "due": due });
+            vec![
+                TimerEffect::Set {
+                    kind: CONFIRMATION_WARNING_TIMER.into(),
+                    fires_on: warn_on,
+                    data: data.clone(),
+                },
+                TimerEffect::Set {
+                    kind: CONFIRMATION_EXPIRY_TIMER.into(),
+                    fires_on: due.succ_opt().unwrap_or(*due),
+                    data,
+                },
+            ]
+        }
         _ => Vec::new(),
     }
+}
+
+fn renewal_set(due: NaiveDate) -> Vec<TimerEffect> {
+    let warn_on = due
+        .checked_sub_months(Months::new(WARNING_MONTHS))
+        .unwrap_or(due);
+    let data = serde_json::json!({ "due": due });
+    vec![
+        TimerEffect::Set {
+            kind: RENEWAL_WARNING_TIMER.into(),
+            fires_on: warn_on,
+            data: data.clone(),
+        },
+        TimerEffect::Set {
+            kind: RENEWAL_EXPIRY_TIMER.into(),
+            fires_on: due.succ_opt().unwrap_or(due),
+            data,
+        },
+    ]
+}
+
+fn cancel_confirmation() -> Vec<TimerEffect> {
+    vec![
+        TimerEffect::Cancel {
+            kind: CONFIRMATION_WARNING_TIMER.into(),
+        },
+        TimerEffect::Cancel {
+            kind: CONFIRMATION_EXPIRY_TIMER.into(),
+        },
+    ]
 }
