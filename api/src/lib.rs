@@ -13,6 +13,7 @@ pub mod documents;
 pub mod extract;
 pub mod notices;
 pub mod openapi;
+pub mod pdf;
 pub mod person_ids;
 pub mod pipeline;
 pub mod problem;

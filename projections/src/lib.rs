@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod case_view;
+pub mod certificates;
 pub mod clock;
 pub mod documents;
 pub mod notifications;
@@ -23,6 +24,7 @@ pub mod timers;
 
 pub use accounts::Accounts;
 pub use case_view::{CaseRow, CaseView};
+pub use certificates::PadronCertificates;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use documents::CaseDocuments;
 pub use notifications::Notifications;

@@ -46,7 +46,8 @@ enum Command {
     /// do not fire again.
     Rebuild {
         /// The read model (case_view, deadline_timers, notices_outbox, account_view,
-        /// padron_register), or `all`.
+        /// padron_register, padron_certificates, registry_book, notifications, case_documents,
+        /// representations), or `all`.
         read_model: String,
         /// What to do with effects the rebuilt model would have that the live one does not hold
         /// (notices of events the live outbox lost): refuse the rebuild, send them, or record them

@@ -461,6 +461,20 @@ async fn by_code(state: &AppState, code: &str) -> Result<(VerifiedDocumentDto, S
     .bind(code.as_str())
     .fetch_optional(&state.pool)
     .await?;
+    // Or a document the council issued itself: a padrón certificate or volante.
+    let row =
+        match row {
+            Some(row) => Some(row),
+            None => sqlx::query_as(
+                "SELECT verification_code, tenant AS council, 'padron_certificate' AS procedure,
+                        'application/pdf' AS media_type, size, sha256, issued_at AS added_at,
+                        kind || '-de-empadronamiento.pdf' AS name
+                 FROM padron_certificates WHERE verification_code = $1",
+            )
+            .bind(code.as_str())
+            .fetch_optional(&state.pool)
+            .await?,
+        };
     let row =
         row.ok_or_else(|| ApiError::NotFound("no document has this verification code".into()))?;
     Ok((row.found, row.name))

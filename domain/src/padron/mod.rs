@@ -22,10 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{IdentityDocument, Nationality};
 
+mod certificate;
 mod inscription;
 mod removal_file;
 mod removal_request;
 
+pub use certificate::{
+    CertificateCommand, CertificateEvent, CertificateKind, CertificateRefusal, CertificateScope,
+    CertificateState, CertifiedPeriod, CertifiedPerson, Issue as CertificateIssue,
+    PadronCertificate,
+};
 pub use inscription::{
     renewal_due, renewal_timers, Inscription, InscriptionCommand, InscriptionEvent,
     InscriptionRefusal, InscriptionStage, InscriptionState, CONFIRMATION_EXPIRY_TIMER,

@@ -603,6 +603,15 @@ async fn prepare(app: &TestApp, sender: &MemorySender, operation: &str) -> Optio
                 )
             }
         }
+        "issue_certificate" => {
+            let id = inscribed(app, &nie_for(1)).await;
+            sample(
+                Method::POST,
+                format!("/v1/padron/inscriptions/{id}/certificates"),
+                cw(),
+                json!({"kind": "volante", "scope": "individual"}),
+            )
+        }
         "change_residence_status" => {
             let id = inscribed(app, &nie_for(1)).await;
             sample(

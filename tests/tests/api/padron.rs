@@ -7,6 +7,8 @@ use expedientes_api::notices::{process_outbox, MemorySender};
 use super::*;
 
 const BILAL: &str = "X1234567L";
+/// Someone with nothing to do with the inscriptions of a test.
+const ANA_DNI: &str = "12345678Z";
 
 fn inscription(residence: &str) -> Value {
     json!({
@@ -1888,4 +1890,141 @@ async fn residence_is_confirmed_periodically_and_nationality_ends_the_duty_to_re
     .await
     .unwrap();
     assert_eq!(pending, 0, "no timer runs for him");
+}
+
+/// Issue 14: certificates and volantes — individual or collective of the dwelling, current or
+/// historical — issued as PDFs with a secure verification code anyone can check.
+#[tokio::test]
+async fn certificates_and_volantes_are_issued_and_checked_by_their_code() {
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let cw = app.caseworker();
+    let bilal = inscribed(
+        &app,
+        json!({"kind": "residence_card", "number": BILAL}),
+        "Bilal Haddad",
+    )
+    .await;
+    let mut other = inscription("non_eu_temporary");
+    other["name"] = json!("Carmen Ruiz");
+    other["document"] = json!({"kind": "residence_card", "number": "Y1234567X"});
+    post("/v1/padron/inscriptions")
+        .bearer(&cw)
+        .json(&other)
+        .send(&app)
+        .await
+        .expect(StatusCode::CREATED);
+    let ask = |token: String, body: Value| {
+        post(format!("/v1/padron/inscriptions/{bilal}/certificates"))
+            .bearer(&token)
+            .json(&body)
+    };
+    // Someone else cannot ask for his.
+    let theirs = ask(
+        app.citizen(ANA_DNI),
+        json!({"kind": "volante", "scope": "individual"}),
+    )
+    .send(&app)
+    .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    // He asks for a volante online.
+    let issued = ask(
+        app.citizen(BILAL),
+        json!({"kind": "volante", "scope": "individual"}),
+    )
+    .send(&app)
+    .await
+    .expect(StatusCode::CREATED)
+    .follow(&app)
+    .await;
+    let code = issued["verification_code"].as_str().unwrap().to_owned();
+    assert_eq!(issued["kind"], "volante");
+    // Anyone with the code checks it, and gets the copy.
+    let checked = get(format!("/v1/verification/documents/{code}"))
+        .send(&app)
+        .await
+        .ok_json();
+    assert_eq!(checked["procedure"], "padron_certificate", "{checked}");
+    assert_eq!(checked["sha256"], issued["sha256"]);
+    let copy = get(format!("/v1/verification/documents/{code}/content"))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    assert!(copy.body.starts_with(b"%PDF-1.4"));
+    let text = String::from_utf8_lossy(&copy.body).into_owned();
+    assert!(
+        text.contains("VOLANTE DE EMPADRONAMIENTO INDIVIDUAL"),
+        "{text}"
+    );
+    assert!(text.contains("Bilal Haddad"));
+    assert!(text.contains(&code));
+    // A collective certificate of the dwelling, at the counter: both of them.
+    let collective = ask(
+        cw.clone(),
+        json!({"kind": "certificate", "scope": "collective"}),
+    )
+    .send(&app)
+    .await
+    .expect(StatusCode::CREATED)
+    .follow(&app)
+    .await;
+    let copy = get(format!(
+        "/v1/verification/documents/{}/content",
+        collective["verification_code"].as_str().unwrap()
+    ))
+    .send(&app)
+    .await
+    .expect(StatusCode::OK);
+    let text = String::from_utf8_lossy(&copy.body).into_owned();
+    assert!(
+        text.contains("Bilal Haddad") && text.contains("Carmen Ruiz"),
+        "{text}"
+    );
+    // He moves away and is removed: a current document is refused, a historical one says when
+    // and why.
+    app.clock.advance(Duration::days(40));
+    post(format!("/v1/padron/inscriptions/{bilal}/removals"))
+        .bearer(&cw)
+        .json(&json!({"cause": "change_of_residence", "effective_on": "2026-04-10"}))
+        .send(&app)
+        .await
+        .expect(StatusCode::OK);
+    let current = ask(
+        cw.clone(),
+        json!({"kind": "certificate", "scope": "individual"}),
+    )
+    .send(&app)
+    .await;
+    assert_problem(&current, StatusCode::CONFLICT, "refused");
+    let historical = ask(
+        cw.clone(),
+        json!({"kind": "certificate", "scope": "individual", "historical": true}),
+    )
+    .send(&app)
+    .await
+    .expect(StatusCode::CREATED)
+    .follow(&app)
+    .await;
+    let copy = get(format!(
+        "/v1/verification/documents/{}/content",
+        historical["verification_code"].as_str().unwrap()
+    ))
+    .send(&app)
+    .await
+    .expect(StatusCode::OK);
+    let text = String::from_utf8_lossy(&copy.body).into_owned();
+    assert!(text.contains("HIST"), "{text}");
+    assert!(text.contains("cambio de residencia"), "{text}");
+    assert!(
+        // (the line breaks after "10 de")
+        text.contains("del 2 de marzo de 2026 al 10 de")
+            && text.contains("(abril de 2026, en que caus"),
+        "{text}"
+    );
+    // Someone else's document is not theirs to read.
+    let id = id_of(&json!({"id": historical["certificate_id"]}));
+    let foreign = get(format!("/v1/padron/certificates/{id}"))
+        .bearer(&app.citizen(ANA_DNI))
+        .send(&app)
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }

@@ -2,12 +2,15 @@
 //! wrong inscription (`removal_files`), and what both share here: the register row, who may act,
 //! and the actor of a request.
 
+pub mod certificates;
 pub mod inscriptions;
 pub mod removal_files;
 pub mod removal_requests;
 
 use chrono::NaiveDate;
-use expedientes_domain::padron::{Actor, Inscription, RemovalFile, RemovalRequest};
+use expedientes_domain::padron::{
+    Actor, Inscription, PadronCertificate, RemovalFile, RemovalRequest,
+};
 use expedientes_domain::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,9 +33,16 @@ pub const PLUGIN: Plugin = Plugin {
             .register::<Inscription>()
             .register::<RemovalFile>()
             .register::<RemovalRequest>()
+            .register::<PadronCertificate>()
     },
-    read_models: || vec![std::sync::Arc::new(expedientes_projections::PadronRegister)],
+    read_models: || {
+        vec![
+            std::sync::Arc::new(expedientes_projections::PadronRegister),
+            std::sync::Arc::new(expedientes_projections::PadronCertificates),
+        ]
+    },
     routes: || {
+        use certificates::*;
         use inscriptions::*;
         use removal_files::*;
         use removal_requests::*;
@@ -52,6 +62,8 @@ pub const PLUGIN: Plugin = Plugin {
             .routes(routes!(my_inscription))
             .routes(routes!(open_file))
             .routes(routes!(file_step))
+            .routes(routes!(issue_certificate))
+            .routes(routes!(get_certificate))
             .routes(routes!(submit_removal_request))
             .routes(routes!(get_removal_request))
             .routes(routes!(open_file_from_request))
