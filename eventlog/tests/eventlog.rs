@@ -965,8 +965,13 @@ mod command_path {
             |decision| {
                 let call = decided.fetch_add(1, Ordering::SeqCst) + 1;
                 before_deciding(call);
-                decision
-                    .handle::<RemovalFile>(file, FileCommand::RecordRegularised { on: d(3, 20) })?;
+                decision.handle::<RemovalFile>(
+                    file,
+                    FileCommand::RecordRegularised {
+                        on: d(3, 20),
+                        appeals: Vec::new(),
+                    },
+                )?;
                 decision.handle::<Inscription>(
                     inscription,
                     InscriptionCommand::RecordRemovalFileClosed { file, on: d(3, 20) },

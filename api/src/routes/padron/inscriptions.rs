@@ -411,7 +411,10 @@ pub async fn change_address(
                 decision.handle::<Inscription>(id, change(Some(file)))?;
                 decision.handle::<expedientes_domain::padron::RemovalFile>(
                     file,
-                    expedientes_domain::padron::FileCommand::RecordRegularised { on },
+                    expedientes_domain::padron::FileCommand::RecordRegularised {
+                        on,
+                        appeals: regularised.appeals.clone(),
+                    },
                 )?;
                 decision
                     .handle::<Notification>(regularised.notification, regularised.issue.clone())?;

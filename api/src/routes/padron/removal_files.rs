@@ -455,7 +455,14 @@ pub async fn file_step(
             on: today,
         }),
         FileStep::Agreement => Some(FileCommand::RecordAgreement { on: today }),
-        FileStep::Regularised => Some(FileCommand::RecordRegularised { on: today }),
+        FileStep::Regularised => Some(FileCommand::RecordRegularised {
+            on: today,
+            appeals: crate::routes::notifications::resolution_parts(
+                "regularización".into(),
+                input.body.as_deref(),
+            )?
+            .1,
+        }),
         // The maximum time's new last day depends on the file: computed in the decision below.
         FileStep::RequestReport => Some(FileCommand::RequestReport {
             on: today,
@@ -560,11 +567,11 @@ pub async fn file_step(
             appeals,
             today,
         )),
-        Some(FileCommand::RecordRegularised { .. }) => Some(resolution_act(
+        Some(FileCommand::RecordRegularised { appeals, .. }) => Some(resolution_act(
             &case,
             FileDecision::Archive,
             "La persona interesada ha regularizado su inscripción padronal.",
-            &[],
+            appeals,
             today,
         )),
         _ => None,
@@ -672,6 +679,8 @@ pub async fn file_step(
 /// person registered where they live, which regularises the file (seed 004): archived, and that
 /// resolution notified as the file's others are.
 pub(super) struct Regularisation {
+    /// The appeals against the archive.
+    pub appeals: Vec<Appeal>,
     /// The archive's notification.
     pub notification: Uuid,
     /// Its issue.
@@ -697,12 +706,15 @@ pub(super) async fn regularisation(
     .await?;
     let case = case.ok_or_else(|| ApiError::Internal("an open removal file not in view".into()))?;
     let today = crate::deadlines::local_date(state, state.clock.now());
+    let appeals = expedientes_domain::lpac::Appeal::ending_administrative_route(
+        "el mismo órgano que dictó esta resolución",
+    );
     let act = resolution_act(
         &case,
         FileDecision::Archive,
         "La persona interesada ha regularizado su inscripción padronal: consta inscrita en su \
          domicilio actual.",
-        &[],
+        &appeals,
         today,
     );
     let person = case
@@ -740,6 +752,7 @@ pub(super) async fn regularisation(
     )
     .await?;
     Ok(Regularisation {
+        appeals,
         notification,
         issue,
     })

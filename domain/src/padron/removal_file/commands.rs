@@ -49,10 +49,13 @@ pub enum FileCommand {
         /// The opening's: the last day of the 15 business days that start the next day.
         hearing_due: Option<NaiveDate>,
     },
-    /// The person regularised their situation (e.g. registered where they live now).
+    /// The person regularised their situation (e.g. registered where they live now): the file
+    /// is archived by a resolution, with the appeals against it (art. 88.3).
     RecordRegularised {
         /// The local date.
         on: NaiveDate,
+        /// The appeals against the archive.
+        appeals: Vec<Appeal>,
     },
     /// A caseworker corrects the person's agreement or allegations recorded by a material error
     /// (art. 109.2: entered on the wrong file, say): the hearing stands again as it was (its

@@ -195,20 +195,21 @@ impl esrs::Aggregate for RemovalFile {
             // The person registered where they live (a change of address the council recorded),
             // once the opening was notified (before, its notification is still under way) and
             // before the resolution.
-            (S::Hearing | S::AwaitingReport | S::ToResolve, C::RecordRegularised { on }) => {
-                Ok(vec![
-                    E::Regularised { on },
-                    E::Resolved {
-                        decision: FileDecision::Archive,
-                        grounds: Some(
-                            Reasons::try_from(REGULARISED_GROUNDS.to_owned())
-                                .expect("the fixed grounds are valid reasons"),
-                        ),
-                        appeals: Vec::new(),
-                        on,
-                    },
-                ])
-            }
+            (
+                S::Hearing | S::AwaitingReport | S::ToResolve,
+                C::RecordRegularised { on, appeals },
+            ) => Ok(vec![
+                E::Regularised { on },
+                E::Resolved {
+                    decision: FileDecision::Archive,
+                    grounds: Some(
+                        Reasons::try_from(REGULARISED_GROUNDS.to_owned())
+                            .expect("the fixed grounds are valid reasons"),
+                    ),
+                    appeals,
+                    on,
+                },
+            ]),
             (S::ToResolve, C::CorrectHearingFact { correction, on }) => {
                 match (
                     &state.before_hearing_fact,

@@ -460,7 +460,10 @@ fn timers_send_the_commands_the_deadlines_imply() {
 #[test]
 fn regularising_waits_for_the_openings_notification_and_not_after_the_resolution() {
     given::<RemovalFile>([opened()])
-        .when(FileCommand::RecordRegularised { on: d(3, 3) })
+        .when(FileCommand::RecordRegularised {
+            on: d(3, 3),
+            appeals: Vec::new(),
+        })
         .then_refused(|e| matches!(e, FileRefusal::WrongStage(_)));
     given::<RemovalFile>([
         opened(),
@@ -474,7 +477,10 @@ fn regularising_waits_for_the_openings_notification_and_not_after_the_resolution
             on: d(3, 10),
         },
     ])
-    .when(FileCommand::RecordRegularised { on: d(3, 11) })
+    .when(FileCommand::RecordRegularised {
+        on: d(3, 11),
+        appeals: Vec::new(),
+    })
     .then_refused(|e| matches!(e, FileRefusal::Closed(_)));
 }
 
@@ -486,7 +492,10 @@ fn regularising_archives_the_file() {
         notified(NotificationOutcome::Delivered),
     ];
     given::<RemovalFile>(base)
-        .when(FileCommand::RecordRegularised { on: d(3, 10) })
+        .when(FileCommand::RecordRegularised {
+            on: d(3, 10),
+            appeals: Vec::new(),
+        })
         .then([
             FileEvent::Regularised { on: d(3, 10) },
             FileEvent::Resolved {
