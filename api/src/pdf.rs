@@ -3,14 +3,62 @@
 //! hand because it is a few dozen lines and needs nothing a PDF crate adds (fonts, images,
 //! forms); the bytes are deterministic for the same text.
 
-/// Characters per line at 11 pt on an A4 page with 2 cm margins (Helvetica averages about half
-/// its size per character).
-const LINE_CHARS: usize = 88;
+/// The text width of a line, in thousandths of the font size: an A4 page with 2 cm margins at
+/// 11 pt holds 481 pt.
+const LINE_WIDTH: u32 = 481 * 1000 / 11;
 /// Lines per page.
 const PAGE_LINES: usize = 52;
 
-/// The text in WinAnsi (Latin-1 for the letters Spanish and co-official languages use): other
-/// characters become `?`; the PDF string delimiters are escaped.
+/// WinAnsi's code for the characters it holds beyond Latin-1's (0x80-0x9F).
+fn win_ansi_extra(c: char) -> Option<u8> {
+    Some(match c {
+        '€' => 0x80,
+        '‚' => 0x82,
+        'ƒ' => 0x83,
+        '„' => 0x84,
+        '…' => 0x85,
+        '†' => 0x86,
+        '‡' => 0x87,
+        'ˆ' => 0x88,
+        '‰' => 0x89,
+        'Š' => 0x8a,
+        '‹' => 0x8b,
+        'Œ' => 0x8c,
+        'Ž' => 0x8e,
+        '‘' => 0x91,
+        '’' => 0x92,
+        '“' => 0x93,
+        '”' => 0x94,
+        '•' => 0x95,
+        '–' => 0x96,
+        '—' => 0x97,
+        '˜' => 0x98,
+        '™' => 0x99,
+        'š' => 0x9a,
+        '›' => 0x9b,
+        'œ' => 0x9c,
+        'ž' => 0x9e,
+        'Ÿ' => 0x9f,
+        _ => return None,
+    })
+}
+
+/// The WinAnsi code of a character, if the fonts used can print it.
+fn win_ansi(c: char) -> Option<u8> {
+    match c as u32 {
+        0x20..=0x7e | 0xa0..=0xff => Some(c as u32 as u8),
+        _ => win_ansi_extra(c),
+    }
+}
+
+/// Whether every character of `text` can be printed (a name with letters beyond WinAnsi — ș, ł,
+/// ğ… — cannot yet, and a document is never issued with a name misspelt).
+pub fn representable(text: &str) -> bool {
+    text.chars().all(|c| win_ansi(c).is_some())
+}
+
+/// The text in WinAnsi, the PDF string delimiters escaped (a character it cannot print becomes
+/// `?`: callers check [`representable`] for what must be exact).
 fn encode(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     for c in text.chars() {
@@ -19,30 +67,54 @@ fn encode(text: &str) -> Vec<u8> {
                 out.push(b'\\');
                 out.push(c as u8);
             }
-            c if (c as u32) >= 0x20 && (c as u32) < 0x7f => out.push(c as u8),
-            c if (c as u32) >= 0xa0 && (c as u32) <= 0xff => out.push(c as u32 as u8),
-            _ => out.push(b'?'),
+            c => out.push(win_ansi(c).unwrap_or(b'?')),
         }
     }
     out
 }
 
-/// Splits a paragraph into lines of at most [`LINE_CHARS`] characters, at spaces where it can.
+/// A character's width in Helvetica, in thousandths of the font size: the font's own widths for
+/// the narrow and the wide ones, and an upper bound of the rest, so that a line never runs off
+/// the page.
+fn width(c: char) -> u32 {
+    match c {
+        ' ' | '!' | ',' | '.' | ':' | ';' | '\'' | 'i' | 'j' | 'l' | 'I' | '|' | '/' | 'f'
+        | 't' | '(' | ')' | '[' | ']' | '-' => 333,
+        'r' => 333,
+        'm' | 'M' | 'W' | 'w' | '%' | '@' | 'Œ' | 'œ' | '—' | '‰' | 'Æ' | 'æ' => 944,
+        c if c.is_ascii_digit() => 556,
+        c if c.is_uppercase() => 778,
+        _ => 611,
+    }
+}
+
+fn text_width(text: &str) -> u32 {
+    text.chars().map(width).sum()
+}
+
+/// Splits a paragraph into lines that fit the page width, at spaces where it can.
 fn wrap(paragraph: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in paragraph.split_whitespace() {
         let mut word = word.to_owned();
-        while word.chars().count() > LINE_CHARS {
-            let head: String = word.chars().take(LINE_CHARS).collect();
-            word = word.chars().skip(LINE_CHARS).collect();
+        // A word longer than a line is cut.
+        while text_width(&word) > LINE_WIDTH {
+            let mut head = String::new();
+            for c in word.chars() {
+                if text_width(&head) + width(c) > LINE_WIDTH {
+                    break;
+                }
+                head.push(c);
+            }
+            word = word.chars().skip(head.chars().count()).collect();
             if !line.is_empty() {
                 lines.push(std::mem::take(&mut line));
             }
             lines.push(head);
         }
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if needed > LINE_CHARS && !line.is_empty() {
+        let space = if line.is_empty() { 0 } else { width(' ') };
+        if !line.is_empty() && text_width(&line) + space + text_width(&word) > LINE_WIDTH {
             lines.push(std::mem::take(&mut line));
         }
         if !line.is_empty() {
@@ -185,14 +257,25 @@ mod tests {
         // Latin-1 letters kept, parentheses escaped, the rest replaced.
         assert!(pdf.windows(2).any(|w| w == [b'L', 0xed]));
         assert!(text.contains("\\(con par"));
-        assert!(text.contains("? y un ?"));
+        // An em dash and the euro sign are WinAnsi's.
+        assert!(pdf.windows(3).any(|w| w == [b' ', 0x97, b' ']));
+        assert!(pdf.windows(1).any(|w| w == [0x80]));
     }
 
     #[test]
-    fn long_paragraphs_are_wrapped_at_spaces() {
+    fn long_paragraphs_are_wrapped_to_the_page_width_and_names_checked() {
         let lines = wrap(&"palabra ".repeat(40));
-        assert!(lines.iter().all(|l| l.chars().count() <= LINE_CHARS));
+        assert!(lines.iter().all(|l| text_width(l) <= LINE_WIDTH));
         assert!(lines.len() > 3);
-        assert_eq!(wrap(&"x".repeat(200)).len(), 3);
+        // Capitals are wider: fewer to a line.
+        let capitals = wrap(&"MMMMMMMMMM ".repeat(20));
+        assert!(capitals.iter().all(|l| text_width(l) <= LINE_WIDTH));
+        assert!(capitals[0].chars().count() < 60, "{}", capitals[0]);
+        assert!(wrap(&"x".repeat(200)).len() >= 3);
+        assert!(representable("Begoña Muñoz Pérez"));
+        assert!(!representable("Šimůnek"));
+        assert!(representable("Œuvre — Žižek, 5 €"));
+        assert!(!representable("Ștefan Łukasz Yılmaz"));
+        assert_eq!(encode("Žižek €"), b"\x8ei\x9eek \x80".to_vec());
     }
 }

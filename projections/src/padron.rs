@@ -188,7 +188,8 @@ impl ReadModel for PadronRegister {
                 .execute(&mut *conn)
                 .await?,
                 InscriptionEvent::Removed { cause, effective_on } => sqlx::query(&format!(
-                    "UPDATE {table} SET removed_on = $2, removal_cause = $3, open_removal_file = NULL, version = $4
+                    "UPDATE {table} SET removed_on = $2, removal_cause = $3, open_removal_file = NULL,
+                            confirmation_due = NULL, confirmation_overdue = false, version = $4
                      WHERE inscription_id = $1"
                 ))
                 .bind(id)
@@ -228,9 +229,16 @@ impl ReadModel for PadronRegister {
                 .bind(stored.version)
                 .execute(&mut *conn)
                 .await?,
+                InscriptionEvent::ResidenceConfirmed { on, .. } => sqlx::query(&format!(
+                    "UPDATE {table} SET last_change_on = $2, version = $3 WHERE inscription_id = $1"
+                ))
+                .bind(id)
+                .bind(on)
+                .bind(stored.version)
+                .execute(&mut *conn)
+                .await?,
                 InscriptionEvent::RenewalWarningSent { .. }
                 | InscriptionEvent::ConfirmationWarningSent { .. }
-                | InscriptionEvent::ResidenceConfirmed { .. }
                 | InscriptionEvent::NewInscriptionAuthorised { .. }
                 | InscriptionEvent::RemovalRequested { .. }
                 | InscriptionEvent::LapseResolved { .. } => {

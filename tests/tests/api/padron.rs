@@ -1926,16 +1926,58 @@ async fn certificates_and_volantes_are_issued_and_checked_by_their_code() {
     .send(&app)
     .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
-    // He asks for a volante online.
-    let issued = ask(
+    // Online: a volante, with an electronic certificate; a certificate is the counter's.
+    let weak = ask(
         app.citizen(BILAL),
         json!({"kind": "volante", "scope": "individual"}),
     )
     .send(&app)
-    .await
-    .expect(StatusCode::CREATED)
-    .follow(&app)
     .await;
+    assert_eq!(weak.status, StatusCode::FORBIDDEN);
+    let certified = app.state.keys.mint(
+        Role::Citizen,
+        &MADRID.parse().unwrap(),
+        BILAL,
+        Assurance::High,
+        600,
+    );
+    let certificate_online = ask(
+        certified.clone(),
+        json!({"kind": "certificate", "scope": "individual"}),
+    )
+    .send(&app)
+    .await;
+    assert_eq!(certificate_online.status, StatusCode::FORBIDDEN);
+    // If-Match names the inscription's version.
+    let stale = ask(
+        certified.clone(),
+        json!({"kind": "volante", "scope": "individual"}),
+    )
+    .header("if-match", "\"9\"")
+    .send(&app)
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let first = ask(
+        certified.clone(),
+        json!({"kind": "volante", "scope": "individual"}),
+    )
+    .header("if-match", "\"1\"")
+    .header("idempotency-key", "volante-1")
+    .send(&app)
+    .await
+    .expect(StatusCode::CREATED);
+    // A retry answers the same document.
+    let again = ask(
+        certified.clone(),
+        json!({"kind": "volante", "scope": "individual"}),
+    )
+    .header("if-match", "\"1\"")
+    .header("idempotency-key", "volante-1")
+    .send(&app)
+    .await
+    .expect(StatusCode::CREATED);
+    assert_eq!(again.json()["replayed"], true);
+    let issued = first.follow(&app).await;
     let code = issued["verification_code"].as_str().unwrap().to_owned();
     assert_eq!(issued["kind"], "volante");
     // Anyone with the code checks it, and gets the copy.

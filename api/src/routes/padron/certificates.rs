@@ -31,6 +31,10 @@ pub const CERTIFICATE: &str = <PadronCertificate as esrs::Aggregate>::NAME;
 
 impl RefusalProblem for expedientes_domain::padron::CertificateRefusal {}
 
+/// The most people a collective document states (a dwelling with more is a matter for the
+/// counter: a residence, an institution).
+const COLLECTIVE_MAX: usize = 100;
+
 fn location(id: Uuid) -> String {
     format!("/v1/padron/certificates/{id}")
 }
@@ -173,6 +177,12 @@ fn render(
             "{}, con documento de identidad {}:",
             person.name, person.document
         ));
+        if let Some(since) = person.in_municipality_since {
+            lines.push(format!(
+                "- inscrito/a en este municipio sin interrupción desde el {}.",
+                spanish_date(since)
+            ));
+        }
         for period in &person.periods {
             lines.push(match (&period.until, &period.removal_cause) {
                 (None, _) => format!(
@@ -198,13 +208,14 @@ fn render(
         lines.push(String::new());
     }
     lines.push(match issue.kind {
-        CertificateKind::Certificate => "Y para que conste, se expide el presente certificado, que tiene el valor de documento público (art. 16.1 de la Ley 7/1985, de Bases del Régimen Local), con la firma del órgano competente.".to_owned(),
-        CertificateKind::Volante => "El presente volante tiene carácter meramente informativo de los datos que constan en el Padrón (art. 16.1 de la Ley 7/1985); no tiene el valor de un certificado.".to_owned(),
+        CertificateKind::Certificate => "Y para que conste, se expide el presente certificado, que tiene el valor de documento público (art. 16.1 de la Ley 7/1985, de Bases del Régimen Local). Expedido mediante actuación administrativa automatizada y autenticado con su código seguro de verificación (arts. 41 y 42.b de la Ley 40/2015).".to_owned(),
+        CertificateKind::Volante => "El presente volante tiene carácter meramente informativo de los datos que constan en el Padrón Municipal de Habitantes; no tiene el valor de una certificación.".to_owned(),
     });
     lines.push(String::new());
     lines.push(format!(
         "Código seguro de verificación: {}. Puede comprobar su autenticidad y obtener una copia en \
-         /v1/verification/documents/{} (art. 27.3.a de la Ley 39/2015).",
+         la sede electrónica del Ayuntamiento, /v1/verification/documents/{} (art. 27.3.c de la \
+         Ley 39/2015).",
         code.as_str(),
         code.as_str()
     ));
@@ -230,6 +241,29 @@ pub async fn issue_certificate(
         return Err(ApiError::NotFound("no such inscription".into()));
     }
     let input: CertificateInput = incoming.json()?;
+    // Online (seed 004): a volante, at once, to whoever identifies with an electronic
+    // certificate; a certificate is issued at a citizen office.
+    if caller.role == Role::Citizen {
+        if caller.assurance != crate::auth::Assurance::High {
+            return Err(ApiError::Forbidden(
+                "identify with an electronic certificate (assurance high) to get a volante online"
+                    .into(),
+            ));
+        }
+        if input.kind == CertificateKind::Certificate {
+            return Err(ApiError::Forbidden(
+                "a certificate is issued at a citizen office; online, ask for a volante".into(),
+            ));
+        }
+        if input.scope == CertificateScope::Collective && found.open_removal_file.is_some() {
+            return Err(ApiError::Refused {
+                detail: "a removal file is open on your inscription: a collective volante of the \
+                         dwelling is issued at a citizen office"
+                    .into(),
+                current_version: None,
+            });
+        }
+    }
     let historical = input.historical.unwrap_or(false);
     if historical && input.scope == CertificateScope::Collective {
         return Err(ApiError::invalid_field(
@@ -238,10 +272,19 @@ pub async fn issue_certificate(
         ));
     }
     let tenant = caller.tenant.clone();
-    let ctx = CommandContext::open(&state, &incoming, &tenant, CERTIFICATE, "issue").await?;
+    let mut ctx = CommandContext::open(&state, &incoming, &tenant, CERTIFICATE, "issue").await?;
     let id = ctx.new_stream_id();
     if let Some(earlier) = ctx.earlier(&state, id).await? {
         return Ok(earlier.reply(location(id)));
+    }
+    // `If-Match` names the inscription's version (what is certified), not the new document's.
+    if let Some(expected) = ctx.take_if_match() {
+        if expected != found.version {
+            return Err(ApiError::PreconditionFailed {
+                expected,
+                actual: found.version,
+            });
+        }
     }
     // Who it states: the person, or everyone inscribed at their dwelling now.
     let rows: Vec<RegisterRow> = match input.scope {
@@ -255,20 +298,54 @@ pub async fn issue_certificate(
                     current_version: None,
                 });
             }
-            sqlx::query_as(&format!(
+            let everyone: Vec<RegisterRow> = sqlx::query_as(&format!(
                 "SELECT {REGISTER_COLUMNS} FROM padron_register
                  WHERE tenant = $1 AND dwelling_key = $2 AND removed_on IS NULL
-                 ORDER BY inscribed_on, name, inscription_id LIMIT 200"
+                 ORDER BY inscribed_on, name, inscription_id LIMIT {}",
+                COLLECTIVE_MAX + 1
             ))
             .bind(tenant.as_str())
             .bind(&found.dwelling_key)
             .fetch_all(&state.pool)
-            .await?
+            .await?;
+            // Never a document that leaves someone out.
+            if everyone.len() > COLLECTIVE_MAX {
+                return Err(ApiError::Refused {
+                    detail: format!(
+                        "more than {COLLECTIVE_MAX} people are inscribed at this dwelling: its \
+                         collective document is issued at a citizen office"
+                    ),
+                    current_version: None,
+                });
+            }
+            everyone
         }
     };
+    // Nothing is issued with a name or address misspelt.
+    if rows
+        .iter()
+        .any(|r| !crate::pdf::representable(&r.name) || !crate::pdf::representable(&r.address))
+    {
+        return Err(ApiError::Refused {
+            detail: "a name or address has letters this document cannot print yet: it is issued \
+                     at a citizen office"
+                .into(),
+            current_version: None,
+        });
+    }
     let mut persons = Vec::with_capacity(rows.len());
     for person in &rows {
         let mut periods = periods(&state, tenant.as_str(), person.inscription_id).await?;
+        // Without a break since the start of the period in force: the first stretch after the
+        // last removal, moves within the municipality included.
+        let in_municipality_since = match periods.last() {
+            Some(last) if last.until.is_none() => periods
+                .iter()
+                .rposition(|p| p.removal_cause.is_some())
+                .map_or(periods.first(), |ended| periods.get(ended + 1))
+                .map(|p| p.from),
+            _ => None,
+        };
         if !historical {
             periods = periods.split_off(periods.len().saturating_sub(1));
         }
@@ -277,11 +354,23 @@ pub async fn issue_certificate(
             name: person.name.clone(),
             document: person.document.clone(),
             periods,
+            in_municipality_since,
         });
     }
     let now = state.clock.now();
     let as_of = crate::deadlines::local_date(&state, now);
-    let code = VerificationCode::from_random(rand::random());
+    // The code derives from the command, so a retry of this request prints the same document.
+    let code = {
+        use sha2::Digest as _;
+        let mut digest = sha2::Sha256::new();
+        digest.update(&state.config.signing_key);
+        digest.update(b"\0padron-certificate\0");
+        digest.update(ctx.command_id().as_bytes());
+        let bytes: [u8; 20] = digest.finalize()[..20]
+            .try_into()
+            .expect("20 of SHA-256's 32 bytes");
+        VerificationCode::from_random(bytes)
+    };
     let mut issue = CertificateIssue {
         kind: input.kind,
         scope: input.scope,

@@ -923,7 +923,14 @@ pub async fn my_inscription(
         (Some("Your inscription expired without renewal and is proposed for lapse: renew it at a citizen office now.".to_owned()), found.renewal_due)
     } else if found.confirmation_overdue {
         (Some("Your residence was not confirmed in time: confirm it at a citizen office now, or the council may remove your inscription.".to_owned()), found.confirmation_due)
-    } else if let Some(due) = found.confirmation_due {
+    } else if let Some(due) = found
+        .confirmation_due
+        // Said once the warning letter goes, three months before.
+        .filter(|due| {
+            due.checked_sub_months(Months::new(3))
+                .is_some_and(|from| from <= crate::deadlines::local_date(&state, state.clock.now()))
+        })
+    {
         (
             Some(
                 "Confirm your residence at a citizen office with your identity document."
@@ -956,7 +963,7 @@ pub struct FindQuery {
     /// The dwelling (cadastral reference or the council's key).
     #[param(max_length = 64)]
     pub dwelling_key: Option<String>,
-    /// Part of the person's name (at least 3 characters; case and accents as written).
+    /// Part of the person's name (at least 3 characters; any case, accents as written).
     #[param(max_length = 200)]
     pub name: Option<String>,
     /// Part of the address (at least 3 characters).

@@ -2,8 +2,9 @@
 //! current or historical): what the council certifies from the register, issued as a document
 //! with a secure verification code anyone can check (art. 27.3.a LPAC). One stream per document
 //! issued; its event records what it certifies, for whom, the digest of the bytes (kept apart, in
-//! the document store) and the code. A certificate is signed by the council's secretary and has
-//! the value of a public document; a volante only informs (seed 004).
+//! the document store) and the code. A certificate has the value of a public document (art. 16.1
+//! LBRL), here issued by an automated action authenticated by its code (art. 42.b Ley 40/2015); a
+//! volante only informs (seed 004).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,10 @@ pub struct CertifiedPerson {
     pub document: String,
     /// The periods certified, oldest first.
     pub periods: Vec<CertifiedPeriod>,
+    /// Inscribed in the municipality without a break since (the start of the period in force,
+    /// through any moves within it), when inscribed now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_municipality_since: Option<NaiveDate>,
 }
 
 /// A stretch of time at one address.

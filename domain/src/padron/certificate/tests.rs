@@ -21,6 +21,7 @@ fn issue(periods: Vec<CertifiedPeriod>, historical: bool) -> Issue {
             name: "Bilal Haddad".into(),
             document: "X1234567L".into(),
             periods,
+            in_municipality_since: None,
         }],
         as_of: d(2026, 3, 2),
         sha256: Digest::of(b"%PDF-1.4"),

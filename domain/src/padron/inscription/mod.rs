@@ -76,8 +76,10 @@ fn check_actor(
         Actor::Themselves if minor => Err(InscriptionRefusal::ActorNotEntitled(
             "minors act through the parents with custody or their legal representatives",
         )),
-        Actor::Parent { .. } | Actor::LegalRepresentative { .. } if !minor => Err(InscriptionRefusal::ActorNotEntitled(
-            "an adult acts personally or through an accredited representative",
+        // (A legal representative may act for an adult too: one with judicial support
+        // measures.)
+        Actor::Parent { .. } if !minor => Err(InscriptionRefusal::ActorNotEntitled(
+            "an adult acts personally, through an accredited representative or, with judicial support measures, through their legal representative",
         )),
         Actor::Representative { authorisation, .. } if minor || authorisation.trim().is_empty() => {
             Err(InscriptionRefusal::ActorNotEntitled(
@@ -101,13 +103,23 @@ impl esrs::Aggregate for Inscription {
     ) -> Result<Vec<InscriptionEvent>, InscriptionRefusal> {
         let mut events = decide(state, command)?;
         // A change that moves the day an EU citizen or permanent resident must confirm their
-        // residence by records the new day with it (for the timers and the register).
+        // residence by records the new day with it (for the timers and the register); so does
+        // one that cancels the confirmation's timers to set them again (a change of status, a
+        // new period, a removal undone), even when the day stays.
         let after = events
             .iter()
             .cloned()
             .fold(state.clone(), <Self as esrs::Aggregate>::apply_event);
+        let resets = events.iter().any(|e| {
+            matches!(
+                e,
+                InscriptionEvent::ResidenceStatusChanged { .. }
+                    | InscriptionEvent::Reinscribed { .. }
+                    | InscriptionEvent::RemovalCorrected { .. }
+            )
+        });
         if let Some(due) = after.confirmation_due() {
-            if state.confirmation_due() != Some(due) {
+            if resets || after.confirmation_day != Some(due) {
                 events.push(InscriptionEvent::ConfirmationDue { due });
             }
         }
@@ -393,13 +405,14 @@ fn decide(
             Ok(vec![E::RemovalRequested { file, target, on }])
         }
         (_, C::SendConfirmationWarning { due, on }) => {
-            if state.confirmation_due() != Some(due) {
+            // (A warning on or after the day would warn of nothing.)
+            if state.confirmation_day != Some(due) || on >= due {
                 return Err(InscriptionRefusal::StaleTimer);
             }
             Ok(vec![E::ConfirmationWarningSent { due, on }])
         }
         (_, C::RecordConfirmationOverdue { due, on }) => {
-            if state.confirmation_due() != Some(due) || on <= due || state.confirmation_overdue {
+            if state.confirmation_day != Some(due) || on <= due || state.confirmation_overdue {
                 return Err(InscriptionRefusal::StaleTimer);
             }
             Ok(vec![E::ConfirmationOverdue { due, on }])
@@ -465,6 +478,8 @@ fn apply(mut state: InscriptionState, event: InscriptionEvent) -> InscriptionSta
             state.lapse_proposed = false;
         }
         E::ResidenceStatusChanged { residence, on, .. } => {
+            state.confirmation_day = None;
+            state.confirmation_overdue = false;
             state.residence = Some(residence);
             state.renewal_basis = Some(on);
             state.lapse_proposed = false;
@@ -479,7 +494,10 @@ fn apply(mut state: InscriptionState, event: InscriptionEvent) -> InscriptionSta
             state.confirmation_overdue = false;
         }
         E::NewInscriptionAuthorised { .. } | E::RemovalRequested { .. } => {}
-        E::ConfirmationDue { .. } => state.confirmation_overdue = false,
+        E::ConfirmationDue { due } => {
+            state.confirmation_day = Some(due);
+            state.confirmation_overdue = false;
+        }
         E::ConfirmationWarningSent { .. } => {}
         E::ConfirmationOverdue { .. } => state.confirmation_overdue = true,
         E::RemovalFileOpened { file, .. } => state.open_removal_file = Some(file),
@@ -488,6 +506,7 @@ fn apply(mut state: InscriptionState, event: InscriptionEvent) -> InscriptionSta
         E::LapseProposed { .. } => state.lapse_proposed = true,
         E::LapseResolved { notification, .. } => state.lapse_resolution = Some(notification),
         E::Removed { cause, .. } => {
+            state.confirmation_day = None;
             state.stage = InscriptionStage::Removed;
             state.removal = Some(cause);
             state.file_when_removed = state.open_removal_file.take();

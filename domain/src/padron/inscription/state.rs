@@ -49,26 +49,33 @@ pub struct InscriptionState {
     pub birth_date: Option<NaiveDate>,
     /// Whether the residence went unconfirmed past its day (listed for a removal file).
     pub confirmation_overdue: bool,
+    /// The confirmation day last recorded (`ConfirmationDue`), which its timers carry.
+    pub confirmation_day: Option<NaiveDate>,
 }
 
 impl InscriptionState {
     /// The day by which an EU citizen or non-EU permanent resident must confirm their
-    /// residence: five years from the last padrón change for those in the Central Register of
-    /// Foreigners (an EU registration certificate, a foreigner card), two for the others (seed
-    /// 004; `CONFIRMATION_YEARS_*`).
+    /// residence, as the rule counts it now: five years from the last padrón change for those in
+    /// the Central Register of Foreigners (shown by an EU registration certificate or a foreigner
+    /// card on record), two for the others (DOMAIN.md, "unconfirmed" as to the source: the
+    /// periods are `CONFIRMATION_YEARS_*`). The timers follow the day recorded
+    /// (`confirmation_day`), so a later change of the rule leaves recorded days as they were.
     pub fn confirmation_due(&self) -> Option<NaiveDate> {
         if self.stage != InscriptionStage::Inscribed {
             return None;
         }
-        let years = match (self.residence?, self.document.as_ref()?) {
-            (ResidenceStatus::EuCitizen, IdentityDocument::EuRegistrationCertificate { .. })
-            | (ResidenceStatus::NonEuPermanent, IdentityDocument::ResidenceCard { .. }) => {
+        if !matches!(
+            self.residence?,
+            ResidenceStatus::EuCitizen | ResidenceStatus::NonEuPermanent
+        ) {
+            return None;
+        }
+        let years = match self.document.as_ref()? {
+            IdentityDocument::EuRegistrationCertificate { .. }
+            | IdentityDocument::ResidenceCard { .. } => {
                 super::CONFIRMATION_YEARS_IN_CENTRAL_REGISTER
             }
-            (ResidenceStatus::EuCitizen | ResidenceStatus::NonEuPermanent, _) => {
-                super::CONFIRMATION_YEARS_OTHERWISE
-            }
-            _ => return None,
+            _ => super::CONFIRMATION_YEARS_OTHERWISE,
         };
         self.renewal_basis?
             .checked_add_months(chrono::Months::new(12 * years))

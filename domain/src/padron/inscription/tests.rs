@@ -220,9 +220,9 @@ fn eu_citizens_and_permanent_residents_confirm_residence_unless_blocked() {
                 actor: Actor::Themselves,
                 on: d(2026, 5, 1),
             },
-            // The next confirmation: two years on (an EU citizen without a registration
-            // certificate is not known to be in the Central Register of Foreigners).
-            InscriptionEvent::ConfirmationDue { due: d(2028, 5, 1) },
+            // The next confirmation: five years on (a foreigner card on record: in the Central
+            // Register of Foreigners).
+            InscriptionEvent::ConfirmationDue { due: d(2031, 5, 1) },
         ]);
     given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
         .when(confirm.clone())
@@ -926,6 +926,9 @@ fn eu_citizens_and_permanent_residents_confirm_periodically_with_a_warning_and_a
         actor: Actor::Themselves,
         on: d(2026, 11, 2),
     });
+    confirmed.push(InscriptionEvent::ConfirmationDue {
+        due: d(2028, 11, 2),
+    });
     given::<Inscription>(confirmed)
         .when(InscriptionCommand::RecordConfirmationOverdue {
             due: d(2027, 1, 10),
@@ -942,4 +945,45 @@ fn eu_citizens_and_permanent_residents_confirm_periodically_with_a_warning_and_a
     })
     .iter()
     .any(|t| matches!(t, TimerEffect::Cancel { kind } if kind == CONFIRMATION_EXPIRY_TIMER)));
+}
+
+#[test]
+fn a_change_of_status_that_keeps_the_confirmation_day_sets_its_timers_again() {
+    let card = IdentityDocument::EuIdentityCard {
+        number: "FR1234567".parse().unwrap(),
+    };
+    let history = [
+        InscriptionEvent::Inscribed {
+            entry: None,
+            renewal_due: None,
+            person: Person {
+                document: card,
+                nationality: Nationality::EuropeanUnion,
+                ..person(d(1980, 1, 1))
+            },
+            residence: ResidenceStatus::EuCitizen,
+            dwelling: home(),
+            declares_nobody_else: false,
+            actor: Actor::Themselves,
+            on: d(2026, 3, 2),
+        },
+        InscriptionEvent::ConfirmationDue { due: d(2028, 3, 2) },
+    ];
+    // The same day, a permanent resident with the same card: the day stays, the timers the
+    // status change cancels are set again.
+    given::<Inscription>(history)
+        .when(InscriptionCommand::ChangeResidenceStatus {
+            residence: ResidenceStatus::NonEuPermanent,
+            evidence: "resolución".into(),
+            on: d(2026, 3, 2),
+        })
+        .then([
+            InscriptionEvent::ResidenceStatusChanged {
+                residence: ResidenceStatus::NonEuPermanent,
+                evidence: "resolución".into(),
+                renewal_due: None,
+                on: d(2026, 3, 2),
+            },
+            InscriptionEvent::ConfirmationDue { due: d(2028, 3, 2) },
+        ]);
 }
