@@ -721,6 +721,7 @@ pub async fn remove(
                 DirectRemovalCause::ChangeOfResidence => RemovalCause::ChangeOfResidence,
             },
             effective_on: input.effective_on,
+            file: None,
         },
     )
     .await

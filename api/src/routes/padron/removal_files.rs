@@ -510,6 +510,7 @@ pub async fn file_step(
         }) => Some(InscriptionCommand::Remove {
             cause: RemovalCause::WrongInscription,
             effective_on: today,
+            file: Some(file),
         }),
         Some(FileCommand::Resolve { .. } | FileCommand::RecordRegularised { .. }) => {
             Some(InscriptionCommand::RecordRemovalFileClosed { file, on: today })

@@ -151,6 +151,9 @@ pub enum InscriptionCommand {
         cause: RemovalCause,
         /// The day it takes effect.
         effective_on: NaiveDate,
+        /// For a wrong inscription, the removal file that resolved it: it must be the one open
+        /// on this inscription (not one left from an earlier period).
+        file: Option<Uuid>,
     },
     /// A caseworker corrects a removal recorded by a material error (art. 109.2 LPAC): the
     /// inscription is as it was before it, and its renewal deadlines run again.

@@ -253,12 +253,15 @@ fn decide(
             C::Remove {
                 cause,
                 effective_on,
+                file,
             },
         ) => match cause {
             RemovalCause::Lapse if !state.lapse_proposed => {
                 Err(InscriptionRefusal::LapseNotProposed)
             }
-            RemovalCause::WrongInscription if state.open_removal_file.is_none() => {
+            RemovalCause::WrongInscription
+                if state.open_removal_file.is_none() || state.open_removal_file != file =>
+            {
                 Err(InscriptionRefusal::NoRemovalFile)
             }
             _ => Ok(vec![E::Removed {
@@ -565,6 +568,7 @@ impl Procedure for Inscription {
             return Some(InscriptionCommand::Remove {
                 cause: RemovalCause::Lapse,
                 effective_on: effect.on,
+                file: None,
             });
         }
         if kind == REMOVAL_FILE_LAPSED {

@@ -327,12 +327,14 @@ fn renewal_timers_warn_three_months_before_and_propose_lapse_after_the_expiry() 
         .when(InscriptionCommand::Remove {
             cause: RemovalCause::Lapse,
             effective_on: d(2027, 4, 1),
+            file: None,
         })
         .then_refused(|e| *e == InscriptionRefusal::LapseNotProposed);
     given::<Inscription>([event, proposed])
         .when(InscriptionCommand::Remove {
             cause: RemovalCause::Lapse,
             effective_on: d(2027, 4, 1),
+            file: None,
         })
         .then([InscriptionEvent::Removed {
             cause: RemovalCause::Lapse,
@@ -553,6 +555,7 @@ fn the_lapse_is_declared_by_resolution_and_the_removal_follows_its_notification(
         Some(InscriptionCommand::Remove {
             cause: RemovalCause::Lapse,
             effective_on: d(2028, 1, 14),
+            file: None,
         })
     );
 }
@@ -845,6 +848,7 @@ fn a_lapse_declared_is_not_undone_by_a_status_and_only_its_own_notification_remo
         Some(InscriptionCommand::Remove {
             cause: RemovalCause::Lapse,
             effective_on: d(2026, 2, 1),
+            file: None,
         })
     );
     let other = Uuid::from_u128(8);
@@ -986,4 +990,34 @@ fn a_change_of_status_that_keeps_the_confirmation_day_sets_its_timers_again() {
             },
             InscriptionEvent::ConfirmationDue { due: d(2028, 3, 2) },
         ]);
+}
+
+#[test]
+fn a_removal_for_wrong_inscription_is_the_open_files_own() {
+    let open = Uuid::from_u128(1);
+    let history = [
+        inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1)),
+        InscriptionEvent::RemovalFileOpened {
+            file: open,
+            on: d(2026, 1, 5),
+        },
+    ];
+    let remove = |file| InscriptionCommand::Remove {
+        cause: RemovalCause::WrongInscription,
+        effective_on: d(2026, 3, 1),
+        file,
+    };
+    // A file left from an earlier period (or none) does not remove this one.
+    given::<Inscription>(history.clone())
+        .when(remove(Some(Uuid::from_u128(2))))
+        .then_refused(|e| *e == InscriptionRefusal::NoRemovalFile);
+    given::<Inscription>(history.clone())
+        .when(remove(None))
+        .then_refused(|e| *e == InscriptionRefusal::NoRemovalFile);
+    given::<Inscription>(history)
+        .when(remove(Some(open)))
+        .then([InscriptionEvent::Removed {
+            cause: RemovalCause::WrongInscription,
+            effective_on: d(2026, 3, 1),
+        }]);
 }
