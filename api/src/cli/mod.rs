@@ -111,6 +111,14 @@ enum Command {
         #[command(subcommand)]
         change: CalendarChange,
     },
+    /// Records the residence-confirmation day (and its warning and overdue timers) of the EU
+    /// citizens and permanent residents inscribed before such days were recorded; a second run
+    /// records nothing.
+    ConfirmationDays {
+        /// The council (INE code).
+        #[arg(long)]
+        tenant: String,
+    },
     /// Loads a realistic data set for a municipality (inscriptions, renewals due, removal files,
     /// applications) so the service can be tried at once.
     Demo {
@@ -316,6 +324,38 @@ pub fn main() -> ExitCode {
             Command::Seal => seal(&config).await,
             Command::ProjectionFailures { action } => projection_failures(&config, action).await,
             Command::Calendar { change } => calendar(&config, change).await,
+            Command::ConfirmationDays { tenant } => {
+                let tenant: expedientes_domain::MunicipalityCode = match tenant.parse() {
+                    Ok(t) => t,
+                    Err(_) => return usage(format!("'{tenant}' is not an INE municipality code")),
+                };
+                if let Err(e) = run_migrations(&config).await {
+                    return failure(e);
+                }
+                let owner = match crate::connect(&config.database_url, false, 2).await {
+                    Ok(p) => p,
+                    Err(e) => return failure(format!("cannot connect to the database: {e}")),
+                };
+                let state = crate::build_state(
+                    owner,
+                    config.clone(),
+                    std::sync::Arc::new(expedientes_projections::SystemClock),
+                );
+                if let Err(e) = state
+                    .runner
+                    .settle(std::time::Duration::from_secs(60))
+                    .await
+                {
+                    return failure(format!("the read models are behind: {e}"));
+                }
+                match crate::routes::padron::record_confirmation_days(&state, &tenant).await {
+                    Ok(n) => {
+                        eprintln!("expedientes: {n} confirmation days recorded for {tenant}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => failure(e),
+                }
+            }
             Command::Demo {
                 tenant,
                 inscriptions,

@@ -2070,3 +2070,82 @@ async fn certificates_and_volantes_are_issued_and_checked_by_their_code() {
         .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }
+
+/// Issue 14's migration path: an EU citizen inscribed before confirmation days were recorded (an
+/// `inscribed` event alone, as the log holds it) gets hers from the operator's one-off backfill,
+/// once; nothing is rewritten.
+#[tokio::test]
+async fn inscriptions_recorded_before_confirmation_days_get_theirs_from_the_backfill() {
+    use expedientes_domain::padron::{Actor, Dwelling, InscriptionEvent, Person, ResidenceStatus};
+    use expedientes_domain::user_account::{IdentityDocument, Nationality};
+    let app = TestApp::start(utc(2026, 3, 2, 9, 0)).await;
+    let tenant: expedientes_domain::MunicipalityCode = MADRID.parse().unwrap();
+    let id = uuid::Uuid::new_v4();
+    let legacy = InscriptionEvent::Inscribed {
+        entry: None,
+        renewal_due: None,
+        person: Person {
+            name: "Marie Dubois".into(),
+            birth_date: day(1980, 1, 1),
+            nationality: Nationality::EuropeanUnion,
+            document: IdentityDocument::EuIdentityCard {
+                number: "FR7654321".parse().unwrap(),
+            },
+        },
+        residence: ResidenceStatus::EuCitizen,
+        dwelling: Dwelling {
+            key: "9872023VK4797S0001WX".into(),
+            address: "Calle de Toledo 10".into(),
+        },
+        declares_nobody_else: false,
+        actor: Actor::Themselves,
+        on: day(2023, 6, 1),
+    };
+    app.state
+        .log
+        .append(expedientes_eventlog::AppendRequest {
+            tenant: tenant.clone(),
+            metadata: expedientes_eventlog::Metadata {
+                actor_id: "an earlier version".into(),
+                actor_role: "caseworker".into(),
+                correlation_id: uuid::Uuid::new_v4(),
+                command_id: Some(uuid::Uuid::new_v4()),
+                ..Default::default()
+            },
+            request_hash: None,
+            streams: vec![expedientes_eventlog::StreamAppend {
+                stream_type: "padron_inscription".into(),
+                stream_id: id,
+                expected_version: 0,
+                events: vec![expedientes_eventlog::NewEvent {
+                    event_type: "inscribed".into(),
+                    schema_version: 1,
+                    payload: serde_json::to_value(&legacy).unwrap(),
+                }],
+            }],
+        })
+        .await
+        .unwrap();
+    drive(&app).await;
+    let row = || async {
+        get(format!("/v1/padron/inscriptions/{id}"))
+            .bearer(&app.caseworker())
+            .send(&app)
+            .await
+            .ok_json()
+    };
+    assert_eq!(row().await["confirmation_due"], Value::Null);
+    let first = expedientes_api::routes::padron::record_confirmation_days(&app.state, &tenant)
+        .await
+        .unwrap();
+    assert_eq!(first, 1);
+    // Two years from 1 June 2023 passed: the overdue list takes her at once.
+    drive(&app).await;
+    let now = row().await;
+    assert_eq!(now["confirmation_due"], "2025-06-01", "{now}");
+    assert_eq!(now["confirmation_overdue"], true, "{now}");
+    let again = expedientes_api::routes::padron::record_confirmation_days(&app.state, &tenant)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+}

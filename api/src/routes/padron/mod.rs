@@ -286,3 +286,54 @@ async fn own_or_caseworker(
         )),
     }
 }
+
+/// Records the confirmation day (with its warning and overdue timers) of every EU citizen and
+/// non-EU permanent resident of `tenant` inscribed before confirmation days were recorded, so that
+/// they are warned and listed like the others (issue 14's migration path: nothing rewritten, one
+/// event appended per inscription). Each append's command id derives from the inscription, so a
+/// second run appends nothing. Returns how many were recorded.
+pub async fn record_confirmation_days(
+    state: &AppState,
+    tenant: &MunicipalityCode,
+) -> Result<u64, String> {
+    let pending: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT inscription_id FROM padron_register
+          WHERE tenant = $1 AND removed_on IS NULL AND confirmation_due IS NULL
+            AND residence IN ('eu_citizen', 'non_eu_permanent')
+          ORDER BY inscription_id",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&state.pool)
+    .await
+    .map_err(|e| format!("cannot read the register: {e}"))?;
+    let mut recorded = 0;
+    for inscription in pending {
+        let request = expedientes_eventlog::CommandRequest {
+            tenant: tenant.clone(),
+            stream_id: inscription,
+            expected_version: None,
+            metadata: expedientes_eventlog::Metadata {
+                actor_id: "operator".into(),
+                actor_role: "admin".into(),
+                channel: Some("maintenance".into()),
+                correlation_id: Uuid::new_v4(),
+                command_id: Some(Uuid::new_v5(&inscription, b"record_confirmation_day")),
+                ..expedientes_eventlog::Metadata::default()
+            },
+            request_hash: None,
+        };
+        match state
+            .log
+            .execute::<Inscription>(request, |_, _| {
+                expedientes_domain::padron::InscriptionCommand::RecordConfirmationDay
+            })
+            .await
+        {
+            Ok(_) => recorded += 1,
+            // Recorded meanwhile (a change of the person's), or nothing to record.
+            Err(expedientes_eventlog::CommandError::Refused(_)) => {}
+            Err(e) => return Err(format!("inscription {inscription}: {e}")),
+        }
+    }
+    Ok(recorded)
+}

@@ -128,6 +128,9 @@ pub enum InscriptionCommand {
         /// The local date.
         on: NaiveDate,
     },
+    /// Records the confirmation day of an inscription recorded before confirmation days were
+    /// (an operator's one-off backfill): appends it, with its timers.
+    RecordConfirmationDay,
     /// Timer: the letter three months before the residence must be confirmed (EU citizens and
     /// permanent residents).
     SendConfirmationWarning {

@@ -407,6 +407,14 @@ fn decide(
         (_, C::RequestRemovalOf { file, target, on }) => {
             Ok(vec![E::RemovalRequested { file, target, on }])
         }
+        // (The day itself is appended by `handle_command`, as for every change.)
+        (_, C::RecordConfirmationDay) => {
+            let due = state.confirmation_due();
+            if due.is_none() || state.confirmation_day == due {
+                return Err(InscriptionRefusal::ConfirmationDayRecorded);
+            }
+            Ok(Vec::new())
+        }
         (_, C::SendConfirmationWarning { due, on }) => {
             // (A warning on or after the day would warn of nothing.)
             if state.confirmation_day != Some(due) || on >= due {

@@ -9,6 +9,9 @@ pub enum InscriptionRefusal {
     /// The document on record belongs to someone else.
     #[error("that document is on record for another person (another date of birth): check it, or record the newcomer's document as it is")]
     DocumentOfAnotherPerson,
+    /// Nothing to record: no confirmation due, or its day recorded already.
+    #[error("the inscription's confirmation day is recorded already, or it confirms nothing")]
+    ConfirmationDayRecorded,
     /// A change of residence status to the one recorded.
     #[error("that residence status is already the one recorded")]
     SameResidenceStatus,

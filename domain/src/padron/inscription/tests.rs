@@ -1021,3 +1021,34 @@ fn a_removal_for_wrong_inscription_is_the_open_files_own() {
             effective_on: d(2026, 3, 1),
         }]);
 }
+
+#[test]
+fn an_inscription_recorded_before_confirmation_days_gets_its_day_once() {
+    let legacy = [InscriptionEvent::Inscribed {
+        entry: None,
+        renewal_due: None,
+        person: Person {
+            document: IdentityDocument::EuIdentityCard {
+                number: "FR1234567".parse().unwrap(),
+            },
+            nationality: Nationality::EuropeanUnion,
+            ..person(d(1980, 1, 1))
+        },
+        residence: ResidenceStatus::EuCitizen,
+        dwelling: home(),
+        declares_nobody_else: false,
+        actor: Actor::Themselves,
+        on: d(2023, 6, 1),
+    }];
+    given::<Inscription>(legacy.clone())
+        .when(InscriptionCommand::RecordConfirmationDay)
+        .then([InscriptionEvent::ConfirmationDue { due: d(2025, 6, 1) }]);
+    let mut recorded = legacy.to_vec();
+    recorded.push(InscriptionEvent::ConfirmationDue { due: d(2025, 6, 1) });
+    given::<Inscription>(recorded)
+        .when(InscriptionCommand::RecordConfirmationDay)
+        .then_refused(|e| *e == InscriptionRefusal::ConfirmationDayRecorded);
+    given::<Inscription>([inscribed(ResidenceStatus::NonEuTemporary, d(2025, 1, 1))])
+        .when(InscriptionCommand::RecordConfirmationDay)
+        .then_refused(|e| *e == InscriptionRefusal::ConfirmationDayRecorded);
+}
