@@ -349,8 +349,21 @@ impl CommandContext {
     /// `If-Match` for a caller that checks it against another resource than the stream the
     /// command appends to (a document added to a file pins the file's version): the version
     /// sent, after which the command no longer pins its own stream.
-    pub fn take_if_match(&mut self) -> Option<i32> {
+    fn take_if_match(&mut self) -> Option<i32> {
         self.if_match.take()
+    }
+
+    /// Checks `If-Match` against the version of the resource in the path when the command appends
+    /// to another stream (a document added to a file, a certificate of an inscription, a file
+    /// opened from a request): 412 if they differ; the command then pins nothing of its own.
+    pub fn check_if_match_against(&mut self, version: i32) -> Result<(), ApiError> {
+        match self.take_if_match() {
+            Some(expected) if expected != version => Err(ApiError::PreconditionFailed {
+                expected,
+                actual: version,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Pins the command to the stream's version `version` (what it was decided against), unless

@@ -124,14 +124,7 @@ pub async fn add_document(
         return Ok(earlier.reply(location(document)));
     }
     // `If-Match` names the file's version (the resource in the path), not the new document's.
-    if let Some(expected) = ctx.take_if_match() {
-        if expected != case.version {
-            return Err(ApiError::PreconditionFailed {
-                expected,
-                actual: case.version,
-            });
-        }
-    }
+    ctx.check_if_match_against(case.version)?;
     let sha256 = Digest::of(content);
     state
         .documents

@@ -151,6 +151,14 @@ pub(crate) fn resolution_parts(
 > {
     let reasons = expedientes_domain::lpac::Reasons::try_from(grounds)
         .map_err(|e| ApiError::invalid_field("grounds", e))?;
+    Ok((reasons, appeals(body)?))
+}
+
+/// The appeals against a resolution, before the body that resolved (field `body`, at most 200
+/// characters; "the same body" by default, art. 123.1).
+pub(crate) fn appeals(
+    body: Option<&str>,
+) -> Result<Vec<expedientes_domain::lpac::Appeal>, ApiError> {
     let body = body.map(str::trim).unwrap_or("");
     if body.chars().count() > 200 {
         return Err(ApiError::invalid_field("body", "at most 200 characters"));
@@ -160,10 +168,7 @@ pub(crate) fn resolution_parts(
     } else {
         body
     };
-    Ok((
-        reasons,
-        expedientes_domain::lpac::Appeal::ending_administrative_route(body),
-    ))
+    Ok(expedientes_domain::lpac::Appeal::ending_administrative_route(body))
 }
 
 /// The act of a resolution as it is notified: what was decided, its reasons and the appeals, with

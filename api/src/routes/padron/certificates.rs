@@ -278,14 +278,7 @@ pub async fn issue_certificate(
         return Ok(earlier.reply(location(id)));
     }
     // `If-Match` names the inscription's version (what is certified), not the new document's.
-    if let Some(expected) = ctx.take_if_match() {
-        if expected != found.version {
-            return Err(ApiError::PreconditionFailed {
-                expected,
-                actual: found.version,
-            });
-        }
-    }
+    ctx.check_if_match_against(found.version)?;
     // Who it states: the person, or everyone inscribed at their dwelling now.
     let rows: Vec<RegisterRow> = match input.scope {
         CertificateScope::Individual => vec![found.clone()],

@@ -326,10 +326,6 @@ pub struct AddressInput {
     pub actor: ActorInput,
 }
 
-fn caller_tenant(incoming: &Incoming) -> Result<&str, ApiError> {
-    Ok(incoming.caller()?.tenant.as_str())
-}
-
 /// Changes the address (counts as renewal). While a removal file is open on the inscription, a
 /// move to another dwelling that a caseworker records regularises it once its opening was
 /// notified: the file is archived and that is notified.
@@ -368,7 +364,7 @@ pub async fn change_address(
         let loaded = state
             .log
             .load_aggregate::<expedientes_domain::padron::RemovalFile>(
-                caller_tenant(&incoming)?,
+                incoming.caller()?.tenant.as_str(),
                 open,
                 expedientes_eventlog::Until::End,
             )

@@ -457,11 +457,7 @@ pub async fn file_step(
         FileStep::Agreement => Some(FileCommand::RecordAgreement { on: today }),
         FileStep::Regularised => Some(FileCommand::RecordRegularised {
             on: today,
-            appeals: crate::routes::notifications::resolution_parts(
-                "regularización".into(),
-                input.body.as_deref(),
-            )?
-            .1,
+            appeals: crate::routes::notifications::appeals(input.body.as_deref())?,
         }),
         // The maximum time's new last day depends on the file: computed in the decision below.
         FileStep::RequestReport => Some(FileCommand::RequestReport {
@@ -579,25 +575,9 @@ pub async fn file_step(
     };
     let notification = match resolution {
         Some(act) => {
-            let person = case
-                .parties
-                .0
-                .iter()
-                .find(|p| p.role == PartyRole::Interested)
-                .cloned()
-                .ok_or_else(|| ApiError::Internal("a removal file without its person".into()))?;
             let choice = opening_choice(&state, &tenant, file).await?;
-            let number: CaseNumber = case
-                .case_number
-                .parse()
-                .map_err(|_| ApiError::Internal("a file number that does not parse".into()))?;
             let inscribed = row(&state, &tenant, inscription).await?.address;
-            Some(
-                notify_person(
-                    &state, &ctx, file, &number, &person, &choice, &inscribed, act,
-                )
-                .await?,
-            )
+            Some(notify_resolution(&state, &ctx, &case, file, &choice, &inscribed, act).await?)
         }
         _ => None,
     };
@@ -707,9 +687,7 @@ pub(super) async fn regularisation(
     .await?;
     let case = case.ok_or_else(|| ApiError::Internal("an open removal file not in view".into()))?;
     let today = crate::deadlines::local_date(state, state.clock.now());
-    let appeals = expedientes_domain::lpac::Appeal::ending_administrative_route(
-        "el mismo órgano que dictó esta resolución",
-    );
+    let appeals = crate::routes::notifications::appeals(None)?;
     let act = resolution_act(
         &case,
         FileDecision::Archive,
@@ -718,13 +696,6 @@ pub(super) async fn regularisation(
         &appeals,
         today,
     );
-    let person = case
-        .parties
-        .0
-        .iter()
-        .find(|p| p.role == PartyRole::Interested)
-        .cloned()
-        .ok_or_else(|| ApiError::Internal("a removal file without its person".into()))?;
     // A letter goes to where the person now lives, known now even if the opening had to go by
     // edict (art. 44 applies only when notification cannot be made).
     let choice = match opening_choice(state, &tenant, file).await?.by {
@@ -737,26 +708,37 @@ pub(super) async fn regularisation(
             address: None,
         },
     };
-    let number: CaseNumber = case
-        .case_number
-        .parse()
-        .map_err(|_| ApiError::Internal("a file number that does not parse".into()))?;
-    let (notification, issue) = notify_person(
-        state,
-        ctx,
-        file,
-        &number,
-        &person,
-        &choice,
-        new_address,
-        act,
-    )
-    .await?;
+    let (notification, issue) =
+        notify_resolution(state, ctx, &case, file, &choice, new_address, act).await?;
     Ok(Regularisation {
         appeals,
         notification,
         issue,
     })
+}
+
+/// The notification of a resolution of the file (`case`) to its person, by `choice`.
+async fn notify_resolution(
+    state: &AppState,
+    ctx: &CommandContext,
+    case: &expedientes_projections::CaseRow,
+    file: Uuid,
+    choice: &NotifyChoice,
+    address: &str,
+    act: Act,
+) -> Result<(Uuid, NotificationCommand), ApiError> {
+    let person = case
+        .parties
+        .0
+        .iter()
+        .find(|p| p.role == PartyRole::Interested)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("a removal file without its person".into()))?;
+    let number: CaseNumber = case
+        .case_number
+        .parse()
+        .map_err(|_| ApiError::Internal("a file number that does not parse".into()))?;
+    notify_person(state, ctx, file, &number, &person, choice, address, act).await
 }
 
 /// The act of a removal file's resolution as it is notified (art. 40.2).

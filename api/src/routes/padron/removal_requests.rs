@@ -323,14 +323,7 @@ pub async fn open_file_from_request(
     }
     // `If-Match` names the request's version (its ETag as read); the new file has none. The
     // request is appended with the file, so one changed meanwhile is refused by its stage.
-    if let Some(expected) = ctx.take_if_match() {
-        if expected != version {
-            return Err(ApiError::PreconditionFailed {
-                expected,
-                actual: version,
-            });
-        }
-    }
+    ctx.check_if_match_against(version)?;
     // Refused before a number is spent for it.
     if found.stage != RequestStage::Examining {
         let stage: &'static str = found.stage.into();

@@ -33,17 +33,6 @@ pub use timers::{
 pub struct Inscription;
 
 /// The renewal due date after a change on `on`, for those who must renew.
-/// The dwelling key of the address change among `events`.
-fn events_dwelling_key(events: &[InscriptionEvent]) -> String {
-    events
-        .iter()
-        .find_map(|e| match e {
-            InscriptionEvent::AddressChanged { dwelling, .. } => Some(dwelling.key.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
 /// Years between confirmations of residence for those in the Central Register of Foreigners.
 pub const CONFIRMATION_YEARS_IN_CENTRAL_REGISTER: u32 = 5;
 /// Years between confirmations of residence for the others.
@@ -291,12 +280,6 @@ fn decide(
             },
         ) => {
             check_actor_on(state, &actor, on)?;
-            let mut events = vec![E::AddressChanged {
-                renewal_due: due_after(state, on),
-                dwelling,
-                actor,
-                on,
-            }];
             if let Some(file) = regularises {
                 if state.open_removal_file != Some(file) {
                     return Err(InscriptionRefusal::NoRemovalFile);
@@ -304,10 +287,18 @@ fn decide(
                 let same = state
                     .dwelling
                     .as_ref()
-                    .is_some_and(|d| d.key.eq_ignore_ascii_case(&events_dwelling_key(&events)));
+                    .is_some_and(|d| d.key.eq_ignore_ascii_case(&dwelling.key));
                 if same {
                     return Err(InscriptionRefusal::SameDwelling);
                 }
+            }
+            let mut events = vec![E::AddressChanged {
+                renewal_due: due_after(state, on),
+                dwelling,
+                actor,
+                on,
+            }];
+            if let Some(file) = regularises {
                 events.push(E::RemovalFileClosed { file, on });
             }
             Ok(events)

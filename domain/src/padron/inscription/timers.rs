@@ -52,24 +52,7 @@ pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
         | E::PersonalDataModified { renewal_due, .. }
         | E::Renewed { renewal_due, .. }
         | E::RemovalCorrected { renewal_due, .. } => match renewal_due {
-            Some(due) => {
-                let warn_on = due
-                    .checked_sub_months(Months::new(WARNING_MONTHS))
-                    .unwrap_or(*due);
-                let data = serde_json::json!({ "due": due });
-                vec![
-                    TimerEffect::Set {
-                        kind: RENEWAL_WARNING_TIMER.into(),
-                        fires_on: warn_on,
-                        data: data.clone(),
-                    },
-                    TimerEffect::Set {
-                        kind: RENEWAL_EXPIRY_TIMER.into(),
-                        fires_on: due.succ_opt().unwrap_or(*due),
-                        data,
-                    },
-                ]
-            }
+            Some(due) => renewal_set(*due),
             None => cancel(),
         },
         E::Removed { .. } => {
@@ -88,40 +71,30 @@ pub fn renewal_timers(event: &InscriptionEvent) -> Vec<TimerEffect> {
             effects
         }
         E::ConfirmationDue { due } => {
-            let warn_on = due
-                .checked_sub_months(Months::new(WARNING_MONTHS))
-                .unwrap_or(*due);
-            let data = serde_json::json!({ "due": due });
-            vec![
-                TimerEffect::Set {
-                    kind: CONFIRMATION_WARNING_TIMER.into(),
-                    fires_on: warn_on,
-                    data: data.clone(),
-                },
-                TimerEffect::Set {
-                    kind: CONFIRMATION_EXPIRY_TIMER.into(),
-                    fires_on: due.succ_opt().unwrap_or(*due),
-                    data,
-                },
-            ]
+            warning_and_expiry(CONFIRMATION_WARNING_TIMER, CONFIRMATION_EXPIRY_TIMER, *due)
         }
         _ => Vec::new(),
     }
 }
 
 fn renewal_set(due: NaiveDate) -> Vec<TimerEffect> {
+    warning_and_expiry(RENEWAL_WARNING_TIMER, RENEWAL_EXPIRY_TIMER, due)
+}
+
+/// A duty's two timers: the letter `WARNING_MONTHS` before its day, and the day after it.
+fn warning_and_expiry(warning: &str, expiry: &str, due: NaiveDate) -> Vec<TimerEffect> {
     let warn_on = due
         .checked_sub_months(Months::new(WARNING_MONTHS))
         .unwrap_or(due);
     let data = serde_json::json!({ "due": due });
     vec![
         TimerEffect::Set {
-            kind: RENEWAL_WARNING_TIMER.into(),
+            kind: warning.into(),
             fires_on: warn_on,
             data: data.clone(),
         },
         TimerEffect::Set {
-            kind: RENEWAL_EXPIRY_TIMER.into(),
+            kind: expiry.into(),
             fires_on: due.succ_opt().unwrap_or(due),
             data,
         },
