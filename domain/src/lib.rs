@@ -15,6 +15,7 @@ pub mod procedure;
 pub mod testing;
 pub mod user_account;
 pub mod values;
+pub mod vehicle_crossing;
 
 pub use procedure::{
     deadline_data, CaseEffect, CaseParty, DeadlineRule, FollowUp, Notice, NoticeChannel,
